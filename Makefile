@@ -1,0 +1,47 @@
+# Scaling Atlas: the two commands a fresh machine needs.
+#   make site  -> set up, fetch the external dataset, build the website and the PDF into _book/
+#   make test  -> set up (system packages included), fetch the external dataset, run the test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: site test setup setup-test system-packages data bench clean
+
+site: setup data
+	$(BIN)/atlas build
+
+test: setup-test system-packages data
+	$(BIN)/python -m pytest
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+setup-test: setup
+
+# Debian packages the browser and PDF tests need; installed only when missing.
+system-packages:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v pdftoppm >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing system packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO="sudo"; \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+data: setup
+	$(BIN)/atlas data fetch
+
+bench: setup data
+	$(BIN)/python benchmarks/fit.py
+	$(BIN)/python benchmarks/build.py
+
+clean:
+	rm -rf _book .atlas-cache build

@@ -1,0 +1,48 @@
+"""The ``atlas`` command line.
+
+Each area of the project registers its own sub-commands; this module only wires them
+together and turns expected failures (:class:`analysis.errors.AtlasError`) into a one-line
+message on stderr and exit status 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from analysis import __version__
+from analysis.errors import AtlasError
+from bookengine.errors import BuildError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from analysis.data import commands as data_commands
+    from analysis.fit import commands as fit_commands
+    from analysis.report import commands as report_commands
+    from bookengine import commands as engine_commands
+
+    parser = argparse.ArgumentParser(
+        prog="atlas",
+        description="Scaling Atlas: curated data, scaling-law fits and the book that explains them.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    data_commands.register(subparsers)
+    fit_commands.register(subparsers)
+    report_commands.register(subparsers)
+    engine_commands.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except (AtlasError, BuildError) as error:
+        print(f"atlas: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("atlas: interrupted", file=sys.stderr)
+        return 130
