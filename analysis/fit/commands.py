@@ -1,7 +1,124 @@
-"""Sub-commands of `atlas` for this area (placeholder until implemented)."""
+"""``atlas fit parametric|isoflop|envelope FILE``: fit scaling laws to a table of training runs."""
+
+from __future__ import annotations
 
 import argparse
+import json
+import sys
+import warnings
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from analysis.errors import AtlasError
+from analysis.fit.envelope import EnvelopeFit
+from analysis.fit.isoflop import IsoFLOPFit
+from analysis.fit.parametric import ParametricLossFit
+from analysis.fit.runs import TrainingRuns, read_runs_table
+
+_PROGRESS_MIN_RESAMPLES = 500
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add this area's sub-commands to the `atlas` parser."""
+    """Add ``atlas fit ...`` to the ``atlas`` parser."""
+    fit = subparsers.add_parser(
+        "fit",
+        help="fit scaling laws to training runs (Chinchilla approaches 1-3)",
+        description="Fit scaling laws to a CSV or Parquet table with one row per training run.",
+    )
+    kinds = fit.add_subparsers(dest="fit_kind", metavar="KIND", required=True)
+    for name, help_text in (
+        ("parametric", "L(N, D) = E + A/N^alpha + B/D^beta by Huber loss (Approach 3)"),
+        ("isoflop", "IsoFLOP parabolas and N_opt ∝ C^a (Approach 2)"),
+        ("envelope", "lowest final loss per FLOP budget and N_opt ∝ C^a (Approach 1 analogue)"),
+    ):
+        sub = kinds.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument("file", metavar="FILE", help="CSV or Parquet table, one row per run")
+        sub.add_argument("--n-col", default="N", help="model size column, parameters (default: N)")
+        sub.add_argument("--d-col", default=None, help="training tokens column (default: D if present)")
+        sub.add_argument("--c-col", default=None, help="training FLOP column (default: C if present)")
+        sub.add_argument("--loss-col", default="loss", help="final loss column, nats/token (default: loss)")
+        sub.add_argument("--exclude-top-loss", type=_non_negative_int, default=0, metavar="K",
+                         help="drop the K highest-loss runs first")
+        sub.add_argument("--bootstrap", type=_non_negative_int, default=0, metavar="B",
+                         help="bootstrap resamples for intervals (0 = none)")
+        sub.add_argument("--seed", type=int, default=0, metavar="S", help="bootstrap seed (default: 0)")
+        sub.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+        if name != "parametric":
+            sub.add_argument("--budgets", type=_budget_list, default=None, metavar="C1,C2,...",
+                             help="FLOP budgets to group runs by (default: detect clusters)")
+        sub.set_defaults(handler=_run, fit_kind=name)
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def _budget_list(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of numbers: {text!r}") from error
+
+
+def _load_runs(args: argparse.Namespace) -> TrainingRuns:
+    frame = read_runs_table(args.file)
+    d_col, c_col = args.d_col, args.c_col
+    if d_col is None and c_col is None:
+        d_col = "D" if "D" in frame.columns else None
+        c_col = "C" if "C" in frame.columns else None
+        if d_col is None and c_col is None:
+            raise AtlasError(f"{args.file}: no tokens or FLOP column: pass --d-col or --c-col")
+    return TrainingRuns.from_frame(
+        frame, n_col=args.n_col, d_col=d_col, c_col=c_col, loss_col=args.loss_col, source=str(args.file)
+    )
+
+
+def _progress_bar(stream: TextIO) -> Callable[[int, int], None]:
+    def show(done: int, total: int) -> None:
+        width = 30
+        filled = int(width * done / total)
+        stream.write(f"\rbootstrap [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if done >= total:
+            stream.write("\n")
+        stream.flush()
+
+    return show
+
+
+def _run(args: argparse.Namespace) -> int:
+    runs = _load_runs(args)
+    progress = None
+    if args.bootstrap >= _PROGRESS_MIN_RESAMPLES and sys.stderr.isatty():
+        progress = _progress_bar(sys.stderr)
+    common: dict[str, Any] = dict(
+        exclude_top_loss=args.exclude_top_loss, n_bootstrap=args.bootstrap, seed=args.seed, progress=progress
+    )
+    if args.fit_kind == "parametric":
+        estimator: Any = ParametricLossFit(**common)
+    elif args.fit_kind == "isoflop":
+        estimator = IsoFLOPFit(budgets=args.budgets, **common)
+    else:
+        estimator = EnvelopeFit(budgets=args.budgets, **common)
+    with warnings.catch_warnings():
+        # Warnings are part of the result (printed below and in the JSON), not a second copy on stderr.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            result = estimator.fit(runs)
+        except AtlasError as error:
+            raise AtlasError(f"{args.file}: {error}") from error
+    if args.json:
+        print(json.dumps(result.to_dict(), allow_nan=False, default=_json_default))
+    else:
+        print(result.summary())
+    for warning in result.warnings:
+        print(f"atlas: warning: {warning}", file=sys.stderr)
+    return 0
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

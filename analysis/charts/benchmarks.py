@@ -1,0 +1,176 @@
+"""Charts of chapter 3: average benchmark score against non-embedding parameters (seed 002).
+
+Inputs are frames prepared by :mod:`analysis.book` (one row per model):
+
+``points`` -- ``name``, ``organisation``, ``parameters`` (non-embedding parameters, count),
+    ``score`` (average benchmark score, points), ``residual`` (points above the trend),
+    ``effective_parameters``, ``effective_lower``, ``effective_upper`` (the size the trend needs
+    for the model's score, with its interval; parameters), ``source`` and ``value_kind``.
+``curve`` -- the log-linear trend on a grid: ``parameters``, ``fit``, ``lower``, ``upper``.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from analysis.charts.formatting import auto_log_ticks, format_si, si_label_expr
+from analysis.charts.layers import Axis, label_layer, place_labels, trend_layers, zero_rule
+from analysis.charts.theme import CATEGORICAL, FIT_COLOR, HEIGHT, MUTED_OPACITY, WIDTH
+
+PARAMS_TITLE = "Non-embedding parameters (log scale)"
+SCORE_TITLE = "Average benchmark score (points)"
+
+
+def _tooltip() -> list[alt.Tooltip]:
+    return [
+        alt.Tooltip("name:N", title="Model"),
+        alt.Tooltip("family:N", title="Family"),
+        alt.Tooltip("organisation:N", title="Organisation"),
+        alt.Tooltip("parameters_text:N", title="Non-embedding parameters"),
+        alt.Tooltip("score:Q", title="Average benchmark score", format=".1f"),
+        alt.Tooltip("residual:Q", title="Above trend (points)", format="+.1f"),
+        alt.Tooltip("effective_text:N", title="Effective size (95% interval)"),
+        alt.Tooltip("source:N", title="Source"),
+        alt.Tooltip("value_kind:N", title="Values"),
+    ]
+
+
+def _family_colour(points: pd.DataFrame) -> alt.Color:
+    """Colour by family for families with several models; the rest share grey."""
+    groups = sorted(g for g in points["family_group"].unique() if g != "other families")
+    domain = [*groups, "other families"]
+    palette = [c for c in CATEGORICAL if c != "#000000"][: len(groups)] + ["#999999"]
+    return alt.Color("family_group:N", title="Family (click to highlight)", scale=alt.Scale(domain=domain, range=palette))
+
+
+def _log_x(field: str, values: pd.Series, title: str = PARAMS_TITLE, pad: float = 1.4) -> tuple[alt.X, Axis]:
+    low, high = float(values.min()) / pad, float(values.max()) * pad
+    ticks = auto_log_ticks([low, high])
+    x = alt.X(
+        f"{field}:Q",
+        title=title,
+        scale=alt.Scale(type="log", domain=[low, high], nice=False),
+        axis=alt.Axis(values=ticks, labelExpr=si_label_expr()),
+    )
+    return x, Axis((low, high), log=True)
+
+
+def score_vs_parameters(points: pd.DataFrame, curve: pd.DataFrame, level: float = 0.95) -> alt.LayerChart:
+    """Average benchmark score against non-embedding parameters (log x) with the log-linear
+    trend and its ``level`` band; colour = organisation (click the legend to highlight one);
+    drag to pan, scroll to zoom."""
+    x, x_axis = _log_x("parameters", pd.concat([points["parameters"], curve["parameters"]]), pad=1.0)
+    values = pd.concat([points["score"], curve["lower"], curve["upper"]])
+    y_low, y_high = float(values.min() - 2), float(values.max() + 2)
+    y = alt.Y("score:Q", title=SCORE_TITLE, scale=alt.Scale(domain=[y_low, y_high], nice=False, zero=False))
+    data = points.reset_index(drop=True)
+    data = pd.concat([data, place_labels(data["parameters"], data["score"], data["name"], x_axis, Axis((y_low, y_high)))], axis=1)
+    pick = alt.selection_point(fields=["family_group"], bind="legend", name="family_pick")
+    zoom = alt.selection_interval(bind="scales", name="zoom")
+    opacity = alt.condition(pick, alt.value(1.0), alt.value(MUTED_OPACITY))
+    base = alt.Chart(data).encode(x=x, y=y)
+    dots = base.mark_point(filled=True, size=90, stroke="#333333", strokeWidth=0.5).encode(
+        color=_family_colour(points),
+        opacity=opacity,
+        tooltip=_tooltip(),
+    ).add_params(pick, zoom)
+    labels = label_layer(base, "name", opacity).encode(tooltip=_tooltip())
+    fit_tooltip = [
+        alt.Tooltip("parameters_text:N", title="Non-embedding parameters"),
+        alt.Tooltip("fit:Q", title="Trend score", format=".1f"),
+        alt.Tooltip("lower:Q", title=f"{level:.0%} band, low", format=".1f"),
+        alt.Tooltip("upper:Q", title=f"{level:.0%} band, high", format=".1f"),
+        alt.Tooltip("what:N", title="Line"),
+    ]
+    trend = trend_layers(curve.assign(what="log-linear trend fitted here (bootstrap band)"), x, SCORE_TITLE, fit_tooltip, level)
+    return alt.layer(trend, dots, labels).properties(
+        width=WIDTH,
+        height=HEIGHT + 40,
+        description=(
+            f"Scatter plot of average benchmark score against non-embedding parameters (log scale) for {len(points)} "
+            f"language models, coloured by family and labelled by name, with a log-linear trend line and its "
+            f"{level:.0%} band."
+        ),
+    )
+
+
+def residuals_ranked(points: pd.DataFrame) -> alt.LayerChart:
+    """Each model's distance from the trend in benchmark points, ranked from best to worst."""
+    order = points.sort_values("residual", ascending=False)["name"].tolist()
+    bars = (
+        alt.Chart(points)
+        .mark_bar(height=13)
+        .encode(
+            x=alt.X("residual:Q", title="Points above (+) or below (−) the trend at the model's size"),
+            y=alt.Y("name:N", sort=order, title=None),
+            color=_family_colour(points),
+            tooltip=_tooltip(),
+        )
+    )
+    return alt.layer(bars, zero_rule("vertical", "zero: exactly on the trend")).properties(
+        width=WIDTH - 160,
+        height=alt.Step(18),
+        description=(
+            f"Bar chart ranking {len(points)} models by their benchmark score above or below the log-linear trend; "
+            f"{order[0]} is furthest above and {order[-1]} furthest below."
+        ),
+    )
+
+
+def effective_size(
+    points: pd.DataFrame, level: float = 0.95, display_range: tuple[float, float] = (1e8, 1e13)
+) -> alt.LayerChart:
+    """Actual non-embedding size and the effective size the trend needs for the model's score
+    (with its ``level`` interval), one row per model, log x.
+
+    Effective sizes and interval ends outside ``display_range`` (parameters) are drawn at its
+    edge (a flat trend makes them astronomically large or small); tooltips give the real values.
+    """
+    low, high = display_range
+    points = points.assign(
+        effective_shown=points["effective_parameters"].clip(low, high),
+        lower_shown=points["effective_lower"].fillna(low).clip(low, high),
+        upper_shown=points["effective_upper"].fillna(high).clip(low, high),
+        clipped=(points["effective_lower"] < low) | (points["effective_upper"] > high) | points["effective_parameters"].gt(high) | points["effective_parameters"].lt(low),
+    )
+    scale = alt.Scale(type="log", domain=[low, high], nice=False)
+    axis = alt.Axis(values=auto_log_ticks([low, high]), labelExpr=si_label_expr())
+    title = "Parameters (log scale)"
+    x = alt.X("size:Q", title=title, scale=scale, axis=axis)
+    order = points.sort_values("effective_parameters", ascending=False)["name"].tolist()
+    y = alt.Y("name:N", sort=order, title=None)
+    long = pd.concat(
+        [
+            points.assign(size=points["effective_shown"], kind="effective size (trend inverted)"),
+            points.assign(size=points["parameters"], kind="actual non-embedding size"),
+        ],
+        ignore_index=True,
+    )
+    kinds = alt.Scale(domain=["effective size (trend inverted)", "actual non-embedding size"], range=["#0072B2", "#D55E00"])
+    interval = (
+        alt.Chart(points)
+        .mark_rule(color=FIT_COLOR, strokeWidth=2, opacity=0.7)
+        .encode(x=alt.X("lower_shown:Q", scale=scale, title=title, axis=axis), x2="upper_shown:Q", y=y, tooltip=_tooltip())
+    )
+    dots = (
+        alt.Chart(long)
+        .mark_point(size=80, strokeWidth=1.8, filled=True)
+        .encode(
+            x=x,
+            y=y,
+            color=alt.Color("kind:N", title=None, scale=kinds, legend=alt.Legend(orient="top")),
+            shape=alt.Shape("kind:N", title=None, scale=alt.Scale(domain=kinds.domain, range=["circle", "diamond"])),
+            tooltip=_tooltip(),
+        )
+    )
+    return alt.layer(interval, dots).properties(
+        width=WIDTH - 140,
+        height=alt.Step(20),
+        description=(
+            f"Dot plot of {len(points)} models: a blue dot with a grey {level:.0%} interval shows the size the trend "
+            "needs for the model's score (effective size); an orange diamond shows the model's actual non-embedding "
+            f"parameter count. Values beyond {format_si(low)} or {format_si(high)} are drawn at the axis edge."
+        ),
+    )

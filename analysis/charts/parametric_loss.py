@@ -1,0 +1,437 @@
+"""Charts of chapter 5 (and of ``atlas report``): the parametric loss L(N, D) and its fit.
+
+The chapter redraws Figure 4 of Hoffmann et al. (2022). The functions take generic inputs, so
+they serve any set of training runs, not only the Chinchilla ones:
+
+``runs`` -- one row per training run, columns ``N`` (parameters), ``D`` (tokens), ``C`` (FLOP),
+    ``loss`` (nats per token) and, for the IsoFLOP charts, ``budget`` (the FLOP budget of the
+    slice the run belongs to, NaN for runs in no slice).
+``params`` -- a fitted parametric loss ``L(N, D) = E + A / N**alpha + B / D**beta`` as a mapping
+    with keys ``E``, ``A``, ``B``, ``alpha``, ``beta`` (e.g. ``ParametricLossFit(...).fit(runs).params``).
+``markers`` -- named models to mark, columns ``name``, ``N`` (parameters), ``C`` (FLOP),
+    ``source`` and ``value_kind``.
+
+With ``C = 6 N D`` the loss at a fixed budget is ``L(N, C / (6 N))``; the efficient frontier
+is its minimum over N, ``N_opt(C) = G (C / 6) ** (beta / (alpha + beta))`` with
+``G = (alpha A / (beta B)) ** (1 / (alpha + beta))``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from analysis.charts.formatting import format_power, format_si, log_ticks, power_label_expr, si_label_expr
+from analysis.charts.theme import CATEGORICAL, FIT_COLOR, FRONTIER_COLOR, HEIGHT, MUTED_OPACITY, SEQUENTIAL_SCHEME, WIDTH
+
+FLOP_PER_PARAMETER_TOKEN = 6.0
+STAR = "M0,-1L0.24,-0.32L0.95,-0.31L0.38,0.12L0.59,0.81L0,0.4L-0.59,0.81L-0.38,0.12L-0.95,-0.31L-0.24,-0.32Z"
+"""A five-pointed star (SVG path in the unit square) marking named models."""
+
+# ---------------------------------------------------------------------------------------------
+# Number formatting shared by the chapter 4 and 5 charts, on top of analysis.charts.formatting.
+
+
+def count_text(value: float, digits: int = 3) -> str:
+    """Parameters or tokens as short text: 67.2B, 1.4T, 400M (``digits`` significant figures)."""
+    return format_si(float(value), digits)
+
+
+def flop_text(value: float, digits: int = 3) -> str:
+    """A FLOP count as text, e.g. ``5.04e23 FLOP``."""
+    return format_power(float(value), digits, unit="FLOP")
+
+
+def count_expr(field: str) -> str:
+    """Vega expression formatting the number ``field`` like :func:`count_text` (B for 1e9, not G)."""
+    return "(" + si_label_expr().replace("datum.value", field).replace("'~g'", "'.3~r'") + ")"
+
+
+def flop_expr(field: str) -> str:
+    """Vega expression formatting the FLOP count ``field`` like :func:`flop_text`."""
+    return power_label_expr("FLOP").replace("datum.value", field)
+
+
+def flop_axis(value_range: tuple[float, float], every: int = 1) -> alt.Axis:
+    """Log axis with a labelled tick at every ``every``-th power of ten: 1e18, 1e19, ..."""
+    return alt.Axis(values=log_ticks(*value_range)[::every], labelExpr=power_label_expr())
+
+
+def count_axis(value_range: tuple[float, float], every: int = 1) -> alt.Axis:
+    """Log axis of parameters or tokens labelled 10M, 100M, 1B, 10B, ... at powers of ten."""
+    return alt.Axis(values=log_ticks(*value_range)[::every], labelExpr=si_label_expr())
+
+
+def loss_axis(values: Sequence[float]) -> alt.Axis:
+    """Loss axis (nats per token) with the given tick values."""
+    return alt.Axis(values=list(values), format=".1f")
+
+
+# ---------------------------------------------------------------------------------------------
+# The parametric loss and its frontier from a parameter mapping.
+
+
+def parametric_loss(params: Mapping[str, float], N: np.ndarray, D: np.ndarray) -> np.ndarray:
+    """``E + A / N**alpha + B / D**beta`` in nats per token (N parameters, D tokens, any shape)."""
+    N, D = np.asarray(N, dtype=float), np.asarray(D, dtype=float)
+    return params["E"] + params["A"] / N ** params["alpha"] + params["B"] / D ** params["beta"]
+
+
+def frontier_n_opt(params: Mapping[str, float], C: np.ndarray) -> np.ndarray:
+    """Compute-optimal size (parameters) of the parametric loss at budgets ``C`` (FLOP)."""
+    alpha, beta = params["alpha"], params["beta"]
+    G = (alpha * params["A"] / (beta * params["B"])) ** (1.0 / (alpha + beta))
+    return G * (np.asarray(C, dtype=float) / FLOP_PER_PARAMETER_TOKEN) ** (beta / (alpha + beta))
+
+
+def isoloss_contours(
+    params: Mapping[str, float],
+    levels: Sequence[float],
+    n_range: tuple[float, float],
+    c_range: tuple[float, float],
+    points: int = 120,
+) -> pd.DataFrame:
+    """Curves of constant loss in the (C, N) plane: columns ``level``, ``N``, ``C``, ``D``.
+
+    For a loss level L and size N the tokens solve ``B / D**beta = L - E - A / N**alpha``; sizes
+    where the right side is not positive cannot reach L at any budget and are left out, as are
+    points outside ``c_range``.
+    """
+    sizes = np.geomspace(n_range[0], n_range[1], points)
+    rows = []
+    for level in levels:
+        headroom = level - params["E"] - params["A"] / sizes ** params["alpha"]
+        ok = headroom > 0
+        tokens = (params["B"] / headroom[ok]) ** (1.0 / params["beta"])
+        budgets = FLOP_PER_PARAMETER_TOKEN * sizes[ok] * tokens
+        inside = (budgets >= c_range[0]) & (budgets <= c_range[1])
+        rows.append(pd.DataFrame({"level": level, "N": sizes[ok][inside], "D": tokens[inside], "C": budgets[inside]}))
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["level", "N", "D", "C"])
+
+
+def budget_label(budget: float) -> str:
+    """A slice budget as a short label, e.g. ``6e18``."""
+    mantissa, exponent = f"{budget:.1e}".split("e")
+    mantissa = mantissa.rstrip("0").rstrip(".")
+    return f"{mantissa}e{int(exponent)}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Charts.
+
+LOSS_TITLE = "Loss (nats/token)"
+PANEL_WIDTH = 285
+"""Width (px) of each Figure 4 panel: side by side they fit the 768 px text column unscaled."""
+RUNS_READ_OFF_FIGURE = "approximate: read off a figure"
+"""Default ``source_note`` of the runs in tooltips (the Chinchilla runs); ``None`` for measured runs."""
+SLICE_SCHEME = alt.Scale(scheme=alt.SchemeParams(name="plasma", extent=[0.0, 0.82]))
+"""Colours of the IsoFLOP slices: a sequential scheme distinct from the loss colours (viridis)."""
+
+
+def _loss_levels(params: Mapping[str, float], runs: pd.DataFrame, count: int = 8) -> list[float]:
+    """Round loss levels spread over the observed losses, kept above the irreducible loss E."""
+    low, high = float(runs["loss"].min()), float(np.quantile(runs["loss"], 0.95))
+    levels = np.round(np.linspace(low, high, count), 1)
+    return sorted({float(level) for level in levels if level > params["E"] + 0.02})
+
+
+def slice_selection() -> alt.Parameter:
+    """The IsoFLOP-slice selection shared by both panels of :func:`isoloss_isoflop_figure`.
+
+    A click on a slice's legend entry, curve or run selects it; shift-click adds more.
+    """
+    return alt.selection_point(fields=["budget"], bind="legend", name="slice")
+
+
+def _marker_frame(markers: pd.DataFrame, params: Mapping[str, float]) -> pd.DataFrame:
+    tokens = markers["C"] / (FLOP_PER_PARAMETER_TOKEN * markers["N"])
+    return markers.assign(
+        D=tokens,
+        loss=parametric_loss(params, markers["N"], tokens),
+        N_label=[count_text(n) + " parameters" for n in markers["N"]],
+        C_label=[flop_text(c) for c in markers["C"]],
+    )
+
+
+def _run_frame(runs: pd.DataFrame) -> pd.DataFrame:
+    frame = runs[["N", "D", "C", "loss"]].copy()
+    frame["budget"] = runs["budget"] if "budget" in runs else np.nan
+    frame["N_label"] = [count_text(n) + " parameters" for n in frame["N"]]
+    frame["D_label"] = [count_text(d) + " tokens" for d in frame["D"]]
+    frame["C_label"] = [flop_text(c) for c in frame["C"]]
+    frame["slice"] = [budget_label(b) + " FLOP" if np.isfinite(b) else "none" for b in frame["budget"]]
+    return frame
+
+
+def isoloss_frontier_chart(
+    runs: pd.DataFrame,
+    params: Mapping[str, float],
+    markers: pd.DataFrame,
+    *,
+    source: str,
+    c_range: tuple[float, float] | None = None,
+    n_range: tuple[float, float] | None = None,
+    selection: alt.Parameter | None = None,
+    source_note: str | None = RUNS_READ_OFF_FIGURE,
+) -> alt.LayerChart:
+    """Left panel: IsoLoss contours, the efficient frontier, IsoFLOP slices and runs by loss.
+
+    Args:
+        runs: training runs (see the module docstring); ``budget`` marks the slices.
+        params: fitted parametric loss (``E``, ``A``, ``B``, ``alpha``, ``beta``).
+        markers: named models to mark at their size and budget (e.g. Gopher).
+        source: where the runs come from, shown in tooltips.
+        c_range, n_range: axis ranges in FLOP and parameters (default: the runs and markers, to
+            whole decades).
+        selection: the shared slice selection (:func:`slice_selection`); when given, runs and
+            slice rules outside the selected slices are dimmed.
+    """
+    all_c = np.concatenate([runs["C"], markers["C"]])
+    all_n = np.concatenate([runs["N"], markers["N"]])
+    c_range = c_range or (10.0 ** math.floor(math.log10(all_c.min())), 10.0 ** math.ceil(math.log10(all_c.max())))
+    n_range = n_range or (10.0 ** math.floor(math.log10(all_n.min())), 10.0 ** math.ceil(math.log10(all_n.max())))
+    x = alt.X("C:Q", title="Training compute (FLOP)", scale=alt.Scale(type="log", domain=list(c_range)),
+              axis=flop_axis(c_range))
+    y = alt.Y("N:Q", title="Model size (parameters)", scale=alt.Scale(type="log", domain=list(n_range)),
+              axis=count_axis(n_range))
+    frame = _run_frame(runs)
+    loss_domain = [float(frame["loss"].min()), float(np.quantile(frame["loss"], 0.95))]
+    colour = alt.Color("loss:Q", title=LOSS_TITLE, scale=alt.Scale(scheme=SEQUENTIAL_SCHEME, domain=loss_domain,
+                       clamp=True, reverse=True), legend=alt.Legend(format=".1f", orient="bottom", type="gradient",
+                                                                gradientLength=200, direction="horizontal"))
+    levels = _loss_levels(params, runs)
+    contours = isoloss_contours(params, levels, n_range, c_range).rename(columns={"level": "loss"})
+    contours["C_label"] = [flop_text(c) for c in contours["C"]]
+    contours["N_label"] = [count_text(n) + " parameters" for n in contours["N"]]
+    contour_layer = (
+        alt.Chart(contours)
+        .mark_line(strokeWidth=1.2, opacity=0.75, clip=True)
+        .encode(x=x, y=y, color=colour, detail="loss:Q", order="N:Q",
+                tooltip=[alt.Tooltip("loss:Q", title="IsoLoss contour (nats/token)", format=".2f"),
+                         alt.Tooltip("N_label:N", title="Size"), alt.Tooltip("C_label:N", title="Budget"),
+                         alt.Tooltip("fit:N", title="From")])
+        .transform_calculate(fit="'fitted L(N, D)'")
+    )
+    budgets = np.geomspace(c_range[0], c_range[1], 60)
+    frontier = pd.DataFrame({"C": budgets, "N": frontier_n_opt(params, budgets)})
+    frontier["C_label"] = [flop_text(c) for c in frontier["C"]]
+    frontier["N_label"] = [count_text(n) + " parameters" for n in frontier["N"]]
+    frontier["loss_label"] = [f"{v:.3f}" for v in parametric_loss(params, frontier["N"], frontier["C"] / (6 * frontier["N"]))]
+    frontier_layer = (
+        alt.Chart(frontier)
+        .mark_line(color=FRONTIER_COLOR, strokeWidth=2.5, clip=True)
+        .encode(x=x, y=y, tooltip=[alt.Tooltip("C_label:N", title="Budget"),
+                                    alt.Tooltip("N_label:N", title="Efficient frontier: N_opt"),
+                                    alt.Tooltip("loss_label:N", title="Predicted loss (nats/token)")])
+    )
+    slices = frame.dropna(subset=["budget"]).groupby("budget", as_index=False).agg(runs=("N", "size"))
+    slices["slice"] = [budget_label(b) + " FLOP" for b in slices["budget"]]
+    slice_opacity = alt.condition(selection, alt.value(0.9), alt.value(0.2)) if selection else alt.value(0.6)
+    slice_layer = (
+        alt.Chart(slices)
+        .mark_rule(strokeDash=[4, 3], color="#555555")
+        .encode(x=alt.X("budget:Q", scale=alt.Scale(type="log", domain=list(c_range))), opacity=slice_opacity,
+                tooltip=[alt.Tooltip("slice:N", title="IsoFLOP slice"), alt.Tooltip("runs:Q", title="Runs")])
+    )
+    run_opacity = alt.condition(selection, alt.value(0.95), alt.value(MUTED_OPACITY)) if selection else alt.value(0.9)
+    run_layer = (
+        alt.Chart(frame)
+        .mark_point(size=38, filled=True, stroke="#333333", strokeWidth=0.4)
+        .encode(x=x, y=y, color=colour, opacity=run_opacity,
+                tooltip=[alt.Tooltip("N_label:N", title="Size"), alt.Tooltip("D_label:N", title="Tokens"),
+                         alt.Tooltip("C_label:N", title="Budget"), alt.Tooltip("loss:Q", title=LOSS_TITLE, format=".3f"),
+                         alt.Tooltip("slice:N", title="IsoFLOP slice"), alt.Tooltip("source:N", title="Source")])
+        .transform_calculate(source=alt.expr.toString(source + (f" ({source_note})" if source_note else "")))
+    )
+    marks = _marker_frame(markers, params)
+    marker_base = alt.Chart(marks).encode(
+        x=x, y=y,
+        tooltip=[alt.Tooltip("name:N", title="Model"), alt.Tooltip("N_label:N", title="Size"),
+                 alt.Tooltip("C_label:N", title="Budget (6ND)"), alt.Tooltip("source:N", title="Source"),
+                 alt.Tooltip("value_kind:N", title="Value kind")],
+    )
+    layers = [contour_layer, slice_layer, frontier_layer, run_layer,
+              marker_base.mark_point(shape=STAR, size=240, filled=True, color="#111111", opacity=1),
+              marker_base.mark_text(align="right", dx=-10, dy=-8, fontSize=12).encode(text="name:N")]
+    description = (
+        f"Log-log chart of model size against training compute for {len(frame)} training runs coloured by final "
+        f"loss, with IsoLoss contours of the fitted loss at {', '.join(f'{v:.1f}' for v in levels)} nats per token, "
+        f"the efficient frontier (the size with the lowest predicted loss at each budget), dashed vertical lines "
+        f"at the {len(slices)} IsoFLOP budgets" + (f", and {', '.join(marks['name'])} marked." if len(marks) else ".")
+    )
+    return alt.layer(*layers).properties(width=PANEL_WIDTH, height=HEIGHT - 40, description=description)
+
+
+def isoflop_slices_chart(
+    runs: pd.DataFrame,
+    params: Mapping[str, float],
+    markers: pd.DataFrame,
+    *,
+    source: str,
+    n_range: tuple[float, float] | None = None,
+    selection: alt.Parameter | None = None,
+    source_note: str | None = RUNS_READ_OFF_FIGURE,
+) -> alt.LayerChart:
+    """Right panel: loss against model size for each IsoFLOP slice, with the fitted curves.
+
+    Each slice's curve is the fitted loss at its budget, ``L(N, C / (6 N))``; each marker model
+    gets the fitted curve at its own budget (dashed), a star at its actual size and a ring at
+    the curve's minimum (the compute-optimal size for that budget).
+    """
+    frame = _run_frame(runs).dropna(subset=["budget"])
+    marks = _marker_frame(markers, params)
+    all_n = np.concatenate([frame["N"], marks["N"], frontier_n_opt(params, marks["C"])])
+    n_range = n_range or (10.0 ** math.floor(math.log10(all_n.min())), 10.0 ** math.ceil(math.log10(all_n.max())))
+    x = alt.X("N:Q", title="Model size (parameters)", scale=alt.Scale(type="log", domain=list(n_range)),
+              axis=count_axis(n_range))
+    loss_ticks = [2.0, 2.5, 3.0, 3.5, 4.0, 5.0]
+    loss_domain = [min(1.9, float(frame["loss"].min()) - 0.05, float(marks["loss"].min()) - 0.05),
+                   float(frame["loss"].max()) + 0.1]
+    y = alt.Y("loss:Q", title=LOSS_TITLE, scale=alt.Scale(type="log", domain=loss_domain), axis=loss_axis(
+        [t for t in loss_ticks if loss_domain[0] <= t <= loss_domain[1]]))
+    colour = alt.Color("budget:O", title="IsoFLOP slice (FLOP)", scale=SLICE_SCHEME,
+                       legend=alt.Legend(labelExpr="replace(format(datum.value, '.1~e'), '+', '')", orient="bottom",
+                                         direction="horizontal", columns=5, symbolType="circle"))
+    opacity = alt.condition(selection, alt.value(1.0), alt.value(MUTED_OPACITY)) if selection else alt.value(0.9)
+
+    curves = []
+    for budget, group in frame.groupby("budget"):
+        sizes = np.geomspace(group["N"].min() / 1.5, group["N"].max() * 1.5, 50)
+        curves.append(pd.DataFrame({"budget": budget, "N": sizes,
+                                    "loss": parametric_loss(params, sizes, budget / (FLOP_PER_PARAMETER_TOKEN * sizes))}))
+    curve_frame = pd.concat(curves, ignore_index=True)
+    curve_frame["slice"] = [budget_label(b) + " FLOP" for b in curve_frame["budget"]]
+    curve_frame["N_label"] = [count_text(n) + " parameters" for n in curve_frame["N"]]
+    curve_layer = (
+        alt.Chart(curve_frame)
+        .mark_line(strokeWidth=1.8)
+        .encode(x=x, y=y, color=colour, opacity=opacity, detail="budget:O",
+                tooltip=[alt.Tooltip("slice:N", title="Fitted IsoFLOP curve"), alt.Tooltip("N_label:N", title="Size"),
+                         alt.Tooltip("loss:Q", title="Predicted loss (nats/token)", format=".3f")])
+    )
+    run_layer = (
+        alt.Chart(frame)
+        .mark_point(size=42, filled=True, stroke="#333333", strokeWidth=0.4)
+        .encode(x=x, y=y, color=colour, opacity=opacity,
+                tooltip=[alt.Tooltip("slice:N", title="IsoFLOP slice"), alt.Tooltip("N_label:N", title="Size"),
+                         alt.Tooltip("D_label:N", title="Tokens"), alt.Tooltip("C_label:N", title="Budget"),
+                         alt.Tooltip("loss:Q", title=LOSS_TITLE, format=".3f"), alt.Tooltip("source:N", title="Source")])
+        .transform_calculate(source=alt.expr.toString(source + (f" ({source_note})" if source_note else "")))
+    )
+    if selection is not None:
+        curve_layer = curve_layer.add_params(selection)
+
+    marker_curves, optima = [], []
+    for marker in marks.itertuples(index=False):
+        n_opt = float(frontier_n_opt(params, marker.C))
+        low, high = min(n_opt, marker.N) / 8, max(n_opt, marker.N) * 3
+        sizes = np.geomspace(max(low, n_range[0]), min(high, n_range[1]), 60)
+        marker_curves.append(pd.DataFrame({
+            "name": marker.name, "N": sizes, "C_label": marker.C_label,
+            "loss": parametric_loss(params, sizes, marker.C / (FLOP_PER_PARAMETER_TOKEN * sizes))}))
+        optima.append({"name": marker.name, "N": n_opt, "C_label": marker.C_label,
+                       "N_label": count_text(n_opt) + " parameters",
+                       "loss": float(parametric_loss(params, n_opt, marker.C / (FLOP_PER_PARAMETER_TOKEN * n_opt)))})
+    marker_curve_frame = (pd.concat(marker_curves, ignore_index=True) if marker_curves
+                          else pd.DataFrame(columns=["name", "N", "C_label", "loss"]))
+    marker_curve_frame["N_label"] = [count_text(n) + " parameters" for n in marker_curve_frame["N"]]
+    marker_curve_layer = (
+        alt.Chart(marker_curve_frame)
+        .mark_line(strokeDash=[6, 3], color="#111111", strokeWidth=1.5)
+        .encode(x=x, y=y, detail="name:N",
+                tooltip=[alt.Tooltip("name:N", title="Fitted curve at the budget of"),
+                         alt.Tooltip("C_label:N", title="Budget"), alt.Tooltip("N_label:N", title="Size"),
+                         alt.Tooltip("loss:Q", title="Predicted loss (nats/token)", format=".3f")])
+    )
+    optimum_layer = (
+        alt.Chart(pd.DataFrame(optima, columns=["name", "N", "C_label", "N_label", "loss"]))
+        .mark_point(shape="circle", size=110, filled=False, color="#111111", strokeWidth=1.8)
+        .encode(x=x, y=y, tooltip=[alt.Tooltip("name:N", title="Optimum of the curve at the budget of"),
+                                    alt.Tooltip("C_label:N", title="Budget"),
+                                    alt.Tooltip("N_label:N", title="Compute-optimal size"),
+                                    alt.Tooltip("loss:Q", title="Predicted loss (nats/token)", format=".3f")])
+    )
+    marker_base = alt.Chart(marks).encode(
+        x=x, y=y,
+        tooltip=[alt.Tooltip("name:N", title="Model"), alt.Tooltip("N_label:N", title="Size"),
+                 alt.Tooltip("C_label:N", title="Budget (6ND)"),
+                 alt.Tooltip("loss:Q", title="Fitted loss at this size and budget", format=".3f"),
+                 alt.Tooltip("source:N", title="Source"), alt.Tooltip("value_kind:N", title="Value kind")],
+    )
+    layers = [curve_layer, run_layer, marker_curve_layer, optimum_layer,
+              marker_base.mark_point(shape=STAR, size=240, filled=True, color="#111111", opacity=1),
+              marker_base.mark_text(align="center", dy=-16, fontSize=12).encode(text="name:N")]
+    description = (
+        f"Log-log chart of final loss against model size for {len(frame)} runs in "
+        f"{frame['budget'].nunique()} IsoFLOP slices, coloured by the slice's training compute, with the fitted "
+        f"loss curve of each slice."
+        + (f" Dashed black: the fitted curve at the budget of {', '.join(marks['name'])}, "
+           "with a star at the model's actual size and a ring at the curve's minimum." if len(marks) else "")
+    )
+    return alt.layer(*layers).properties(width=PANEL_WIDTH, height=HEIGHT - 40, description=description)
+
+
+def isoloss_isoflop_figure(
+    runs: pd.DataFrame, params: Mapping[str, float], markers: pd.DataFrame, *, source: str
+) -> alt.HConcatChart:
+    """Both panels side by side; selecting a slice (legend or curve click) highlights it in both."""
+    selection = slice_selection()
+    left = isoloss_frontier_chart(runs, params, markers, source=source, selection=selection)
+    right = isoflop_slices_chart(runs, params, markers, source=source, selection=selection)
+    return (
+        alt.hconcat(left, right, spacing=20)
+        .resolve_scale(color="independent")
+        .properties(description=f"Two panels. Left: {left.description} Right: {right.description} "
+                                "Selecting a slice in the legend highlights its runs in both panels.")
+    )
+
+
+def residual_chart(residuals: pd.DataFrame) -> alt.FacetChart:
+    """Residuals of the log loss, one panel per parameter set, against training compute.
+
+    Args:
+        residuals: one row per (run, parameter set): columns ``fit`` (label of the parameter
+            set), ``N`` (parameters), ``C`` (FLOP), ``loss`` (observed, nats/token),
+            ``predicted`` (nats/token), ``residual`` (``log(loss) - log(predicted)``) and
+            ``source`` (where the parameters come from).
+    """
+    c_range = (10.0 ** math.floor(math.log10(residuals["C"].min())), 10.0 ** math.ceil(math.log10(residuals["C"].max())))
+    frame = residuals.assign(
+        percent=100 * np.expm1(residuals["residual"]),
+        N_label=[count_text(n) + " parameters" for n in residuals["N"]],
+        C_label=[flop_text(c) for c in residuals["C"]],
+    )
+    fits = list(dict.fromkeys(frame["fit"]))
+    colour = alt.Color("fit:N", title="Parameters", scale=alt.Scale(domain=fits, range=list(CATEGORICAL[: len(fits)])),
+                       legend=None)
+    x = alt.X("C:Q", title="Training compute (FLOP)", scale=alt.Scale(type="log", domain=list(c_range)),
+              axis=flop_axis(c_range, every=2))
+    limit = float(np.ceil(1.3 * np.quantile(np.abs(frame["percent"]), 0.98)))
+    beyond = int((np.abs(frame["percent"]) > limit).sum())
+    y = alt.Y("percent:Q", title="Observed vs fitted loss (%)",
+              scale=alt.Scale(domain=[-limit, limit], clamp=True, nice=False))
+    points = alt.Chart().mark_point(size=22, filled=True, opacity=0.6).encode(
+        x=x, y=y, color=colour,
+        tooltip=[alt.Tooltip("fit:N", title="Parameters"), alt.Tooltip("N_label:N", title="Size"),
+                 alt.Tooltip("C_label:N", title="Budget"), alt.Tooltip("loss:Q", title="Observed loss", format=".3f"),
+                 alt.Tooltip("predicted:Q", title="Fitted loss", format=".3f"),
+                 alt.Tooltip("percent:Q", title="Difference (%)", format="+.2f"),
+                 alt.Tooltip("source:N", title="Parameter source")],
+    )
+    zero = alt.Chart().mark_rule(color=FIT_COLOR, strokeDash=[4, 3]).encode(
+        y=alt.datum(0), tooltip=[alt.Tooltip("fit:N", title="Zero line of")])
+    description = (
+        "Residuals of the final loss of each run against training compute, one panel per parameter set ("
+        + ", ".join(fits) + "): the percentage by which the observed loss exceeds the loss each parameter set predicts."
+        + (f" {beyond} points beyond ±{limit:g}% are drawn at the edge of the axis." if beyond else "")
+    )
+    return (
+        alt.layer(zero, points, data=frame)
+        .properties(width=190, height=230)
+        .facet(column=alt.Column("fit:N", title=None, sort=fits, header=alt.Header(labelFontSize=12)))
+        .properties(description=description)
+    )

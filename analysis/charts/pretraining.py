@@ -1,0 +1,201 @@
+"""Charts of chapter 1: GLUE score against inference compute, coloured by release date (seed 000).
+
+Inputs are frames prepared by :mod:`analysis.book` (one row per model):
+
+``points`` -- ``name``, ``family``, ``gflops`` (GFLOPs of inference per example), ``glue``
+    (GLUE score, points), ``release_date`` (datetime), ``on_frontier`` (bool), ``residual``
+    (GLUE points above the log-linear trend), ``source`` (citation text) and ``value_kind``
+    (``exact``/``approximate``).
+``curve`` -- the log-linear trend on a grid: ``gflops``, ``fit``, ``lower``, ``upper`` (GLUE).
+``adjusted`` / ``time_curve`` -- for the efficiency chart: per model ``glue_adjusted`` (GLUE
+    moved along the compute slope to the reference compute) and the time trend ``release_date``,
+    ``fit``, ``lower``, ``upper``.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from analysis.charts.formatting import auto_log_ticks
+from analysis.charts.layers import Axis, frontier_layer, label_layer, place_labels, trend_layers, zero_rule
+from analysis.charts.theme import HEIGHT, MUTED_OPACITY, SEQUENTIAL_SCHEME, SHAPES, WIDTH
+
+GFLOPS_TITLE = "Inference compute per example (GFLOPs, log scale)"
+GLUE_TITLE = "GLUE score (dev/test average, points)"
+
+
+def _model_tooltip() -> list[alt.Tooltip]:
+    return [
+        alt.Tooltip("name:N", title="Model"),
+        alt.Tooltip("gflops:Q", title="GFLOPs per example", format=",.3~g"),
+        alt.Tooltip("glue:Q", title="GLUE score", format=".1f"),
+        alt.Tooltip("release_date:T", title="Released", format="%b %Y"),
+        alt.Tooltip("residual:Q", title="Above trend (GLUE points)", format="+.1f"),
+        alt.Tooltip("source:N", title="Source"),
+        alt.Tooltip("value_kind:N", title="Values"),
+    ]
+
+
+def _x_axis(points: pd.DataFrame) -> tuple[alt.X, Axis]:
+    low, high = points["gflops"].min() / 1.5, points["gflops"].max() * 1.5
+    x = alt.X(
+        "gflops:Q",
+        title=GFLOPS_TITLE,
+        scale=alt.Scale(type="log", domain=[low, high], nice=False),
+        axis=alt.Axis(values=auto_log_ticks([low, high]), labelExpr="format(datum.value, '~g')"),
+    )
+    return x, Axis((low, high), log=True)
+
+
+def _date_legend(dates: pd.Series, **options: object) -> alt.Legend:
+    """A release-date legend labelled at each 1 January the data span (``YYYY``)."""
+    years = range(dates.min().year + 1, dates.max().year + 1)
+    return alt.Legend(format="%Y", values=[alt.DateTime(year=year) for year in years], **options)
+
+
+def _y_domain(values: pd.Series, pad: float = 1.0) -> tuple[float, float]:
+    return float(values.min() - pad), float(values.max() + pad)
+
+
+def glue_vs_compute(points: pd.DataFrame, curve: pd.DataFrame, level: float = 0.95) -> alt.LayerChart:
+    """GLUE score against inference GFLOPs (log x): models coloured by release date, shaped by
+    family, with the Pareto frontier and the log-linear trend and its ``level`` band.
+
+    Interactions: click a family in the shape legend to highlight it; drag to pan, scroll to zoom.
+    """
+    x, x_axis = _x_axis(points)
+    y_low, y_high = _y_domain(pd.concat([points["glue"], curve["lower"], curve["upper"]]))
+    y_scale = alt.Scale(domain=[y_low, y_high], nice=False, zero=False)
+    data = pd.concat(
+        [points.reset_index(drop=True), place_labels(points["gflops"], points["glue"], points["name"], x_axis, Axis((y_low, y_high)))],
+        axis=1,
+    )
+    family = alt.selection_point(fields=["family"], bind="legend", name="family_pick")
+    zoom = alt.selection_interval(bind="scales", name="zoom")
+    opacity = alt.condition(family, alt.value(1.0), alt.value(MUTED_OPACITY))
+    base = alt.Chart(data).encode(x=x, y=alt.Y("glue:Q", title=GLUE_TITLE, scale=y_scale))
+    dots = base.mark_point(filled=True, size=90, stroke="#333333", strokeWidth=0.5).encode(
+        color=alt.Color(
+            "release_date:T",
+            title="Release date",
+            scale=alt.Scale(scheme=SEQUENTIAL_SCHEME),
+            legend=_date_legend(points["release_date"], gradientLength=120),
+        ),
+        shape=alt.Shape("family:N", title="Family (click to highlight)", scale=alt.Scale(range=list(SHAPES))),
+        opacity=opacity,
+        tooltip=_model_tooltip(),
+    ).add_params(family, zoom)
+    labels = label_layer(base, "name", opacity).encode(tooltip=_model_tooltip())
+    frontier = frontier_layer(
+        data[data["on_frontier"]].sort_values("gflops"),
+        x,
+        alt.Y("glue:Q", scale=y_scale),
+        [alt.Tooltip("name:N", title="Pareto-optimal model"), *_model_tooltip()[1:3], alt.Tooltip("source:N", title="Source")],
+    )
+    fit_tooltip = [
+        alt.Tooltip("gflops:Q", title="GFLOPs per example", format=",.3~g"),
+        alt.Tooltip("fit:Q", title="Trend GLUE", format=".1f"),
+        alt.Tooltip("lower:Q", title=f"{level:.0%} band, low", format=".1f"),
+        alt.Tooltip("upper:Q", title=f"{level:.0%} band, high", format=".1f"),
+        alt.Tooltip("what:N", title="Line"),
+    ]
+    trend = trend_layers(curve.assign(what="log-linear trend fitted here (bootstrap band)"), x, GLUE_TITLE, fit_tooltip, level)
+    return (
+        alt.layer(trend, frontier, dots, labels)
+        .resolve_scale(color="independent", shape="independent")
+        .properties(
+            width=WIDTH,
+            height=HEIGHT,
+            description=(
+                f"Scatter plot of GLUE score against inference compute per example for {len(points)} language models, "
+                "log-scaled compute axis, points coloured by release date and shaped by family. A dashed grey line with a "
+                f"shaded {level:.0%} band shows the log-linear trend; an orange step line connects the "
+                f"{int(points['on_frontier'].sum())} Pareto-optimal models."
+            ),
+        )
+    )
+
+
+def residuals_by_model(points: pd.DataFrame) -> alt.LayerChart:
+    """Each model's GLUE residual from the log-linear trend, ranked, coloured by release date."""
+    order = points.sort_values("residual", ascending=False)["name"].tolist()
+    bars = (
+        alt.Chart(points)
+        .mark_bar(height=14)
+        .encode(
+            x=alt.X("residual:Q", title="GLUE points above (+) or below (−) the trend"),
+            y=alt.Y("name:N", sort=order, title=None),
+            color=alt.Color(
+                "release_date:T",
+                title="Release date",
+                scale=alt.Scale(scheme=SEQUENTIAL_SCHEME),
+                legend=_date_legend(points["release_date"], gradientLength=120),
+            ),
+            tooltip=_model_tooltip(),
+        )
+    )
+    return alt.layer(bars, zero_rule("vertical", "zero: exactly on the trend")).properties(
+        width=WIDTH - 140,
+        height=alt.Step(20),
+        description=(
+            f"Bar chart ranking {len(points)} models by how many GLUE points they score above or below the log-linear "
+            f"trend at their compute; the highest is {order[0]} and the lowest {order[-1]}."
+        ),
+    )
+
+
+def efficiency_over_time(
+    adjusted: pd.DataFrame, time_curve: pd.DataFrame, reference_gflops: float, level: float = 0.95
+) -> alt.LayerChart:
+    """GLUE at a fixed compute (each model moved along the fitted compute slope to
+    ``reference_gflops``) against release date, with the fitted time trend and its band."""
+    first, last = adjusted["release_date"].min(), adjusted["release_date"].max()
+    pad = (last - first) * 0.08 + pd.Timedelta(days=30)
+    date_domain = (first - pad, last + pad)
+    x = alt.X(
+        "release_date:T",
+        title="Release date",
+        scale=alt.Scale(domain=[d.strftime("%Y-%m-%d") for d in date_domain], nice=False),
+        axis=alt.Axis(format="%Y", tickCount="year"),
+    )
+    title = f"GLUE at {reference_gflops:.3g} GFLOPs per example (adjusted)"
+    y_low, y_high = _y_domain(pd.concat([adjusted["glue_adjusted"], time_curve["lower"], time_curve["upper"]]))
+    y = alt.Y("glue_adjusted:Q", title=title, scale=alt.Scale(domain=[y_low, y_high], nice=False, zero=False))
+    tooltip = [
+        alt.Tooltip("name:N", title="Model"),
+        alt.Tooltip("release_date:T", title="Released", format="%b %Y"),
+        alt.Tooltip("glue:Q", title="GLUE score (measured)", format=".1f"),
+        alt.Tooltip("gflops:Q", title="GFLOPs per example", format=",.3~g"),
+        alt.Tooltip("glue_adjusted:Q", title=f"GLUE at {reference_gflops:.3g} GFLOPs", format=".1f"),
+        alt.Tooltip("source:N", title="Source"),
+        alt.Tooltip("value_kind:N", title="Values"),
+    ]
+    data = adjusted.reset_index(drop=True)
+    dates = data["release_date"].astype("int64")
+    date_axis = Axis(tuple(float(pd.Timestamp(d).value) for d in date_domain))
+    data = pd.concat(
+        [data, place_labels(dates.astype(float), data["glue_adjusted"], data["name"], date_axis, Axis((y_low, y_high)), height=HEIGHT - 40)],
+        axis=1,
+    )
+    dots = (
+        alt.Chart(data)
+        .mark_point(filled=True, size=80, color="#0072B2")
+        .encode(x=x, y=y, tooltip=tooltip)
+    )
+    labels = label_layer(alt.Chart(data).encode(x=x, y=y), "name").encode(tooltip=tooltip)
+    curve_tooltip = [
+        alt.Tooltip("release_date:T", title="Date", format="%b %Y"),
+        alt.Tooltip("fit:Q", title="Trend GLUE", format=".1f"),
+        alt.Tooltip("lower:Q", title=f"{level:.0%} band, low", format=".1f"),
+        alt.Tooltip("upper:Q", title=f"{level:.0%} band, high", format=".1f"),
+    ]
+    trend = trend_layers(time_curve, x, title, curve_tooltip, level)
+    return alt.layer(trend, dots, labels).properties(
+        width=WIDTH,
+        height=HEIGHT - 40,
+        description=(
+            f"Scatter plot of GLUE score adjusted to {reference_gflops:.3g} GFLOPs per example against release date for "
+            f"{len(adjusted)} models, with a fitted linear time trend and its {level:.0%} bootstrap band."
+        ),
+    )

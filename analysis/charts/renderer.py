@@ -1,0 +1,175 @@
+"""The project's Altair renderer ``"atlas"``: one chart, two outputs.
+
+A chart displayed in a chapter produces a MIME bundle with
+
+* ``text/html`` -- a ``div.atlas-chart`` (``role="figure"``, ``aria-label`` = the chart's
+  description), the Vega-Lite spec as JSON in a ``<script type="application/json">``, and a
+  small script that loads the site's own Vega bundle once per page and draws the chart with
+  ``vegaEmbed`` (SVG renderer, so the ARIA attributes of the marks exist; no action menu);
+* ``image/svg+xml`` -- the static variant of the same spec (:func:`static_spec`) rendered by
+  vl-convert, for the PDF.
+
+The bundle path is relative: from the folder the chapter executes in (Quarto and the project's
+engine both execute a chapter in its own folder) to ``<project root>/assets/vega/vega-bundle.js``,
+where the project root is the nearest folder upwards holding ``_quarto.yml``. Output folders
+mirror the source tree, so the same relative path works from the rendered page, over ``file://``
+and ``http://`` alike.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import html
+import itertools
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import altair as alt
+import vl_convert
+
+from analysis.charts.bundle import BUNDLE_RELATIVE_PATH
+
+RENDERER_NAME = "atlas"
+HTML_MIME = "text/html"
+SVG_MIME = "image/svg+xml"
+
+# Larger type for the PDF: a ~650 px wide chart is scaled to the ~15 cm text width.
+PRINT_CONFIG: dict[str, Any] = {
+    "axis": {"labelFontSize": 13, "titleFontSize": 14},
+    "legend": {"labelFontSize": 13, "titleFontSize": 13},
+    "text": {"fontSize": 12},
+    "title": {"fontSize": 15},
+}
+
+_chart_counter = itertools.count(1)
+
+_LOADER_JS = """(function () {
+  var id = %(id)s, bundle = %(bundle)s;
+  if (!window.atlasVega) {
+    window.atlasVega = new Promise(function (resolve, reject) {
+      var script = document.createElement("script");
+      script.src = bundle;
+      script.onload = resolve;
+      script.onerror = function () { reject(new Error("could not load " + bundle)); };
+      document.head.appendChild(script);
+    });
+  }
+  window.atlasVega.then(function () {
+    var spec = JSON.parse(document.getElementById(id + "-spec").textContent);
+    return vegaEmbed("#" + id, spec, {renderer: "svg", actions: false});
+  }).catch(function (error) {
+    var target = document.getElementById(id);
+    target.textContent = "The interactive chart could not be drawn (" + error.message + ").";
+    console.error(error);
+  });
+})();"""
+
+
+def find_project_root(start: Path | None = None) -> Path:
+    """Return the nearest folder at or above ``start`` (default: cwd) holding ``_quarto.yml``.
+
+    Falls back to ``start`` itself when no folder above has one (a chart shown outside the book).
+    """
+    start = Path.cwd() if start is None else Path(start)
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / "_quarto.yml").is_file():
+            return folder
+    return start
+
+
+def bundle_url(cwd: Path | None = None) -> str:
+    """Relative URL (POSIX separators) from ``cwd`` to the project's Vega bundle."""
+    cwd = (Path.cwd() if cwd is None else Path(cwd)).resolve()
+    target = find_project_root(cwd) / BUNDLE_RELATIVE_PATH
+    return Path(os.path.relpath(target, cwd)).as_posix()
+
+
+def _finite_json(value: Any) -> Any:
+    """Copy of ``value`` with NaN and infinities replaced by ``None`` (JSON has no NaN)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite_json(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_json(item) for item in value]
+    return value
+
+
+def _json_for_script(value: Any) -> str:
+    """Strict JSON that is safe inside an HTML ``<script>`` element (no ``</script>``, no ``<!--``)."""
+    text = json.dumps(_finite_json(value), ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+def _without_bindings(node: Any) -> Any:
+    """Copy of a spec fragment with every parameter's ``bind`` removed (recursively)."""
+    if isinstance(node, dict):
+        result = {}
+        for key, value in node.items():
+            if key == "params" and isinstance(value, list):
+                result[key] = [
+                    {k: _without_bindings(v) for k, v in param.items() if k != "bind"} for param in value
+                ]
+            else:
+                result[key] = _without_bindings(value)
+        return result
+    if isinstance(node, list):
+        return [_without_bindings(item) for item in node]
+    return node
+
+
+def _merge_config(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge_config(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def static_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """The print variant of a Vega-Lite spec: controls dropped, type sized for the page.
+
+    Parameters keep their initial ``value`` (so a slider's default still drives the chart) but
+    lose their ``bind`` (input widgets, legend clicks, zoom and pan mean nothing on paper).
+    """
+    static = _without_bindings(spec)
+    static["config"] = _merge_config(static.get("config", {}), PRINT_CONFIG)
+    return static
+
+
+def chart_svg(spec: dict[str, Any]) -> str:
+    """Static SVG of a Vega-Lite spec (through :func:`static_spec` and vl-convert)."""
+    return vl_convert.vegalite_to_svg(_finite_json(static_spec(spec)))
+
+
+def chart_html(spec: dict[str, Any], cwd: Path | None = None) -> str:
+    """The HTML fragment that draws ``spec`` interactively with the site's local Vega bundle."""
+    spec_json = _json_for_script(spec)
+    digest = hashlib.sha256(spec_json.encode("utf-8")).hexdigest()[:12]
+    chart_id = f"atlas-chart-{digest}-{next(_chart_counter)}"
+    description = str(spec.get("description") or "Chart")
+    loader = _LOADER_JS % {"id": json.dumps(chart_id), "bundle": _json_for_script(bundle_url(cwd))}
+    return (
+        f'<div class="atlas-chart" id="{chart_id}" role="figure" aria-label="{html.escape(description, quote=True)}"'
+        ' style="max-width:100%;overflow-x:auto"></div>\n'
+        f'<script type="application/json" id="{chart_id}-spec">{spec_json}</script>\n'
+        f"<script>\n{loader}\n</script>\n"
+    )
+
+
+def atlas_renderer(spec: dict[str, Any], **metadata: Any) -> dict[str, str]:
+    """Altair renderer: the MIME bundle with both ``text/html`` and ``image/svg+xml``."""
+    return {HTML_MIME: chart_html(spec), SVG_MIME: chart_svg(spec)}
+
+
+def register_renderer() -> None:
+    """Register the renderer with Altair under :data:`RENDERER_NAME` and enable it."""
+    alt.renderers.register(RENDERER_NAME, atlas_renderer)
+    alt.renderers.enable(RENDERER_NAME)

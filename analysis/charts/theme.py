@@ -1,0 +1,100 @@
+"""The one Altair theme of the book, and its colour-blind-safe palettes.
+
+Importing :mod:`analysis.charts` registers the theme as ``"atlas"`` and enables it, so every chart
+of every chapter shares fonts, sizes and colours. Chart functions take colours from the constants
+here instead of choosing their own.
+
+Palettes:
+
+* :data:`CATEGORICAL` -- Okabe & Ito (2008), eight colours distinguishable under the common forms
+  of colour-vision deficiency; used for families and methods.
+* :data:`SEQUENTIAL_SCHEME` -- ``"viridis"``, perceptually uniform and monotone in lightness, so
+  it survives greyscale printing; used for release dates and losses.
+* :data:`SHAPES` -- point shapes used together with colour so no encoding relies on colour alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import altair as alt
+
+THEME_NAME: Final = "atlas"
+
+FONT: Final = "DejaVu Sans, Liberation Sans, Helvetica, Arial, sans-serif"
+
+# Okabe-Ito order; black last because it is reserved for fits and annotations.
+CATEGORICAL: Final[tuple[str, ...]] = (
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # bluish green
+    "#CC79A7",  # reddish purple
+    "#56B4E9",  # sky blue
+    "#D55E00",  # vermillion
+    "#F0E442",  # yellow
+    "#000000",  # black
+)
+SEQUENTIAL_SCHEME: Final = "viridis"
+SHAPES: Final[tuple[str, ...]] = (
+    "circle", "square", "triangle-up", "diamond", "cross", "triangle-down", "triangle-right", "triangle-left", "wedge",
+)
+
+FIT_COLOR: Final = "#404040"
+"""Colour of fitted lines and their uncertainty bands (neutral, so the data keeps the colour)."""
+FRONTIER_COLOR: Final = "#D55E00"
+"""Colour of Pareto frontiers (vermillion, distinct from every sequential-scheme colour)."""
+MUTED_OPACITY: Final = 0.15
+"""Opacity of marks that are not highlighted by a legend selection."""
+
+WIDTH: Final = 560
+HEIGHT: Final = 340
+
+
+def atlas_theme() -> dict[str, Any]:
+    """Return the Vega-Lite ``config`` of the book (a theme dict as Altair expects it)."""
+    axis = {
+        "labelFont": FONT,
+        "titleFont": FONT,
+        "labelFontSize": 12,
+        "titleFontSize": 13,
+        "titleFontWeight": "normal",
+        "gridColor": "#e6e6e6",
+        "domainColor": "#888888",
+        "tickColor": "#888888",
+        "labelColor": "#333333",
+        "titleColor": "#222222",
+        "labelOverlap": "greedy",
+    }
+    return {
+        "config": {
+            "font": FONT,
+            "view": {"continuousWidth": WIDTH, "continuousHeight": HEIGHT, "stroke": None},
+            "axis": axis,
+            "legend": {
+                "labelFont": FONT,
+                "titleFont": FONT,
+                "labelFontSize": 12,
+                "titleFontSize": 12,
+                "titleFontWeight": "normal",
+                "symbolSize": 80,
+                "labelLimit": 220,
+            },
+            "title": {"font": FONT, "fontSize": 14, "fontWeight": "normal", "anchor": "start"},
+            "header": {"labelFont": FONT, "titleFont": FONT, "labelFontSize": 12, "titleFontSize": 13},
+            "text": {"font": FONT, "fontSize": 11},
+            "point": {"size": 70, "filled": True, "opacity": 0.9},
+            "line": {"strokeWidth": 2},
+            "range": {
+                "category": list(CATEGORICAL),
+                "ordinal": {"scheme": SEQUENTIAL_SCHEME},
+                "ramp": {"scheme": SEQUENTIAL_SCHEME},
+                "heatmap": {"scheme": SEQUENTIAL_SCHEME},
+            },
+            "numberFormat": ",.4~g",
+        }
+    }
+
+
+def register_theme() -> None:
+    """Register the book's theme with Altair under :data:`THEME_NAME` and enable it."""
+    alt.theme.register(THEME_NAME, enable=True)(atlas_theme)

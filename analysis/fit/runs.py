@@ -1,0 +1,187 @@
+"""Input normalisation for the estimators: :class:`TrainingRuns`.
+
+Every estimator takes a :class:`TrainingRuns`, built from a table with one row per training
+run. Runs are described by model size ``N`` (parameters), training tokens ``D``, training
+compute ``C`` (FLOP) and final loss (nats per token). Give ``N`` with either ``D`` or ``C``;
+the missing one follows from the usual approximation ``C = 6 N D``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.errors import AtlasError
+
+FLOP_PER_PARAMETER_TOKEN = 6.0
+"""Training FLOP per parameter per token in the ``C = 6 N D`` approximation."""
+
+
+@dataclass(frozen=True)
+class TrainingRuns:
+    """Validated training runs, all arrays of shape ``(n_runs,)``, all finite and positive.
+
+    Attributes:
+        N: model size in parameters.
+        D: training tokens.
+        C: training compute in FLOP.
+        loss: final loss in nats per token.
+        labels: a label per run used in messages (row numbers of the source table).
+    """
+
+    N: np.ndarray
+    D: np.ndarray
+    C: np.ndarray
+    loss: np.ndarray
+    labels: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        for name in ("N", "D", "C", "loss"):
+            values = np.asarray(getattr(self, name), dtype=float)
+            values.setflags(write=False)
+            object.__setattr__(self, name, values)
+
+    def __len__(self) -> int:
+        return int(self.N.shape[0])
+
+    @classmethod
+    def from_arrays(
+        cls,
+        N: Sequence[float] | np.ndarray,
+        loss: Sequence[float] | np.ndarray,
+        D: Sequence[float] | np.ndarray | None = None,
+        C: Sequence[float] | np.ndarray | None = None,
+    ) -> TrainingRuns:
+        """Build runs from arrays (parameters, tokens and/or FLOP, loss)."""
+        frame = pd.DataFrame({"N": np.asarray(N, dtype=float), "loss": np.asarray(loss, dtype=float)})
+        if D is not None:
+            frame["D"] = np.asarray(D, dtype=float)
+        if C is not None:
+            frame["C"] = np.asarray(C, dtype=float)
+        return cls.from_frame(
+            frame, d_col="D" if D is not None else None, c_col="C" if C is not None else None
+        )
+
+    @classmethod
+    def from_frame(
+        cls,
+        frame: pd.DataFrame,
+        n_col: str = "N",
+        d_col: str | None = "D",
+        c_col: str | None = None,
+        loss_col: str = "loss",
+        source: str | None = None,
+    ) -> TrainingRuns:
+        """Validate a table of runs and normalise it to ``N``, ``D``, ``C``, ``loss``.
+
+        Args:
+            frame: one row per run.
+            n_col: column with the model size (parameters).
+            d_col: column with training tokens, or ``None`` to derive ``D = C / (6 N)``.
+            c_col: column with training FLOP, or ``None`` to derive ``C = 6 N D``.
+            loss_col: column with the final loss (nats per token).
+            source: file name used in error messages; rows are then counted as file lines
+                (header = line 1), otherwise by the frame's index labels.
+
+        Raises:
+            AtlasError: a column is missing, or a value is missing, non-finite or not positive
+                (the message names the row and the column).
+        """
+        if d_col is None and c_col is None:
+            raise AtlasError(_where(source) + "give the tokens column (D) or the FLOP column (C)")
+        wanted = [column for column in (n_col, d_col, c_col, loss_col) if column is not None]
+        for column in wanted:
+            if column not in frame.columns:
+                available = ", ".join(repr(str(c)) for c in frame.columns)
+                raise AtlasError(
+                    _where(source) + f"missing column {column!r} (columns present: {available})"
+                )
+        values = {}
+        for column in wanted:
+            numeric = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+            bad = ~np.isfinite(numeric) | (numeric <= 0)
+            if bad.any():
+                position = int(np.flatnonzero(bad)[0])
+                raw = frame[column].iloc[position]
+                raw = raw.item() if hasattr(raw, "item") else raw
+                problem = "is not a finite number" if not np.isfinite(numeric[position]) else "is not positive"
+                raise AtlasError(
+                    f"{_row(source, frame.index[position], position)}: column {column!r}: "
+                    f"value {raw!r} {problem}"
+                )
+            values[column] = numeric
+        N = values[n_col]
+        D = values[d_col] if d_col is not None else values[c_col] / (FLOP_PER_PARAMETER_TOKEN * N)
+        C = values[c_col] if c_col is not None else FLOP_PER_PARAMETER_TOKEN * N * D
+        labels = tuple(_row(source, label, position) for position, label in enumerate(frame.index))
+        return cls(N=N, D=D, C=C, loss=values[loss_col], labels=labels)
+
+    def subset(self, mask_or_index: np.ndarray) -> TrainingRuns:
+        """The runs selected by a boolean mask or an integer index array."""
+        index = np.arange(len(self))[mask_or_index]
+        return TrainingRuns(
+            N=self.N[index],
+            D=self.D[index],
+            C=self.C[index],
+            loss=self.loss[index],
+            labels=tuple(self.labels[i] for i in index),
+        )
+
+    def exclude_top_loss(self, k: int) -> TrainingRuns:
+        """Drop the ``k`` runs with the highest loss (ties broken by row order)."""
+        if k < 0:
+            raise AtlasError(f"exclude_top_loss must be >= 0, got {k}")
+        if k == 0:
+            return self
+        if k >= len(self):
+            raise AtlasError(f"cannot drop the {k} highest-loss runs: only {len(self)} runs")
+        order = np.argsort(-self.loss, kind="stable")
+        keep = np.ones(len(self), dtype=bool)
+        keep[order[:k]] = False
+        return self.subset(keep)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The runs as a frame with columns ``N``, ``D``, ``C``, ``loss``."""
+        return pd.DataFrame({"N": self.N, "D": self.D, "C": self.C, "loss": self.loss})
+
+
+def read_runs_table(path: str | Path) -> pd.DataFrame:
+    """Read a CSV or Parquet table of runs (Parquet needs pyarrow).
+
+    Raises:
+        AtlasError: the file is missing, unreadable or empty.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise AtlasError(f"{path}: no such file")
+    try:
+        if path.suffix.lower() in {".parquet", ".pq"}:
+            try:
+                import pyarrow  # noqa: F401
+            except ImportError as error:
+                raise AtlasError(f"{path}: reading Parquet needs pyarrow (pip install pyarrow)") from error
+            frame = pd.read_parquet(path)
+        else:
+            frame = pd.read_csv(path)
+    except AtlasError:
+        raise
+    except (ValueError, OSError, pd.errors.ParserError) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise AtlasError(f"{path}: cannot read table: {first_line}") from error
+    if frame.empty:
+        raise AtlasError(f"{path}: the table has no rows")
+    return frame
+
+
+def _where(source: str | None) -> str:
+    return f"{source}: " if source else ""
+
+
+def _row(source: str | None, label: Hashable, position: int) -> str:
+    if source:
+        return f"{source}:{position + 2}"
+    return f"row {label}"

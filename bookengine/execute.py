@@ -1,0 +1,266 @@
+"""Executing chapters with Jupyter (``nbclient`` + ``ipykernel``), one kernel per chapter
+with the chapter's folder as working directory, like Quarto.
+
+Results are cached in ``.atlas-cache/`` (like Quarto's freeze). A cache entry is valid while
+the chapter source is unchanged and every project file the kernel read or imported while
+running (the analysis package, data files) still has the recorded SHA-256: an audit hook in
+the kernel records those files, so the key covers exactly what the chapter depends on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+from bookengine.errors import BuildError
+from bookengine.qmd import Document
+
+CACHE_DIR = ".atlas-cache"
+CACHE_VERSION = 2
+EXCLUDED_PARTS = {".venv", "venv", ".git", CACHE_DIR, "__pycache__", ".pytest_cache", "node_modules"}
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+_SETUP = r'''
+def __atlas_setup(root, excluded):
+    import os, sys
+    reads = set()
+    def hook(event, args):
+        if event == "open" and args and isinstance(args[0], str):
+            reads.add(os.path.abspath(args[0]))
+    sys.addaudithook(hook)
+    def deps():
+        files = set(reads)
+        for module in list(sys.modules.values()):
+            name = getattr(module, "__file__", None)
+            if isinstance(name, str):
+                files.add(os.path.abspath(name))
+        keep = []
+        for name in sorted(files):
+            if not name.startswith(root + os.sep) or not os.path.isfile(name):
+                continue
+            parts = os.path.relpath(name, root).split(os.sep)
+            if any(part in excluded for part in parts) or name.endswith(".pyc"):
+                continue
+            keep.append(os.path.relpath(name, root))
+        return keep
+    return deps
+__atlas_deps = __atlas_setup(%(root)r, %(excluded)r)
+del __atlas_setup
+
+def __atlas_inline(value):
+    from IPython.display import publish_display_data
+    markdown = getattr(value, "_repr_markdown_", None)
+    if callable(markdown):
+        text = markdown()
+        text = text[0] if isinstance(text, tuple) else text
+        publish_display_data({"text/markdown": str(text)})
+    else:
+        publish_display_data({"text/plain": str(value)})
+'''
+
+
+@dataclass
+class ChapterResult:
+    """What executing one chapter produced.
+
+    ``cells[i]`` holds the nbformat outputs of the i-th cell of the document (``[]`` when not
+    evaluated); ``inline`` maps each inline expression to ``(mime type, text)``; ``deps`` maps
+    project-relative files the kernel used to their SHA-256.
+    """
+
+    cells: list[list[dict[str, Any]]]
+    inline: dict[str, tuple[str, str]] = field(default_factory=dict)
+    deps: dict[str, str] = field(default_factory=dict)
+    from_cache: bool = False
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def source_key(document: Document, source_text: str, execute_defaults: dict[str, Any]) -> str:
+    """Cache key of a chapter's own inputs: its source, interpreter and engine cache version."""
+    payload = json.dumps(
+        [CACHE_VERSION, sys.version, str(document.path), source_text, execute_defaults], sort_keys=True
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _cache_file(root: Path, rel: str) -> Path:
+    return root / CACHE_DIR / (rel.replace("/", "__") + ".json")
+
+
+def load_cached(root: Path, rel: str, key: str) -> ChapterResult | None:
+    """Return the cached result when the key and every recorded dependency still match."""
+    path = _cache_file(root, rel)
+    try:
+        entry = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if entry.get("key") != key:
+        return None
+    for dep, digest in entry["deps"].items():
+        target = root / dep
+        if not target.is_file() or file_digest(target) != digest:
+            return None
+    return ChapterResult(
+        cells=entry["cells"],
+        inline={k: (v[0], v[1]) for k, v in entry["inline"].items()},
+        deps=entry["deps"],
+        from_cache=True,
+    )
+
+
+def store_cached(root: Path, rel: str, key: str, result: ChapterResult) -> None:
+    path = _cache_file(root, rel)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    entry = {"key": key, "deps": result.deps, "cells": result.cells,
+             "inline": {k: list(v) for k, v in result.inline.items()}}
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(entry, sort_keys=True), encoding="utf-8")
+    tmp.replace(path)
+
+
+def _effective(cell_options: dict[str, Any], defaults: dict[str, Any], name: str, default: Any) -> Any:
+    if name in cell_options:
+        return cell_options[name]
+    return defaults.get(name, default)
+
+
+def _error_line(error: CellExecutionError) -> int | None:
+    text = ANSI.sub("", str(getattr(error, "traceback", "") or error))
+    found = re.findall(r"Cell In\[\d+\], line (\d+)", text)
+    return int(found[-1]) if found else None
+
+
+def _error_summary(error: Exception) -> str:
+    ename = getattr(error, "ename", None)
+    evalue = getattr(error, "evalue", None)
+    if ename:
+        return f"{ename}: {ANSI.sub('', str(evalue))}".strip()
+    lines = [line for line in ANSI.sub("", str(error)).splitlines() if line.strip()]
+    return lines[-1] if lines else type(error).__name__
+
+
+def _clean_output(output: Any) -> dict[str, Any]:
+    data = dict(output)
+    data.pop("metadata", None)
+    data.pop("execution_count", None)
+    if data.get("output_type") == "execute_result":
+        data["output_type"] = "display_data"
+    return json.loads(json.dumps(data))
+
+
+async def _run_chapter(root: Path, rel: str, document: Document, defaults: dict[str, Any],
+                       timeout: int) -> ChapterResult:
+    chapter_dir = (root / rel).parent
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells.append(nbformat.v4.new_code_cell(
+        _SETUP % {"root": str(root), "excluded": sorted(EXCLUDED_PARTS)}))
+    client = NotebookClient(
+        notebook, timeout=timeout, kernel_name="python3", allow_errors=False,
+        resources={"metadata": {"path": str(chapter_dir)}}, record_timing=False,
+    )
+    results: list[list[dict[str, Any]]] = []
+    inline: dict[str, tuple[str, str]] = {}
+    # The kernel's own stderr (transport warnings) is noise; cell errors arrive through the protocol.
+    async with client.async_setup_kernel(env={**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"},
+                                         stderr=subprocess.DEVNULL):
+        await client.async_execute_cell(notebook.cells[0], 0)
+        for cell in document.cells:
+            if not _effective(cell.options, defaults, "eval", True):
+                results.append([])
+                continue
+            nb_cell = nbformat.v4.new_code_cell(cell.code)
+            notebook.cells.append(nb_cell)
+            try:
+                await client.async_execute_cell(nb_cell, len(notebook.cells) - 1)
+            except (CellExecutionError, CellTimeoutError, DeadKernelError) as error:
+                offset = _error_line(error) if isinstance(error, CellExecutionError) else None
+                line = cell.code_line + offset - 1 if offset else cell.line
+                label = f"cell '{cell.label}'" if cell.label else "unlabelled cell"
+                raise BuildError(f"{rel}:{line}: {label} failed: {_error_summary(error)}") from None
+            results.append([_clean_output(o) for o in nb_cell.outputs])
+        for expr in document.inline_expressions():
+            nb_cell = nbformat.v4.new_code_cell(f"__atlas_inline({expr})")
+            notebook.cells.append(nb_cell)
+            try:
+                await client.async_execute_cell(nb_cell, len(notebook.cells) - 1)
+            except (CellExecutionError, CellTimeoutError) as error:
+                raise BuildError(f"{rel}: inline expression `{{python}} {expr}` failed: "
+                                 f"{_error_summary(error)}") from None
+            data = next((o.get("data", {}) for o in nb_cell.outputs if o.get("output_type") == "display_data"), {})
+            if "text/markdown" in data:
+                inline[expr] = ("text/markdown", data["text/markdown"])
+            else:
+                inline[expr] = ("text/plain", data.get("text/plain", ""))
+        deps_cell = nbformat.v4.new_code_cell("print(__import__('json').dumps(__atlas_deps()))")
+        notebook.cells.append(deps_cell)
+        await client.async_execute_cell(deps_cell, len(notebook.cells) - 1)
+    text = "".join(o.get("text", "") for o in deps_cell.outputs if o.get("output_type") == "stream")
+    deps = {dep: file_digest(root / dep) for dep in json.loads(text.strip().splitlines()[-1])}
+    deps[rel] = file_digest(root / rel)
+    return ChapterResult(cells=results, inline=inline, deps=deps)
+
+
+def execute_chapters(root: Path, jobs: list[tuple[str, Document, str]], defaults: dict[str, Any], *,
+                     use_cache: bool = True, parallel: int = 2, timeout: int = 600,
+                     on_event: Callable[[str, str], None] | None = None) -> dict[str, ChapterResult]:
+    """Execute (or load from cache) every ``(rel path, document, source text)`` job.
+
+    Chapters without code cells or inline expressions are not executed at all. Raises
+    :class:`BuildError` naming chapter, cell label and source line when a cell fails.
+    """
+    results: dict[str, ChapterResult] = {}
+    pending: list[tuple[str, Document, str]] = []
+    for rel, document, source_text in jobs:
+        if not document.cells and not document.inline_expressions():
+            results[rel] = ChapterResult(cells=[], from_cache=True)
+            continue
+        key = source_key(document, source_text, defaults)
+        cached = load_cached(root, rel, key) if use_cache else None
+        if cached is not None:
+            results[rel] = cached
+            if on_event:
+                on_event(rel, "cached")
+        else:
+            pending.append((rel, document, key))
+
+    async def run_all() -> None:
+        gate = asyncio.Semaphore(max(1, parallel))
+
+        async def one(rel: str, document: Document, key: str) -> None:
+            async with gate:
+                if on_event:
+                    on_event(rel, "execute")
+                result = await _run_chapter(root, rel, document, defaults, timeout)
+                store_cached(root, rel, key, result)
+                results[rel] = result
+                if on_event:
+                    on_event(rel, "executed")
+
+        tasks = [asyncio.ensure_future(one(*job)) for job in pending]
+        try:
+            await asyncio.gather(*tasks)
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+
+    if pending:
+        asyncio.run(run_all())
+    return results

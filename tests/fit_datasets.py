@@ -1,0 +1,82 @@
+"""Data for the ``analysis.fit`` tests: the Epoch runs, the held-out tables, synthetic runs from known laws."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.errors import AtlasError
+
+DEFAULT_MIRROR = Path("/work/shared/data")
+EPOCH_FILE = "chinchilla_fig4_svg_extracted.csv"
+
+# Published estimates on the Epoch runs (facts from the papers, see the mirror's README).
+BESIROGLU_2024 = {"E": 1.82, "A": 482.01, "B": 2085.43, "alpha": 0.3478, "beta": 0.3658}
+BESIROGLU_2024_SE = {"E": 0.03, "A": 125.0, "B": 1293.0, "alpha": 0.02, "beta": 0.02}
+HOFFMANN_2022 = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}
+
+
+def mirror_dir() -> Path:
+    """The mirror folder (``$ATLAS_DATA_MIRROR`` or the shared default); skips the test if absent."""
+    root = Path(os.environ.get("ATLAS_DATA_MIRROR") or DEFAULT_MIRROR)
+    if not (root / EPOCH_FILE).is_file():
+        pytest.skip(f"data mirror not found: set ATLAS_DATA_MIRROR to a folder holding {EPOCH_FILE}")
+    return root
+
+
+def epoch_runs_frame() -> pd.DataFrame:
+    """The 245 Epoch runs as columns N, D, C, loss (via ``analysis.data`` when it can load them)."""
+    root = mirror_dir()
+    try:
+        from analysis.data import load_chinchilla_runs
+
+        return load_chinchilla_runs()
+    except (ImportError, AtlasError):
+        raw = pd.read_csv(root / EPOCH_FILE)
+        n, c = raw["Model Size"].astype(float), raw["Training FLOP"].astype(float)
+        return pd.DataFrame({"N": n, "D": c / (6 * n), "C": c, "loss": raw["loss"].astype(float)})
+
+
+def heldout_frame(name: str) -> pd.DataFrame:
+    """A held-out table from the mirror's ``heldout/`` folder (skips the test if absent)."""
+    path = mirror_dir() / "heldout" / name
+    if not path.is_file():
+        pytest.skip(f"held-out table not in the mirror: {path}")
+    return pd.read_csv(path)
+
+
+def law_loss(params: dict[str, float], N: np.ndarray, D: np.ndarray) -> np.ndarray:
+    """``E + A / N**alpha + B / D**beta`` (nats/token)."""
+    return params["E"] + params["A"] / N ** params["alpha"] + params["B"] / D ** params["beta"]
+
+
+def synthetic_grid_runs(
+    params: dict[str, float], noise: float, seed: int, n_sizes: int = 12, n_tokens: int = 10
+) -> pd.DataFrame:
+    """Runs on a grid of sizes (1e7..1e10) and tokens (1e8..1e12) with multiplicative log-normal noise."""
+    rng = np.random.default_rng(seed)
+    N, D = np.meshgrid(np.geomspace(1e7, 1e10, n_sizes), np.geomspace(1e8, 1e12, n_tokens))
+    N, D = N.ravel(), D.ravel()
+    loss = law_loss(params, N, D) * np.exp(noise * rng.standard_normal(N.size))
+    return pd.DataFrame({"N": N, "D": D, "C": 6 * N * D, "loss": loss})
+
+
+def synthetic_isoflop_runs(
+    params: dict[str, float], budgets: tuple[float, ...], noise: float, seed: int, sizes_per_budget: int = 9,
+    span_dex: float = 0.8,
+) -> pd.DataFrame:
+    """IsoFLOP runs: at each budget, sizes spanning ``±span_dex`` around the law's optimum."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for C in budgets:
+        sizes = np.geomspace(1e5, 1e13, 20001)
+        centre = sizes[np.argmin(law_loss(params, sizes, C / (6 * sizes)))]
+        N = centre * np.logspace(-span_dex, span_dex, sizes_per_budget)
+        D = C / (6 * N)
+        loss = law_loss(params, N, D) * np.exp(noise * rng.standard_normal(N.size))
+        frames.append(pd.DataFrame({"N": N, "D": D, "C": np.full(N.size, C), "loss": loss}))
+    return pd.concat(frames, ignore_index=True)

@@ -1,0 +1,147 @@
+"""Chapter 4-5 chart specs: valid Vega-Lite, a tooltip on every mark, the expected layers and controls."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import pytest
+import vl_convert
+
+import analysis.charts  # noqa: F401  (theme and renderer)
+from analysis import chinchilla as ch
+from analysis.charts.compute_optimal import BUDGET_PARAM, compute_optimal_figure, optimal_size_chart
+from analysis.charts.parametric_loss import (
+    count_text,
+    flop_text,
+    isoflop_slices_chart,
+    isoloss_isoflop_figure,
+    residual_chart,
+)
+from analysis.charts.renderer import static_spec
+
+from fit_datasets import mirror_dir
+
+N_BOOTSTRAP = 60
+
+
+@pytest.fixture(scope="module")
+def fits() -> ch.EpochFits:
+    os.environ.setdefault("ATLAS_DATA_MIRROR", str(mirror_dir()))
+    return ch.epoch_fits(N_BOOTSTRAP, ch.SEED)
+
+
+def _unit_specs(spec: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every single-view spec (one mark) inside a layered / concatenated / faceted spec."""
+    if "mark" in spec:
+        yield spec
+    for key in ("layer", "hconcat", "vconcat", "concat"):
+        for child in spec.get(key, []):
+            yield from _unit_specs(child)
+    if "spec" in spec:
+        yield from _unit_specs(spec["spec"])
+
+
+def _mark_type(unit: dict[str, Any]) -> str:
+    mark = unit["mark"]
+    return mark if isinstance(mark, str) else mark["type"]
+
+
+def _check_chart(chart: alt.TopLevelMixin) -> dict[str, Any]:
+    spec = chart.to_dict(validate=True)  # validates against the Vega-Lite schema
+    assert spec["description"] and len(spec["description"]) > 60
+    units = list(_unit_specs(spec))
+    assert units
+    for unit in units:
+        assert "tooltip" in unit.get("encoding", {}), f"no tooltip on a {_mark_type(unit)} mark"
+    svg = vl_convert.vegalite_to_svg(static_spec(spec))
+    assert svg.lstrip().startswith("<svg") and "NaN" not in svg
+    return spec
+
+
+def test_compute_optimal_figure(fits: ch.EpochFits) -> None:
+    laws = ch.all_laws(fits)
+    gopher_c = float(ch.model("gopher")["C"])
+    spec = _check_chart(compute_optimal_figure(laws, ch.fitted_bands(fits), ch.notable_models(),
+                                               initial_budget=gopher_c))
+    marks = [_mark_type(unit) for unit in _unit_specs(spec)]
+    assert marks.count("area") == 1 and marks.count("line") == 1 and marks.count("rule") == 1
+    assert marks.count("text") == 3  # two model-label layers (halo + text) and the read-out table
+    params = {p["name"]: p for p in spec.get("params", [])}
+    slider = params[BUDGET_PARAM]
+    assert slider["bind"]["input"] == "range" and slider["value"] == pytest.approx(23.702, abs=1e-3)
+    assert not any("bind" in p for p in static_spec(spec).get("params", []))
+    # every law is drawn, with its source in the tooltip data
+    line_values = {row["law"] for data in _datasets(spec) for row in data if "law" in row and "N_label" in row}
+    assert line_values == set(laws["law"])
+
+
+def _datasets(spec: dict[str, Any]) -> list[list[dict[str, Any]]]:
+    return list(spec.get("datasets", {}).values())
+
+
+def test_optimal_size_chart_log_axes_and_models(fits: ch.EpochFits) -> None:
+    models = ch.notable_models()
+    spec = optimal_size_chart(ch.all_laws(fits), ch.fitted_bands(fits), models).to_dict()
+    encodings = [unit["encoding"] for unit in _unit_specs(spec) if "x" in unit["encoding"]]
+    assert all(e["x"]["scale"]["type"] == "log" for e in encodings)
+    axis = next(e["y"]["axis"] for e in encodings if "axis" in e.get("y", {}))
+    assert axis["values"][:3] == [1e7, 1e8, 1e9] and "'B'" in axis["labelExpr"]
+    rows = [row for data in _datasets(spec) for row in data if row.get("name") in set(models["name"])]
+    assert {row["name"] for row in rows} == set(models["name"])
+    gopher = next(row for row in rows if row["model_id"] == "gopher")
+    assert gopher["C"] == pytest.approx(6 * 280e9 * 300e9) and gopher["C_label"] == "5.04e23 FLOP"
+
+
+def test_isoloss_isoflop_figure_shares_the_slice_selection(fits: ch.EpochFits) -> None:
+    markers = ch.notable_models().query("model_id == 'gopher'")
+    spec = _check_chart(isoloss_isoflop_figure(fits.runs, fits.parametric.params, markers, source=ch.RUNS_SOURCE))
+    assert len(spec["hconcat"]) == 2
+    selections = [p for p in spec.get("params", []) if p.get("select")]
+    assert [p["name"] for p in selections] == ["slice"]
+    assert selections[0]["bind"] == "legend" and selections[0]["select"]["fields"] == ["budget"]
+    spec_text = json.dumps(spec["hconcat"])
+    for panel in spec["hconcat"]:
+        assert '"param": "slice"' in json.dumps(panel), "each panel reacts to the slice selection"
+    assert "Gopher" in spec_text
+    left_marks = [_mark_type(u) for u in _unit_specs(spec["hconcat"][0])]
+    assert left_marks.count("line") == 2 and "rule" in left_marks and "point" in left_marks  # contours, frontier
+
+
+def test_isoflop_slices_mark_gopher_at_its_size(fits: ch.EpochFits) -> None:
+    markers = ch.notable_models().query("model_id == 'gopher'")
+    spec = isoflop_slices_chart(fits.runs, fits.parametric.params, markers, source=ch.RUNS_SOURCE).to_dict()
+    stars = [row for data in _datasets(spec) for row in data if row.get("name") == "Gopher" and "value_kind" in row]
+    assert len(stars) == 1 and stars[0]["N"] == 280e9
+    optimum = [row for data in _datasets(spec) for row in data if row.get("name") == "Gopher" and "value_kind" not in row
+               and "C_label" in row and row.get("N_label", "").endswith("parameters") and "loss" in row]
+    assert any(row["N"] == pytest.approx(ch.gopher_slice(fits)["N_opt"]) for row in optimum)
+
+
+def test_residual_chart(fits: ch.EpochFits) -> None:
+    spec = _check_chart(residual_chart(ch.residual_frame(fits)))
+    assert spec["facet"]["column"]["field"] == "fit"
+    assert [_mark_type(u) for u in _unit_specs(spec)] == ["rule", "point"]
+
+
+def test_number_text() -> None:
+    assert count_text(67.2e9) == "67.2B" and count_text(1.4e12) == "1.4T" and count_text(4e8) == "400M"
+    assert flop_text(5.04e23) == "5.04e23 FLOP" and flop_text(1e21) == "1e21 FLOP"
+
+
+def test_charts_take_generic_runs() -> None:
+    """The chapter 5 charts work on any runs table (as ``atlas report`` uses them), not only Chinchilla's."""
+    params = {"E": 2.0, "A": 300.0, "B": 900.0, "alpha": 0.3, "beta": 0.3}
+    rows = []
+    for budget in (1e17, 1e18):
+        for n in (2e7, 5e7, 1e8, 2e8):
+            d = budget / (6 * n)
+            rows.append({"N": n, "D": d, "C": budget, "budget": budget,
+                         "loss": 2.0 + 300 / n**0.3 + 900 / d**0.3})
+    runs = pd.DataFrame(rows)
+    markers = pd.DataFrame({"name": ["Mine"], "N": [1e9], "C": [1e20], "source": ["user"], "value_kind": ["exact"]})
+    _check_chart(isoloss_isoflop_figure(runs, params, markers, source="user runs"))

@@ -1,0 +1,166 @@
+"""End-to-end builds of the minibook: site, PDF, cache, atomicity, determinism, errors, CLI."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from bookengine.build import build
+from bookengine.errors import BuildError
+
+MINIBOOK = Path(__file__).parent / "fixtures" / "minibook"
+
+
+@pytest.fixture(scope="session")
+def vega_bundle(tmp_path_factory) -> Path:
+    """The Vega bundle, made once per session (the minibook's pre-render skips it when present)."""
+    import vl_convert
+
+    path = tmp_path_factory.mktemp("vega") / "vega-bundle.js"
+    path.write_text(vl_convert.javascript_bundle(), encoding="utf-8")
+    return path
+
+
+def copy_minibook(target: Path, bundle: Path) -> Path:
+    shutil.copytree(MINIBOOK, target, ignore=shutil.ignore_patterns("_book", ".atlas-cache", "assets", "__pycache__"))
+    (target / "assets" / "vega").mkdir(parents=True)
+    shutil.copy(bundle, target / "assets" / "vega" / "vega-bundle.js")
+    return target
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, vega_bundle):
+    root = copy_minibook(tmp_path_factory.mktemp("engine") / "minibook", vega_bundle)
+    report = build(root)
+    return root, report
+
+
+def test_site_pages_numbers_links_and_citations(built):
+    root, report = built
+    out = root / "_book"
+    assert report.executed and sorted(report.executed) == ["chapters/growth.qmd", "chapters/tables.qmd", "index.qmd"]
+    for page in ["index.html", "chapters/growth.html", "chapters/tables.html", "appendices/notes.html",
+                 "references.html", "site_libs/search-index.js", "assets/vega/vega-bundle.js", "chapters/data/points.csv"]:
+        assert (out / page).is_file(), page
+    growth = (out / "chapters/growth.html").read_text()
+    assert '<span class="header-section-number">1</span> Growth of scores</h1>' in growth
+    assert '<a href="tables.html#tbl-points">Table\u00a02.1</a>' in growth
+    assert '<figure id="fig-growth" class="atlas-figure">' in growth
+    assert "Figure\u00a01.1: Score against compute" in growth
+    assert '<div class="atlas-chart"' in growth and "vegaEmbed" in growth
+    assert "4.43 points per decade" in growth  # inline expression: (74.8 - 61.5) / 3
+    assert 'href="../references.html#ref-hoffmann2022"' in growth
+    assert '<details class="code-fold"><summary>Code</summary>' in growth
+    assert '<a href="data/points.csv" download>points.csv</a>' in growth
+    assert 'class="callout callout-note"' in growth and "Reading the chart" in growth
+    assert "<math" in growth and "mathjax" not in growth.lower()
+    notes = (out / "appendices/notes.html").read_text()
+    assert '<span class="header-section-number">A.1</span> Method' in notes
+    assert '<a href="../chapters/tables.html#sec-tables">Chapter\u00a02</a>' in notes
+    index = (out / "index.html").read_text()
+    assert "Section\u00a0A.1" in index and "computes 5 with" in index
+    assert "def total" not in index and "total = 2 + 3" not in index  # echo: false
+    references = (out / "references.html").read_text()
+    assert 'id="ref-hoffmann2022"' in references and 'id="ref-kaplan2020"' in references
+
+
+def test_markup_in_data_stays_text(built):
+    root, _ = built
+    tables = (root / "_book/chapters/tables.html").read_text()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in tables
+    assert "<script>alert(1)" not in tables
+    growth = (root / "_book/chapters/growth.html").read_text()
+    assert "<script>alert(1)" not in growth  # the chart's JSON escapes '<'
+    text = "\n".join(page.extract_text() for page in PdfReader(root / "_book/Mini-Atlas.pdf").pages)
+    assert "<script>alert(1)</script>" in text
+
+
+def test_pdf_has_toc_chapters_figures_and_bibliography(built):
+    root, report = built
+    reader = PdfReader(report.pdf)
+    text = "\n".join(page.extract_text() for page in reader.pages).replace("\u00a0", " ")
+    titles = [item.title for item in reader.outline if not isinstance(item, list)]
+    assert titles[:4] == ["Preface", "1 Growth of scores", "2 Tables", "A Notes"]
+    assert "Contents" in text
+    assert "Figure 1.1: Score against compute" in text
+    assert "Table 2.1: The models and their scores." in text
+    assert re.search(r"Hoffmann, Jordan, Sebastian Borgeaud, and Arthur Mensch\.\s+2022", text)
+    assert "Appendices" in text
+    # the chart is vector graphics: its tick labels are text in the PDF
+    assert "Compute (GFLOP)" in text
+    # cross-references are links inside the document
+    links = [a.get_object() for page in reader.pages for a in page.get("/Annots", []) or []]
+    assert any(a.get("/Subtype") == "/Link" and "/Dest" in a or "/A" in a for a in links)
+
+
+def test_no_change_rebuild_executes_nothing_and_data_change_reexecutes(built):
+    root, _ = built
+    again = build(root)
+    assert again.executed == [] and len(again.cached) == 3
+    csv = root / "chapters/data/points.csv"
+    csv.write_text(csv.read_text().replace("61.5", "62.5"))
+    changed = build(root)
+    assert sorted(changed.executed) == ["chapters/growth.qmd", "chapters/tables.qmd"]
+    assert "4.10 points per decade" in (root / "_book/chapters/growth.html").read_text()
+    forced = build(root, use_cache=False, pdf_output=False)
+    assert len(forced.executed) == 3
+
+
+def test_failing_cell_names_chapter_label_and_line_and_keeps_site(tmp_path, vega_bundle):
+    root = copy_minibook(tmp_path / "book", vega_bundle)
+    build(root, pdf_output=False)
+    before = (root / "_book/chapters/tables.html").read_bytes()
+    source = root / "chapters/tables.qmd"
+    source.write_text(source.read_text().replace('markdown_table(pd.read_csv("data/points.csv"))',
+                                                 "1 / 0"))
+    with pytest.raises(BuildError) as error:
+        build(root)
+    message = str(error.value)
+    assert message == "chapters/tables.qmd:12: cell 'tbl-points' failed: ZeroDivisionError: division by zero"
+    assert (root / "_book/chapters/tables.html").read_bytes() == before
+    assert not [p for p in root.iterdir() if ".building-" in p.name]
+
+
+def test_two_clean_builds_are_byte_identical(tmp_path, vega_bundle, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    outputs = []
+    for name in ("a", "b"):
+        root = copy_minibook(tmp_path / name, vega_bundle)
+        build(root, use_cache=False)
+        outputs.append({p.relative_to(root / "_book"): p.read_bytes()
+                        for p in sorted((root / "_book").rglob("*")) if p.is_file()})
+    assert outputs[0].keys() == outputs[1].keys()
+    different = [str(k) for k in outputs[0] if outputs[0][k] != outputs[1][k]]
+    assert different == []
+
+
+def test_quarto_engine_runs_quarto_render(tmp_path, monkeypatch):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "args.txt"
+    fake = bin_dir / "quarto"
+    fake.write_text(f'#!/bin/sh\necho "$@" > {log}\nmkdir -p "$2/_out"\n')
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    project = tmp_path / "book"
+    shutil.copytree(MINIBOOK, project)
+    from analysis.cli import main
+
+    assert main(["build", "--project", str(project), "--output-dir", "_out", "--no-cache"]) == 0
+    assert log.read_text().split() == ["render", str(project), "--output-dir", "_out", "--cache-refresh"]
+    assert not (project / "_book").exists()  # auto picked Quarto; the built-in engine did not run
+
+
+def test_cli_reports_bad_config_in_one_line(tmp_path, capsys):
+    from analysis.cli import main
+
+    (tmp_path / "_quarto.yml").write_text("project:\n  type: book\nbook:\n  title: X\n  chapters: [missing.qmd]\n")
+    assert main(["build", "--engine", "builtin", "--project", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.strip().endswith("chapter file missing.qmd does not exist") and err.count("\n") == 1
