@@ -41,7 +41,6 @@ from analysis.fit.bootstrap import (
 from analysis.fit.runs import FLOP_PER_PARAMETER_TOKEN, TrainingRuns
 
 PARAM_NAMES = ("E", "A", "B", "alpha", "beta")
-DERIVED_NAMES = ("a", "b", "G")
 N_PARAMETERS = len(PARAM_NAMES)
 DEFAULT_EXPONENT_GRID = tuple(np.geomspace(0.02, 2.5, 32))
 
@@ -172,7 +171,9 @@ def huber_terms(
 
 
 @dataclass(frozen=True)
-class _NewtonOutcome:
+class NewtonOutcome:
+    """End points of :func:`newton_refine`, one row per problem."""
+
     theta: np.ndarray  # (S, 5)
     objective: np.ndarray  # (S,)
     converged: np.ndarray  # (S,) bool
@@ -188,7 +189,7 @@ def newton_refine(
     delta: float,
     max_iter: int = 200,
     abandon_after: int | None = None,
-) -> _NewtonOutcome:
+) -> NewtonOutcome:
     """Batched Levenberg-Marquardt on the exact Hessian, one problem per row of ``theta0``.
 
     A row stops when its step is below ``1e-9`` or its gradient vanishes (converged), or when
@@ -245,7 +246,7 @@ def newton_refine(
             stuck[done] & (np.max(np.abs(gradient[rows[done]]), axis=1) <= 1e-6 * delta)
         )
         active[rows[done]] = False
-    return _NewtonOutcome(theta=theta, objective=objective, converged=converged, iterations=iterations)
+    return NewtonOutcome(theta=theta, objective=objective, converged=converged, iterations=iterations)
 
 
 def _safe_solve(matrix: np.ndarray, rhs: np.ndarray) -> np.ndarray:
