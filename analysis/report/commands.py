@@ -1,7 +1,75 @@
-"""Sub-commands of `atlas` for this area (placeholder until implemented)."""
+"""``atlas report RUNS --out DIR``: a scaling-law report on your own training runs."""
+
+from __future__ import annotations
 
 import argparse
+import sys
+
+from analysis.errors import AtlasError
+from analysis.fit.runs import read_runs_table
+from analysis.report.generator import DEFAULT_TITLE, render_report, write_report
+from analysis.report.settings import ReportSettings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add this area's sub-commands to the `atlas` parser."""
+    """Add ``atlas report`` to the ``atlas`` parser."""
+    parser = subparsers.add_parser(
+        "report",
+        help="write and render a scaling-law report (a Quarto book) from a table of training runs",
+        description=(
+            "Fit scaling laws to your training runs and write a small Quarto book into DIR: the data, "
+            "the parametric fit with intervals, IsoFLOP and envelope exponents, the compute-optimal "
+            "allocation and a comparison with published laws. Then render it to a site and a PDF "
+            "(DIR/_book) unless --no-render is given."
+        ),
+    )
+    parser.add_argument("runs", metavar="RUNS", help="CSV (or Parquet) table with one row per training run")
+    parser.add_argument("--out", required=True, metavar="DIR", help="folder for the report (new, empty or an earlier report)")
+    parser.add_argument("--n-col", default="N", help="column with model size, parameters (default: N)")
+    parser.add_argument("--d-col", default=None, help="column with training tokens (default: D if present)")
+    parser.add_argument("--c-col", default=None, help="column with training compute, FLOP (default: C if present)")
+    parser.add_argument("--loss-col", default="loss", help="column with the final loss, nats/token (default: loss)")
+    parser.add_argument("--exclude-top-loss", type=int, default=0, metavar="K",
+                        help="drop the K highest-loss runs from every fit (default: 0)")
+    parser.add_argument("--bootstrap", type=int, default=1000, metavar="B",
+                        help="bootstrap resamples for the intervals, 0 = none (default: 1000)")
+    parser.add_argument("--seed", type=int, default=0, metavar="S", help="bootstrap seed (default: 0)")
+    parser.add_argument("--title", default=DEFAULT_TITLE, help=f"report title (default: {DEFAULT_TITLE!r})")
+    parser.add_argument("--no-render", action="store_true", help="write the sources only, do not render them")
+    parser.set_defaults(handler=run)
+
+
+def settings_from_args(args: argparse.Namespace) -> ReportSettings:
+    """The report settings the command-line options describe.
+
+    Without ``--d-col`` and ``--c-col``, columns named ``D`` and ``C`` are used when the table
+    has them, as ``atlas fit`` does.
+    """
+    d_col, c_col = args.d_col, args.c_col
+    if d_col is None and c_col is None:
+        columns = read_runs_table(args.runs).columns
+        d_col = "D" if "D" in columns else None
+        c_col = "C" if "C" in columns else None
+        if d_col is None and c_col is None:
+            raise AtlasError(f"{args.runs}: no tokens or FLOP column: pass --d-col or --c-col")
+    return ReportSettings(
+        runs=args.runs,
+        n_col=args.n_col,
+        d_col=d_col,
+        c_col=c_col,
+        loss_col=args.loss_col,
+        exclude_top_loss=args.exclude_top_loss,
+        bootstrap=args.bootstrap,
+        seed=args.seed,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the report, then render it unless ``--no-render``."""
+    out_dir = write_report(args.runs, args.out, settings_from_args(args), title=args.title)
+    if args.no_render:
+        print(f"wrote the report sources to {out_dir}; render them with `atlas build` or `quarto render` there")
+        return 0
+    output = render_report(out_dir)
+    print(f"rendered the report to {output}", file=sys.stdout)
+    return 0

@@ -1,0 +1,171 @@
+"""``atlas report`` without rendering: the sources it writes and the input it refuses."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from analysis.cli import main
+from analysis.fit.runs import TrainingRuns, read_runs_table
+from analysis.errors import AtlasError
+from analysis.report.formatting import interval, number, power_of_ten
+from analysis.report.generator import cited_entries, copied_name
+from analysis.report.settings import ReportSettings
+from report_datasets import isoflop_family, write_csv
+
+SYNTHETIC_OPTIONS = ["--n-col", "params", "--c-col", "flops", "--loss-col", "final_loss"]
+
+
+@pytest.fixture
+def synthetic_csv(tmp_path: Path) -> Path:
+    return write_csv(isoflop_family(), tmp_path / "my-runs.csv")
+
+
+def test_no_render_writes_an_editable_project(synthetic_csv: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    status = main(["report", str(synthetic_csv), "--out", str(out), "--no-render", "--title", "Our family", "--seed", "7", *SYNTHETIC_OPTIONS])
+    assert status == 0
+    written = sorted(p.name for p in out.iterdir())
+    assert written == sorted(
+        ["_quarto.yml", "report.yml", "my-runs.csv", "references.bib", "index.qmd", "data.qmd",
+         "parametric.qmd", "allocation.qmd", "published.qmd", "references.qmd"]
+    )
+    assert (out / "my-runs.csv").read_bytes() == synthetic_csv.read_bytes()
+    assert not (out / "_book").exists()
+
+    settings = ReportSettings.read(out / "report.yml")
+    assert settings == ReportSettings(runs="my-runs.csv", n_col="params", d_col=None, c_col="flops",
+                                      loss_col="final_loss", bootstrap=1000, seed=7)
+    config = yaml.safe_load((out / "_quarto.yml").read_text())
+    assert config["book"]["title"] == "Our family"
+    for chapter in config["book"]["chapters"]:
+        assert (out / chapter).is_file()
+
+    # No data dump: no value of the table appears in any source; the chapters call the package.
+    sources = "\n".join(p.read_text() for p in out.glob("*.qmd"))
+    frame = pd.read_csv(synthetic_csv)
+    for value in frame["final_loss"].head(20):
+        assert f"{value:.4f}"[:6] not in sources
+    assert sources.count("report = load_report()") == 4
+    bib_keys = re.findall(r"^@\w+\{([^,]+),", (out / "references.bib").read_text(), re.MULTILINE)
+    assert sorted(bib_keys) == sorted(set(re.findall(r"@(hoffmann2022chinchilla|besiroglu2024replication)\b", sources)))
+
+
+def test_sources_pass_the_engine_config_and_lint(synthetic_csv: Path, tmp_path: Path) -> None:
+    from bookengine.config import load_config
+    from bookengine.lint import lint_project
+
+    out = tmp_path / "report"
+    assert main(["report", str(synthetic_csv), "--out", str(out), "--no-render", *SYNTHETIC_OPTIONS]) == 0
+    config = load_config(out)
+    assert config.chapters[0] == "index.qmd"
+    assert lint_project(out) == []
+
+
+def _error_of(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    return err.strip()
+
+
+def _validation_message(path: Path, **columns: str | None) -> str:
+    with pytest.raises(AtlasError) as caught:
+        TrainingRuns.from_frame(read_runs_table(path), source=str(path), **columns)
+    return f"atlas: error: {caught.value}"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected_fragment"),
+    [
+        (lambda f: f.drop(columns="final_loss"), "missing column 'final_loss'"),
+        (lambda f: f.assign(params=f["params"].where(f.index != 3, -5.0)), ":5: column 'params'"),
+        (lambda f: f.assign(final_loss=f["final_loss"].astype(object).where(f.index != 0, "n/a")), ":2: column 'final_loss'"),
+    ],
+)
+def test_bad_input_fails_before_anything_is_written(tmp_path: Path, capsys: pytest.CaptureFixture[str], mutate, expected_fragment: str) -> None:
+    bad = write_csv(mutate(isoflop_family()), tmp_path / "bad.csv")
+    out = tmp_path / "never"
+    message = _error_of(["report", str(bad), "--out", str(out), *SYNTHETIC_OPTIONS], capsys)
+    assert expected_fragment in message
+    assert message == _validation_message(bad, n_col="params", d_col=None, c_col="flops", loss_col="final_loss")
+    assert message == _error_of(["fit", "parametric", str(bad), *SYNTHETIC_OPTIONS], capsys)
+    assert not out.exists()
+
+
+def test_default_columns_follow_atlas_fit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    frame = isoflop_family().rename(columns={"params": "N", "flops": "C", "final_loss": "loss"})
+    good = write_csv(frame, tmp_path / "runs.csv")
+    assert main(["report", str(good), "--out", str(tmp_path / "ok"), "--no-render"]) == 0
+    settings = ReportSettings.read(tmp_path / "ok" / "report.yml")
+    assert (settings.n_col, settings.d_col, settings.c_col, settings.loss_col) == ("N", None, "C", "loss")
+    capsys.readouterr()
+    bad = write_csv(frame.rename(columns={"C": "compute"}), tmp_path / "bad.csv")
+    message = _error_of(["report", str(bad), "--out", str(tmp_path / "never")], capsys)
+    assert message == _error_of(["fit", "parametric", str(bad)], capsys)
+    assert "no tokens or FLOP column" in message
+    assert not (tmp_path / "never").exists()
+
+
+def test_missing_file_and_bad_options_are_one_line_errors(synthetic_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "never"
+    assert "no such file" in _error_of(["report", str(tmp_path / "absent.csv"), "--out", str(out)], capsys)
+    assert "bootstrap must be a non-negative integer" in _error_of(
+        ["report", str(synthetic_csv), "--out", str(out), "--bootstrap", "-1", *SYNTHETIC_OPTIONS], capsys)
+    assert "cannot drop the 40 highest-loss runs: only 36 runs" in _error_of(
+        ["report", str(synthetic_csv), "--out", str(out), "--exclude-top-loss", "40", *SYNTHETIC_OPTIONS], capsys)
+    assert not out.exists()
+    occupied = tmp_path / "occupied"
+    occupied.mkdir()
+    (occupied / "thesis.tex").write_text("keep me")
+    assert "not empty" in _error_of(["report", str(synthetic_csv), "--out", str(occupied), *SYNTHETIC_OPTIONS], capsys)
+    assert sorted(p.name for p in occupied.iterdir()) == ["thesis.tex"]
+
+
+def test_an_earlier_report_is_regenerated_in_place(synthetic_csv: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    argv = ["report", str(synthetic_csv), "--out", str(out), "--no-render", *SYNTHETIC_OPTIONS]
+    assert main(argv) == 0
+    assert main([*argv, "--title", "Second run"]) == 0
+    assert yaml.safe_load((out / "_quarto.yml").read_text())["book"]["title"] == "Second run"
+
+
+def test_settings_file_errors_name_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "report.yml"
+    path.write_text("runs: r.csv\nbootstrapp: 10\n")
+    with pytest.raises(AtlasError, match=r"report.yml: unknown setting 'bootstrapp'"):
+        ReportSettings.read(path)
+    path.write_text("runs: r.csv\nlevel: 1.5\n")
+    with pytest.raises(AtlasError, match="level must be between 0 and 1"):
+        ReportSettings.read(path)
+
+
+def test_copied_name_keeps_safe_names_only() -> None:
+    assert copied_name(Path("/x/runs_2024.csv")) == "runs_2024.csv"
+    assert copied_name(Path("/x/my runs (final).csv")) == "runs.csv"
+    assert copied_name(Path("/x/data.parquet")) == "data.parquet"
+
+
+def test_cited_entries_extracts_whole_entries(tmp_path: Path) -> None:
+    bib = tmp_path / "refs.bib"
+    bib.write_text("@article{one,\n  title = {A {B} c},\n}\n\n@book{two,\n  title={Two}\n}\n")
+    assert cited_entries(bib, ("two",)) == "@book{two,\n  title={Two}\n}\n"
+    with pytest.raises(AtlasError, match="no entry for three"):
+        cited_entries(bib, ("one", "three"))
+
+
+def test_number_formatting() -> None:
+    assert number(0.34781) == "0.348"
+    assert number(1.8172) == "1.82"
+    assert number(3.1e21) == "3.10 × 10²¹"
+    assert number(9.996e21) == "1.00 × 10²²"
+    assert number(2.5e-5) == "2.50 × 10⁻⁵"
+    assert number(float("nan")) == "–"
+    assert power_of_ten(1e23) == "10²³"
+    assert power_of_ten(3e23) == "3.00 × 10²³"
+    assert interval((0.3311, 0.3656)) == "0.331 – 0.366"
+    assert interval(None) == "–"
