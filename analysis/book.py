@@ -277,11 +277,55 @@ def compression_analysis() -> CompressionAnalysis:
 
 @dataclass(frozen=True)
 class BenchmarkAnalysis:
-    """Everything chapter 3 shows: per-model points with effective sizes, and the trend."""
+    """Everything chapter 3 shows: per-model points with effective sizes, and the trend.
+
+    ``effective_identified`` says whether the trend determines effective sizes at all: only when
+    the slope's bootstrap interval lies entirely above zero (see :func:`effective_size_identified`).
+    When it does not, the ``effective_*`` columns of ``points`` are NaN and ``effective_text``
+    says "not determined".
+    """
 
     points: pd.DataFrame
     trend: object
     curve: pd.DataFrame
+    effective_identified: bool
+
+
+NOT_DETERMINED = "not determined"
+"""What the book prints for an effective size the data do not determine."""
+
+
+def effective_size_identified(trend: object) -> bool:
+    """Whether inverting the trend gives a bounded effective size: the slope's interval lies above zero.
+
+    The effective size is ``10 ** ((y - intercept) / slope)``, a ratio with the slope in the
+    denominator. When the slope's interval reaches zero, resamples whose trend is flat or falling
+    are as plausible as the estimate, and for them no size (or every size) reaches the score: the
+    confidence set of the ratio is unbounded (Fieller's problem). A trend that falls with size
+    cannot be read as "performs like a larger model" either, so a negative slope does not count.
+    """
+    low, _high = trend.ci["slope"]
+    return bool(low > 0)
+
+
+def effective_sizes(trend: object, scores: np.ndarray) -> pd.DataFrame:
+    """Effective size of each score, shape ``(n,)`` in, one row per score out.
+
+    Columns ``effective_parameters``, ``effective_lower``, ``effective_upper`` (parameters; the
+    trend's inverse and its bootstrap interval at :data:`LEVEL`) and ``effective_text``. All NaN,
+    and the text :data:`NOT_DETERMINED`, when :func:`effective_size_identified` is false.
+    """
+    scores = np.asarray(scores, dtype=float)
+    if not effective_size_identified(trend):
+        empty = np.full(scores.shape, np.nan)
+        return pd.DataFrame({"effective_parameters": empty, "effective_lower": empty, "effective_upper": empty,
+                             "effective_text": [NOT_DETERMINED] * scores.size})
+    effective = trend.inverse(scores)
+    low, high = trend.inverse_interval(scores, level=LEVEL)
+    return pd.DataFrame({
+        "effective_parameters": effective, "effective_lower": low, "effective_upper": high,
+        "effective_text": [f"{format_count(v)} ({format_count(lo)} to {format_count(hi)})" for v, lo, hi in zip(effective, low, high, strict=True)],
+    })
 
 
 @functools.cache
@@ -297,19 +341,109 @@ def benchmark_analysis() -> BenchmarkAnalysis:
     points["family_group"] = points["family"].where(family_sizes >= 2, "other families")
     trend = LogLinearTrend(n_bootstrap=N_BOOTSTRAP, seed=SEED).fit(points["parameters"].to_numpy(), points["score"].to_numpy())
     points["residual"] = trend.residuals(points["parameters"].to_numpy(), points["score"].to_numpy())
-    points["effective_parameters"] = trend.inverse(points["score"].to_numpy())
-    low, high = trend.inverse_interval(points["score"].to_numpy(), level=LEVEL)
-    points["effective_lower"], points["effective_upper"] = low, high
+    identified = effective_size_identified(trend)
+    effective = effective_sizes(trend, points["score"].to_numpy())
+    for column in effective.columns:
+        points[column] = effective[column].to_numpy()
     points["parameters_text"] = [format_si(v) for v in points["parameters"]]
-    points["effective_text"] = [
-        f"{format_count(v)} ({format_count(lo)} to {format_count(hi)})" for v, lo, hi in zip(points["effective_parameters"], low, high, strict=True)
-    ]
     grid = np.geomspace(points["parameters"].min() / 1.3, points["parameters"].max() * 1.3, 60)
     band_low, band_high = trend.interval(grid, level=LEVEL)
     curve = pd.DataFrame(
         {"parameters": grid, "fit": trend.predict(grid), "lower": band_low, "upper": band_high, "parameters_text": [format_si(v) for v in grid]}
     )
-    return BenchmarkAnalysis(points, trend, curve)
+    return BenchmarkAnalysis(points, trend, curve, identified)
+
+
+def effective_size_at_slope(analysis: BenchmarkAnalysis, model_id: str, slope: np.ndarray) -> np.ndarray:
+    """Effective size (parameters) of one model if the trend had slope ``slope`` (points per tenfold).
+
+    For a fixed slope ``s`` the least-squares line passes through the centroid of the points,
+    ``(mean log10 N, mean score)``, so the size at which it reaches the model's score ``y`` is
+    ``10 ** (mean log10 N + (y - mean score) / s)``. At the fitted slope this is the trend's own
+    inverse. ``slope`` is an array of shape ``(m,)`` of non-zero slopes; returns shape ``(m,)``.
+    """
+    points = analysis.points
+    centre_u = float(np.log10(points["parameters"]).mean())
+    centre_y = float(points["score"].mean())
+    score = float(points.set_index("model_id").loc[model_id, "score"])
+    with np.errstate(divide="ignore", over="ignore"):  # a slope near zero: no finite size
+        return 10.0 ** (centre_u + (score - centre_y) / np.asarray(slope, dtype=float))
+
+
+def effective_size_profile(analysis: BenchmarkAnalysis, model_id: str, points: int = 120, ceiling: float = 1e15) -> pd.DataFrame:
+    """The effective size of one model as a function of the assumed slope, for the profile chart.
+
+    Slopes run over positive values from where the effective size falls below ``ceiling``
+    (parameters) to 1.3 times the larger of the estimate and the interval's upper end. Columns:
+    ``slope`` (points per tenfold parameters), ``effective_parameters``, ``inside`` (slope within
+    the bootstrap interval), ``slope_text``, ``effective_text``, ``what``. Shape ``(points, 6)``.
+    Only for a model scoring above the mean, whose effective size falls as the slope grows.
+    """
+    trend = analysis.trend
+    low, high = trend.ci["slope"]
+    score = float(analysis.points.set_index("model_id").loc[model_id, "score"])
+    excess = score - float(analysis.points["score"].mean())
+    if excess <= 0:
+        raise ValueError(f"{model_id} does not score above the mean; its profile is not drawn")
+    centre_u = float(np.log10(analysis.points["parameters"]).mean())
+    smallest = excess / (np.log10(ceiling) - centre_u)
+    largest = 1.3 * max(trend.slope, high)
+    slopes = np.geomspace(smallest, largest, points)
+    sizes = effective_size_at_slope(analysis, model_id, slopes)
+    return pd.DataFrame({
+        "slope": slopes,
+        "effective_parameters": sizes,
+        "inside": (slopes >= low) & (slopes <= high),
+        "slope_text": [f"{format_value(s, 2)} points per tenfold" for s in slopes],
+        "effective_text": [format_count(v) for v in sizes],
+        "what": "best-fitting line with this slope",
+    })
+
+
+def slope_sign_share(trend: object) -> float:
+    """Fraction of bootstrap resamples whose slope is zero or negative (the trend does not rise)."""
+    return float(np.mean(trend.samples[:, 1] <= 0))
+
+
+def effective_size_statement(analysis: BenchmarkAnalysis, model_id: str) -> str:
+    """The effective size of one model with its interval, or why the data do not determine it."""
+    row = analysis.points.set_index("model_id").loc[model_id]
+    if analysis.effective_identified:
+        return (
+            f"{row['name']} ({format_count(row['parameters'])} non-embedding parameters) scores like a "
+            f"{format_count(row['effective_parameters'])}-parameter model on the trend "
+            f"({LEVEL:.0%} CI {format_count(row['effective_lower'])} to {format_count(row['effective_upper'])} parameters)"
+        )
+    low, high = analysis.trend.ci["slope"]
+    return (
+        f"the effective size of {row['name']} is {NOT_DETERMINED} by these data: the slope's {LEVEL:.0%} interval, "
+        f"{number(low)} to {number(high)} points per tenfold, includes zero (in "
+        f"{slope_sign_share(analysis.trend):.0%} of the bootstrap resamples the trend is flat or falls with size), "
+        f"and a trend that may not rise cannot say at which size a score of {format_value(row['score'], 3)} is reached"
+    )
+
+
+def steepest_slope_size(analysis: BenchmarkAnalysis, model_id: str) -> float:
+    """Effective size (parameters) of one model at the upper end of the slope's interval.
+
+    For a model above the mean score, a steeper line reaches its score sooner, so this is the
+    smallest effective size the slope interval allows (a lower bound, not an estimate).
+    """
+    _low, high = analysis.trend.ci["slope"]
+    return float(effective_size_at_slope(analysis, model_id, np.array([high]))[0])
+
+
+def precision_needed(trend: object) -> tuple[float, float]:
+    """How much more precise the slope must be for its interval to exclude zero.
+
+    Returns ``(factor, models)``: the interval's lower side (estimate minus lower end) would have
+    to shrink by ``factor`` to reach zero, which under the usual ``1 / sqrt(n)`` scaling of a
+    standard error takes about ``models = factor ** 2`` times as many models with the same
+    spread of sizes and scores. Only meaningful for a positive slope estimate.
+    """
+    low, _high = trend.ci["slope"]
+    factor = (trend.slope - low) / trend.slope
+    return float(factor), float(factor**2)
 
 
 def published_parameters(model_id: str) -> float:
@@ -368,16 +502,6 @@ def compute_factor_statement(result: EfficiencyResult) -> str:
     return f"{number(result.params['compute_factor_per_year'])}× ({LEVEL:.0%} CI {number(low)}× to {number(high)}×)"
 
 
-def effective_size_statement(analysis: BenchmarkAnalysis, model_id: str) -> str:
-    """``"Memory³-2B-SFT scores like a 48T-parameter model on the trend (95% CI ... to ...)"``."""
-    row = analysis.points.set_index("model_id").loc[model_id]
-    return (
-        f"{row['name']} ({format_count(row['parameters'])} non-embedding parameters) scores like a "
-        f"{format_count(row['effective_parameters'])}-parameter model on the trend "
-        f"({LEVEL:.0%} CI {format_count(row['effective_lower'])} to {format_count(row['effective_upper'])} parameters)"
-    )
-
-
 # ----------------------------------------------------------------------------- preface and appendices
 
 
@@ -412,8 +536,7 @@ def key_findings() -> pd.DataFrame:
         (
             "3",
             "Does non-embedding size predict benchmark score?",
-            f"Barely: the trend explains R² = {number(ch3.trend.r_squared, 1)} of the variance; "
-            f"{effective_size_statement(ch3, 'memory3-2b-sft')}, so the data cannot price its advantage in parameters.",
+            _benchmark_finding(ch3),
         ),
         (
             "4",
@@ -427,10 +550,26 @@ def key_findings() -> pd.DataFrame:
             "How should compute be split between parameters and data?",
             f"{'In nearly equal proportion' if a_row['ours_lo'] <= 0.5 <= a_row['ours_hi'] else 'Unequally'}: our parametric fit gives N_opt ∝ C^a with a = "
             f"{with_interval(a_row['ours'], a_row['ours_lo'], a_row['ours_hi'])}, against {number(a_row['hoffmann'])} "
-            f"from Hoffmann et al.'s published parameters.",
+            f"from Hoffmann et al.'s published (rounded) parameters and "
+            f"{number(chinchilla.coefficients('hoffmann2022_approach3')['a'])} in their Table 2.",
         ),
     ]
     return pd.DataFrame(rows, columns=["chapter", "question", "finding"])
+
+
+def _benchmark_finding(analysis: BenchmarkAnalysis, model_id: str = "memory3-2b-sft") -> str:
+    """Chapter 3's key finding: how much size explains, and what that means for the effective size."""
+    trend = analysis.trend
+    row = analysis.points.set_index("model_id").loc[model_id]
+    explained = f"the trend explains R² = {number(trend.r_squared, 1)} of the variance in score"
+    if analysis.effective_identified:
+        return f"Weakly: {explained}; {effective_size_statement(analysis, model_id)}."
+    low, high = trend.ci["slope"]
+    return (
+        f"Barely: {explained}, and its slope ({number(trend.slope)} points per tenfold, {interval_text(low, high)}) "
+        f"may be zero. {row['name']} lies {number(row['residual'])} points above the trend, but how many "
+        f"parameters that lead is worth (its \"effective size\") is {NOT_DETERMINED} by these data."
+    )
 
 
 def data_tables() -> list:

@@ -19,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     build.set_defaults(handler=_build)
 
     preview = subparsers.add_parser("preview", help="serve the site locally and rebuild on change")
-    preview.add_argument("--port", type=int, default=4200)
+    preview.add_argument("--port", type=int, default=4200, help="port on 127.0.0.1 (default 4200; 0 picks a free one)")
     preview.add_argument("--project", default=".")
     preview.add_argument("--no-pdf", action="store_true", help="skip the PDF on rebuilds (faster)")
     preview.set_defaults(handler=_preview)

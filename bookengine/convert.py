@@ -17,6 +17,7 @@ from typing import Any
 
 from bookengine.crossref import HEADING, ChapterInfo, Numbering, number_headings, parse_attrs
 from bookengine.errors import BuildError
+from bookengine.pdf import chart_pdf
 from bookengine.qmd import INLINE_EXPR, Cell, Document, Markdown, split_fenced
 
 HTML_PREFERENCE = ("text/html", "image/svg+xml", "image/png", "text/markdown", "text/plain")
@@ -288,8 +289,13 @@ class ChapterRenderer:
         alt = str(cell.options.get("fig-alt", ""))
         if mime == "text/html":
             return raw("html", _text_of(content))
-        if mime == "image/svg+xml":
+        if mime == "image/svg+xml" and self.html:
             path = self.write_asset(f"{stem}.svg", _text_of(content).encode("utf-8"))
+            return f"\n![{escape_markdown(alt)}]({path})\n"
+        if mime == "image/svg+xml":
+            cache = PANDOC_CACHE.get()
+            chart = chart_pdf(_text_of(content), cache / "charts" if cache else None)
+            path = self.write_asset(f"{stem}.pdf", chart)
             return f"\n![{escape_markdown(alt)}]({path})\n"
         if mime == "image/png":
             path = self.write_asset(f"{stem}.png", base64.b64decode(_text_of(content)))
@@ -364,7 +370,9 @@ def _without_references(markdown: str, args: list[str], where: str, fmt: str, ma
 def to_typst(markdown: str, where: str, bib_args: list[str], *, with_bibliography: bool,
              nocite: list[str] | None = None) -> str:
     """Markdown -> Typst markup (no auto identifiers: labels must be unique in one document)."""
-    args = ["-f", "markdown-auto_identifiers", "-t", "typst", "--wrap=none", *bib_args]
+    # A wide --columns keeps pipe tables at their natural column widths (Typst `auto` columns)
+    # instead of widths proportional to the dashes of the Markdown separator line.
+    args = ["-f", "markdown-auto_identifiers", "-t", "typst", "--wrap=none", "--columns=100000", *bib_args]
     if bib_args and not with_bibliography:
         return _without_references(markdown, args, where, "typst", "// atlas-refs")
     if nocite:

@@ -16,7 +16,8 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,9 +93,12 @@ def file_digest(path: Path) -> str:
 
 
 def source_key(document: Document, source_text: str, execute_defaults: dict[str, Any]) -> str:
-    """Cache key of a chapter's own inputs: its source, interpreter and engine cache version."""
+    """Cache key of a chapter's own inputs: its source, interpreter, engine cache version and the
+    build date a chapter may print (``SOURCE_DATE_EPOCH``, as reproducible builds define it)."""
     payload = json.dumps(
-        [CACHE_VERSION, sys.version, str(document.path), source_text, execute_defaults], sort_keys=True
+        [CACHE_VERSION, sys.version, str(document.path), source_text, execute_defaults,
+         os.environ.get("SOURCE_DATE_EPOCH")],
+        sort_keys=True,
     )
     return hashlib.sha256(payload.encode()).hexdigest()
 
@@ -262,5 +266,17 @@ def execute_chapters(root: Path, jobs: list[tuple[str, Document, str]], defaults
             raise
 
     if pending:
-        asyncio.run(run_all())
+        _run_to_completion(run_all)
     return results
+
+
+def _run_to_completion(factory: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """``asyncio.run(factory())``, also when this thread already runs an event loop (a Jupyter
+    kernel, Playwright's sync API in a test): then in a short-lived worker thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(factory())
+        return
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(lambda: asyncio.run(factory())).result()

@@ -1,9 +1,16 @@
 """The PDF: chapters' Typst markup (from pandoc) in the book's Typst template, compiled with
 the ``typst`` wheel. Fonts are the ones embedded in the compiler, so output does not depend
-on the machine; with ``SOURCE_DATE_EPOCH`` the PDF's dates come from it."""
+on the machine; with ``SOURCE_DATE_EPOCH`` the PDF's dates come from it.
+
+Charts reach Typst as one-page vector PDFs made from their SVG by vl-convert
+(:func:`chart_pdf`): Typst has no sans-serif font of its own and would set the SVG's
+``sans-serif`` text in the book's serif, with other widths than vl-convert measured. The PDF
+carries the font vl-convert laid the chart out with (its embedded Liberation Sans), as text
+that stays selectable and searchable."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from datetime import datetime, timezone
 from pathlib import Path
@@ -49,6 +56,30 @@ def write_main(workdir: Path, *, book: dict, chapters: list[dict], env: jinja2.E
     main = workdir / "main.typ"
     main.write_text(text, encoding="utf-8")
     return main
+
+
+def chart_pdf(svg: str, cache: Path | None = None) -> bytes:
+    """A vector PDF of one chart's SVG, with its text in the font vl-convert measured it with.
+
+    vl-convert writes the PDF's objects in varying order, so the bytes differ from call to
+    call; Typst re-encodes the page when it embeds it, and the book's PDF does not vary.
+    ``cache`` (a folder) keeps results by the SVG's SHA-256 for no-change rebuilds.
+    """
+    import vl_convert
+
+    cached = cache / f"{hashlib.sha256(svg.encode('utf-8')).hexdigest()}.pdf" if cache else None
+    if cached is not None and cached.is_file():
+        return cached.read_bytes()
+    try:
+        data = vl_convert.svg_to_pdf(svg)
+    except Exception as error:  # vl-convert raises ValueError with usvg's message
+        raise BuildError(f"chart SVG could not be converted for the PDF: {error}") from None
+    if cached is not None:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        temporary = cached.with_suffix(f".tmp{os.getpid()}")
+        temporary.write_bytes(data)
+        temporary.replace(cached)
+    return data
 
 
 def compile_pdf(main: Path, output: Path) -> None:

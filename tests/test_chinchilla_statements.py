@@ -160,7 +160,7 @@ def test_prose_numbers_come_from_code(chapter: str) -> None:
     text = re.sub(r"```\{python\}.*?```", " ", text, flags=re.S)  # code cells (captions included)
     text = re.sub(r"`\{python\}[^`]*`", " ", text)  # inline expressions
     text = re.sub(r"\$\$.*?\$\$|\$[^$]*\$", " ", text, flags=re.S)  # math (symbols, exponents)
-    text = re.sub(r"\[@[^\]]*\]|@(fig|tbl|sec)-[\w-]+", " ", text)  # citations, cross-references
+    text = re.sub(r"\[-?@[^\]]*\]|@[\w:-]+", " ", text)  # citations (bracketed or in-text), cross-references
     text = re.sub(r"\{#[^}]*\}", " ", text)
     leftovers = [m.group(0) for m in re.finditer(r"\d[\d.,]*", PROSE_ALLOWED.sub(" ", text))]
     assert leftovers == [], f"literal numbers in the prose of {chapter}: {leftovers}"

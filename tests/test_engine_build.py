@@ -17,16 +17,6 @@ from bookengine.errors import BuildError
 MINIBOOK = Path(__file__).parent / "fixtures" / "minibook"
 
 
-@pytest.fixture(scope="session")
-def vega_bundle(tmp_path_factory) -> Path:
-    """The Vega bundle, made once per session (the minibook's pre-render skips it when present)."""
-    import vl_convert
-
-    path = tmp_path_factory.mktemp("vega") / "vega-bundle.js"
-    path.write_text(vl_convert.javascript_bundle(), encoding="utf-8")
-    return path
-
-
 def copy_minibook(target: Path, bundle: Path) -> Path:
     shutil.copytree(MINIBOOK, target, ignore=shutil.ignore_patterns("_book", ".atlas-cache", "assets", "__pycache__"))
     (target / "assets" / "vega").mkdir(parents=True)
@@ -110,6 +100,15 @@ def test_no_change_rebuild_executes_nothing_and_data_change_reexecutes(built):
     assert "4.10 points per decade" in (root / "_book/chapters/growth.html").read_text()
     forced = build(root, use_cache=False, pdf_output=False)
     assert len(forced.executed) == 3
+
+
+def test_build_date_change_reexecutes_every_chapter(built, monkeypatch):
+    root, _ = built
+    build(root, pdf_output=False)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1600000000")
+    dated = build(root, pdf_output=False)
+    assert len(dated.executed) == 3
+    assert build(root, pdf_output=False).executed == []
 
 
 def test_failing_cell_names_chapter_label_and_line_and_keeps_site(tmp_path, vega_bundle):

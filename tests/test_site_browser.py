@@ -1,54 +1,137 @@
-"""The real book's site and PDF: every page in headless Chromium (see test_engine_browser),
-no broken internal link, and the PDF's contents. Skips while the book is incomplete."""
+"""The real book's site as a reader sees it (headless Chromium, one browser for the session, one
+build shared through ``conftest.real_book``), its internal links, and the PDF's contents."""
 
 from __future__ import annotations
 
-import shutil
+import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
 
-from bookengine.build import build
 from bookengine.config import load_config
-from bookengine.errors import BuildError
+from browser import (broken_internal_links, check_pages, hover_until_tooltip, internal_links, open_page,
+                     served)
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-def _book():
-    try:
-        config = load_config(ROOT)
-    except BuildError as error:
-        pytest.skip(f"the real book is not complete: {error}")
-    if len(config.chapters) < 6:
-        pytest.skip("the real book has fewer than five chapters")
-    return config
+PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture(scope="module")
-def real_site(tmp_path_factory):
-    config = _book()
-    output = tmp_path_factory.mktemp("site") / "_book"
-    report = build(ROOT, output_dir=str(output))
-    yield config, report
-    shutil.rmtree(output, ignore_errors=True)
+def site(real_book) -> Path:
+    return real_book.output
 
 
-def test_real_book_in_chromium(real_site):
-    from test_engine_browser import check_site
-
-    config, report = real_site
-    chapter5 = config.chapters[5].rsplit(".", 1)[0] + ".html"
-    words = (ROOT / config.chapters[5]).read_text(encoding="utf-8").split()
-    word = next(w for w in words if w.isalpha() and len(w) > 9)  # a long prose word from chapter 5
-    check_site(report.output, search_word=word, search_page=chapter5.rsplit("/", 1)[-1], min_charts=5)
+@pytest.fixture(scope="module")
+def base(site):
+    with served(site) as url:
+        yield url
 
 
-def test_real_book_pdf(real_site):
-    config, report = real_site
-    reader = PdfReader(report.pdf)
+def chapter_pages() -> list[str]:
+    """Site paths of the numbered chapters (the first document is the unnumbered preface)."""
+    return [rel.rsplit(".", 1)[0] + ".html" for rel in load_config(ROOT).chapters[1:]]
+
+
+def main_words(html: str) -> Counter:
+    """Lower-case words of a page's ``<main>`` prose (scripts, SVG, folded code and tags removed)."""
+    body = html.split("<main", 1)[1].split("</main>", 1)[0]
+    body = re.sub(r"<(script|style|svg|math|details)\b.*?</\1>", " ", body, flags=re.S)
+    return Counter(re.findall(r"[a-z]+", re.sub(r"<[^>]+>", " ", body).lower()))
+
+
+def test_no_broken_internal_link_including_data_and_pdf(site):
+    links = internal_links(site)
+    assert broken_internal_links(site) == []
+    targets = {link.split("#")[0].rsplit("/", 1)[-1] for _, link in links}
+    assert any(t.endswith(".pdf") for t in targets), "no page links to the PDF"
+    assert sum(t.endswith(".csv") for t in targets) >= 5, "chapters do not link their data CSVs"
+    assert sum("#" in link for _, link in links) > 50  # cross-references and citations were checked too
+
+
+def test_every_page_in_chromium(site, base, browser):
+    marks = check_pages(browser, site, base)
+    assert len(marks) == len(list(site.rglob("*.html")))
+    for chapter in chapter_pages():
+        assert marks[chapter], f"{chapter} shows no chart"
+    assert sum(len(counts) for counts in marks.values()) >= 5
+
+
+def test_tooltip_appears_on_hover(site, base, browser):
+    import pandas as pd
+
+    page, log = open_page(browser, base)
+    page.goto(base + chapter_pages()[0])
+    text = hover_until_tooltip(page, marks="svg .mark-symbol.role-mark path")
+    log.close()
+    labels = pd.read_csv(ROOT / "data" / "glue_pretraining.csv")["label"]
+    assert any(label in text for label in labels), text  # the hovered model, named
+    assert re.search(r"\d", text), text  # and its values
+    assert log.errors == [] and log.foreign == []
+
+
+def test_search_finds_a_word_from_chapter_5(site, base, browser):
+    chapter5 = chapter_pages()[4]
+    words = {page.relative_to(site).as_posix(): main_words(page.read_text(encoding="utf-8"))
+             for page in site.rglob("*.html")}
+    elsewhere = Counter()
+    for name, counter in words.items():
+        if name != chapter5:
+            elsewhere.update(counter)
+    # a prose word of chapter 5 that no other page uses, so the right answer is known in advance
+    word = max((w for w in words[chapter5] if len(w) >= 7 and w not in elsewhere), key=lambda w: (words[chapter5][w], w))
+    page, log = open_page(browser, base)
+    page.goto(base + "index.html")
+    page.fill("#search-input", word)
+    results = page.locator("#search-results a")
+    results.first.wait_for(timeout=5000)
+    hrefs = [a.split("#")[0] for a in results.evaluate_all("links => links.map(a => a.href)")]
+    assert hrefs and set(hrefs) == {base + chapter5}, (word, hrefs)
+    results.first.click()
+    page.wait_for_load_state("load")
+    assert page.url.split("#")[0] == base + chapter5
+    assert word in page.locator("main").inner_text().lower()
+    log.close()
+    assert log.errors == []
+
+
+def test_pages_fit_a_phone_and_the_menu_opens(site, base, browser):
+    page, log = open_page(browser, base, viewport=PHONE, is_mobile=True, has_touch=True)
+    for name in ["index.html", *chapter_pages(), "references.html"]:
+        page.goto(base + name)
+        page.locator(".atlas-chart svg").first.wait_for(timeout=15000) if page.locator(".atlas-chart").count() else None
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"{name} is {width} px wide on a {PHONE['width']} px phone"
+        assert not page.locator("#sidebar").is_visible()
+    page.click(".menu-toggle")
+    assert page.locator("#sidebar").is_visible()
+    assert page.locator("#sidebar a[aria-current=page]").is_visible()
+    log.close()
+    assert log.errors == []
+
+
+def test_dark_theme_is_legible(site, base, browser):
+    page, log = open_page(browser, base, color_scheme="dark")
+    page.goto(base + chapter_pages()[0])
+    colours = page.evaluate("""() => {
+        const luminance = c => { const [r, g, b] = c.match(/\\d+/g).map(Number).map(v => v / 255)
+            .map(v => v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4); return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+        const ratio = (a, b) => (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+        const bg = luminance(getComputedStyle(document.body).backgroundColor);
+        const text = el => ratio(luminance(getComputedStyle(el).color), bg);
+        return {bg, body: text(document.querySelector('main p')), link: text(document.querySelector('main p a')),
+                caption: text(document.querySelector('figcaption'))};
+    }""")
+    log.close()
+    assert colours["bg"] < 0.05  # a dark page
+    assert min(colours["body"], colours["link"], colours["caption"]) >= 4.5, colours  # WCAG AA
+
+
+def test_real_book_pdf(real_book):
+    config = load_config(ROOT)
+    reader = PdfReader(real_book.pdf)
     text = " ".join(page.extract_text() for page in reader.pages).replace("\u00a0", " ")
     outline = [item.title for item in reader.outline if not isinstance(item, list)]
     assert "Contents" in text

@@ -174,3 +174,92 @@ def effective_size(
             f"parameter count. Values beyond {format_si(low)} or {format_si(high)} are drawn at the axis edge."
         ),
     )
+
+
+def effective_size_by_slope(
+    profile: pd.DataFrame,
+    model_name: str,
+    actual_parameters: float,
+    slope_estimate: float,
+    slope_interval: tuple[float, float],
+    level: float = 0.95,
+) -> alt.LayerChart:
+    """Effective size of one model against the slope assumed for the trend (log y).
+
+    ``profile`` comes from :func:`analysis.book.effective_size_profile` (``slope`` in points per
+    tenfold parameters, ``effective_parameters``, ``slope_text``, ``effective_text``, ``what``).
+    The shaded band is the slope's ``level`` interval (its part above zero); the vertical rule is
+    the fitted slope and the horizontal rule the model's actual non-embedding size. The curve
+    rises without bound as the slope approaches zero: that is why an interval reaching zero
+    leaves the effective size undetermined.
+    """
+    low, high = slope_interval
+    x_high = float(profile["slope"].max())
+    y_low = min(float(profile["effective_parameters"].min()), actual_parameters) / 2
+    y_high = float(profile["effective_parameters"].max())
+    x_title = "Assumed slope of the trend (points per tenfold parameters)"
+    x_scale = alt.Scale(domain=[0, x_high], nice=False)
+    x = alt.X("slope:Q", title=x_title, scale=x_scale)
+    y_scale = alt.Scale(type="log", domain=[y_low, y_high], nice=False)
+    y_axis = alt.Axis(values=auto_log_ticks([y_low, y_high]), labelExpr=si_label_expr())
+    y_title = f"Effective size of {model_name} (log scale)"
+    interval_text = f"{level:.0%} bootstrap interval of the slope: {low:.1f} to {high:.1f} points per tenfold"
+    band_frame = pd.DataFrame({
+        "from": [max(low, 0.0)], "to": [min(high, x_high)], "what": [interval_text],
+        "note": ["continues below zero, where no size reaches the score" if low <= 0 else "entirely above zero"],
+        "label": [f"{level:.0%} interval of the slope" + (f" (continues to {low:.1f})".replace("-", "−") if low <= 0 else "")],
+    })
+    band = alt.Chart(band_frame).mark_rect(color=FIT_COLOR, opacity=0.12).encode(
+        x=alt.X("from:Q", scale=x_scale, title=x_title), x2="to:Q",
+        tooltip=[alt.Tooltip("what:N", title="Shaded"), alt.Tooltip("note:N", title="Lower end")],
+    )
+    band_label = alt.Chart(band_frame.assign(at=slope_estimate)).mark_text(
+        align="left", baseline="bottom", dx=8, color="#333333", fontSize=12
+    ).encode(
+        x=alt.X("at:Q", scale=x_scale, title=x_title),
+        y=alt.value(HEIGHT - 40),
+        text="label:N",
+        tooltip=[alt.Tooltip("what:N", title="Shaded"), alt.Tooltip("note:N", title="Lower end")],
+    )
+    curve = alt.Chart(profile).mark_line(color="#0072B2", strokeWidth=2.2).encode(
+        x=x,
+        y=alt.Y("effective_parameters:Q", title=y_title, scale=y_scale, axis=y_axis),
+        tooltip=[
+            alt.Tooltip("slope_text:N", title="Assumed slope"),
+            alt.Tooltip("effective_text:N", title="Effective size (parameters)"),
+            alt.Tooltip("what:N", title="Line"),
+        ],
+    )
+    marks = pd.DataFrame({
+        "slope": [slope_estimate], "text": [f"fitted slope {slope_estimate:.1f}"],
+        "what": ["slope of the least-squares trend"],
+    })
+    estimate = alt.Chart(marks).mark_rule(color=FIT_COLOR, strokeDash=[6, 3], strokeWidth=1.5).encode(
+        x=alt.X("slope:Q", scale=x_scale, title=x_title),
+        tooltip=[alt.Tooltip("text:N", title="Estimate"), alt.Tooltip("what:N", title="Line")],
+    )
+    actual = pd.DataFrame({
+        "size": [actual_parameters], "text": [f"{model_name}: {format_si(actual_parameters)} non-embedding parameters"],
+        "what": ["actual size (read off the figure, approximate)"],
+    })
+    actual_rule = alt.Chart(actual).mark_rule(color="#D55E00", strokeWidth=1.5).encode(
+        y=alt.Y("size:Q", scale=y_scale, title=y_title, axis=y_axis),
+        tooltip=[alt.Tooltip("text:N", title="Model"), alt.Tooltip("what:N", title="Line")],
+    )
+    actual_label = alt.Chart(actual).mark_text(align="right", baseline="bottom", dx=-4, dy=-3, color="#D55E00", fontSize=12).encode(
+        x=alt.value(WIDTH - 4),
+        y=alt.Y("size:Q", scale=y_scale, title=y_title, axis=y_axis),
+        text="text:N",
+        tooltip=[alt.Tooltip("text:N", title="Model"), alt.Tooltip("what:N", title="Line")],
+    )
+    return alt.layer(band, band_label, curve, estimate, actual_rule, actual_label).properties(
+        width=WIDTH,
+        height=HEIGHT,
+        description=(
+            f"Line chart of the size at which the benchmark trend reaches {model_name}'s score, against the slope "
+            f"assumed for the trend. The size grows without bound as the slope approaches zero. A grey band marks the "
+            f"slope's {level:.0%} bootstrap interval ({low:.1f} to {high:.1f} points per tenfold, shown above zero "
+            f"only), a dashed rule the fitted slope ({slope_estimate:.1f}) and an orange rule the model's actual size "
+            f"({format_si(actual_parameters)})."
+        ),
+    )

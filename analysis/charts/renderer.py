@@ -25,6 +25,7 @@ import itertools
 import json
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,13 @@ from analysis.charts.bundle import BUNDLE_RELATIVE_PATH
 RENDERER_NAME = "atlas"
 HTML_MIME = "text/html"
 SVG_MIME = "image/svg+xml"
+
+# The PDF's chart font: vl-convert ships it inside its wheel, so every machine lays the static
+# charts out (and the book embeds them) with the same glyphs, whatever fonts the system has.
+PRINT_FONT = "Liberation Sans"
+_FONT_KEYS = frozenset({"font", "labelFont", "titleFont"})
+# Legend and axis titles that invite a click ("Family (click to highlight)") mean nothing on paper.
+_INTERACTION_HINT = re.compile(r"\s*\((?:shift-)?click\b[^)]*\)", re.IGNORECASE)
 
 # Larger type for the PDF: a ~650 px wide chart is scaled to the ~15 cm text width.
 PRINT_CONFIG: dict[str, Any] = {
@@ -133,14 +141,35 @@ def _merge_config(base: dict[str, Any], override: dict[str, Any]) -> dict[str, A
     return merged
 
 
+def _print_fonts(node: Any) -> Any:
+    """Copy of a config fragment with every font family set to :data:`PRINT_FONT`."""
+    if isinstance(node, dict):
+        return {key: PRINT_FONT if key in _FONT_KEYS and isinstance(value, str) else _print_fonts(value)
+                for key, value in node.items()}
+    return node
+
+
+def _without_click_hints(node: Any) -> Any:
+    """Copy of a spec fragment whose string ``title`` values lose "(click to ...)" hints."""
+    if isinstance(node, dict):
+        return {key: _INTERACTION_HINT.sub("", value) if key == "title" and isinstance(value, str)
+                else _without_click_hints(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_without_click_hints(item) for item in node]
+    return node
+
+
 def static_spec(spec: dict[str, Any]) -> dict[str, Any]:
-    """The print variant of a Vega-Lite spec: controls dropped, type sized for the page.
+    """The print variant of a Vega-Lite spec: controls dropped, type sized and set for the page.
 
     Parameters keep their initial ``value`` (so a slider's default still drives the chart) but
-    lose their ``bind`` (input widgets, legend clicks, zoom and pan mean nothing on paper).
+    lose their ``bind`` (input widgets, legend clicks, zoom and pan mean nothing on paper), and
+    titles lose the hints that ask for a click. Every font of the config becomes
+    :data:`PRINT_FONT`.
     """
-    static = _without_bindings(spec)
-    static["config"] = _merge_config(static.get("config", {}), PRINT_CONFIG)
+    static = _without_click_hints(_without_bindings(spec))
+    config = _merge_config(static.get("config", {}), PRINT_CONFIG)
+    static["config"] = _print_fonts({**config, "font": PRINT_FONT})
     return static
 
 

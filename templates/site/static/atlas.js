@@ -1,4 +1,4 @@
-// Site behaviour: the phone menu and the search box over the prebuilt index (no server).
+// Site behaviour: the phone menu, chart sizing and the search box over the prebuilt index (no server).
 (function () {
   "use strict";
   var root = document.body.getAttribute("data-root") || "";
@@ -9,6 +9,29 @@
       toggle.setAttribute("aria-expanded", open ? "true" : "false");
     });
   }
+  // Charts narrower than their natural size shrink only to MIN_CHART_SCALE, so labels stay
+  // readable on a phone; below that the chart's box scrolls sideways.
+  var MIN_CHART_SCALE = 0.72;
+  function fitChart(box) {
+    var svg = box.querySelector("svg");
+    var natural = svg && parseFloat(svg.getAttribute("width"));
+    if (!natural) return;
+    // the column's width, not the box's: vega-embed makes the box shrink-wrap its SVG
+    var column = box.parentElement ? box.parentElement.clientWidth : box.clientWidth;
+    var width = Math.max(Math.min(natural, column), natural * MIN_CHART_SCALE);
+    svg.style.width = width + "px";
+    svg.style.maxWidth = "none";
+    svg.style.height = "auto";
+  }
+  function fitCharts() { document.querySelectorAll(".atlas-chart").forEach(fitChart); }
+  if (window.MutationObserver) {
+    document.querySelectorAll(".atlas-chart").forEach(function (box) {
+      new MutationObserver(function () { fitChart(box); }).observe(box, {childList: true, subtree: true});
+    });
+  }
+  window.addEventListener("resize", fitCharts);
+  window.addEventListener("load", fitCharts);
+
   var input = document.getElementById("search-input");
   var list = document.getElementById("search-results");
   if (!input || !list) return;

@@ -1,0 +1,104 @@
+"""Chapter 3's effective size: reported only when the trend's slope is clearly positive, and the
+profile that explains why it is not determined on the figure's data."""
+
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pytest
+
+import analysis.charts  # noqa: F401
+from analysis import book
+from analysis.charts import benchmarks
+from analysis.fit import LogLinearTrend
+
+
+@pytest.fixture(scope="module")
+def ch3() -> book.BenchmarkAnalysis:
+    return book.benchmark_analysis()
+
+
+def test_identified_exactly_when_the_slope_interval_lies_above_zero(ch3) -> None:
+    low, _ = ch3.trend.ci["slope"]
+    assert ch3.effective_identified == (low > 0)
+    # On the figure's data the slope's interval straddles zero (R² of a few hundredths).
+    assert low < 0 < ch3.trend.slope
+    assert not ch3.effective_identified
+
+
+def test_undetermined_sizes_are_reported_as_such(ch3) -> None:
+    points = ch3.points
+    assert points[["effective_parameters", "effective_lower", "effective_upper"]].isna().all().all()
+    assert set(points["effective_text"]) == {book.NOT_DETERMINED}
+    statement = book.effective_size_statement(ch3, "memory3-2b-sft")
+    low, high = ch3.trend.ci["slope"]
+    assert "not determined" in statement
+    assert f"{book.number(low)} to {book.number(high)} points per tenfold" in statement
+    share = np.mean(ch3.trend.samples[:, 1] <= 0)
+    assert f"{share:.0%} of the bootstrap resamples" in statement
+
+
+def test_key_finding_prints_no_unbounded_interval(ch3) -> None:
+    finding = book.key_findings().set_index("chapter").loc["3", "finding"]
+    assert "not determined" in finding
+    assert "e-" not in finding and "e+" not in finding  # no 1.93e-25-style interval ends
+    assert book.number(ch3.trend.r_squared, 1) in finding
+
+
+def test_identified_trend_gives_bounded_intervals_around_the_inverse() -> None:
+    rng = np.random.default_rng(3)
+    size = 10 ** rng.uniform(9, 11, 40)
+    score = 20 + 10 * np.log10(size / 1e9) + rng.normal(0, 1, 40)
+    trend = LogLinearTrend(n_bootstrap=400, seed=0).fit(size, score)
+    assert book.effective_size_identified(trend)
+    frame = book.effective_sizes(trend, np.array([25.0, 35.0]))
+    expected = 10 ** ((np.array([25.0, 35.0]) - trend.intercept) / trend.slope)
+    np.testing.assert_allclose(frame["effective_parameters"], expected)
+    assert (frame["effective_lower"] < frame["effective_parameters"]).all()
+    assert (frame["effective_parameters"] < frame["effective_upper"]).all()
+    assert (frame["effective_upper"] / frame["effective_lower"] < 10).all()  # a tight trend pins it down
+    assert book.NOT_DETERMINED not in set(frame["effective_text"])
+
+
+def test_profile_is_the_inverse_of_the_best_line_with_each_slope(ch3) -> None:
+    points = ch3.points
+    u, y = np.log10(points["parameters"].to_numpy()), points["score"].to_numpy()
+    memory = points.set_index("model_id").loc["memory3-2b-sft"]
+    for slope in (0.5, ch3.trend.slope, 9.0):
+        intercept = np.mean(y - slope * u)  # least squares with the slope held fixed
+        expected = 10 ** ((memory["score"] - intercept) / slope)
+        got = book.effective_size_at_slope(ch3, "memory3-2b-sft", np.array([slope]))[0]
+        assert got == pytest.approx(expected, rel=1e-9)
+    # At the fitted slope the profile is the trend's own inverse.
+    at_fit = book.effective_size_at_slope(ch3, "memory3-2b-sft", np.array([ch3.trend.slope]))[0]
+    assert at_fit == pytest.approx(float(ch3.trend.inverse(memory["score"])), rel=1e-9)
+
+
+def test_steepest_slope_gives_the_smallest_size_in_the_interval(ch3) -> None:
+    low, high = ch3.trend.ci["slope"]
+    slopes = np.linspace(max(low, 1e-3), high, 50)
+    sizes = book.effective_size_at_slope(ch3, "memory3-2b-sft", slopes)
+    assert np.all(np.diff(sizes) < 0)
+    assert book.steepest_slope_size(ch3, "memory3-2b-sft") == pytest.approx(sizes[-1])
+    factor, models = book.precision_needed(ch3.trend)
+    assert factor == pytest.approx((ch3.trend.slope - low) / ch3.trend.slope)
+    assert models == pytest.approx(factor**2)
+
+
+def test_profile_frame_and_chart(ch3) -> None:
+    profile = book.effective_size_profile(ch3, "memory3-2b-sft")
+    low, high = ch3.trend.ci["slope"]
+    assert (profile["slope"] > 0).all() and profile["slope"].is_monotonic_increasing
+    assert profile["effective_parameters"].max() == pytest.approx(1e15)
+    assert profile["inside"].tolist() == ((profile["slope"] >= low) & (profile["slope"] <= high)).tolist()
+    with pytest.raises(ValueError):
+        book.effective_size_profile(ch3, "gemma-2b-it")  # below the mean score: no lower bound to draw
+    memory = ch3.points.set_index("model_id").loc["memory3-2b-sft"]
+    chart = benchmarks.effective_size_by_slope(profile, memory["name"], memory["parameters"], ch3.trend.slope, (low, high))
+    assert isinstance(chart, alt.LayerChart)
+    spec = chart.to_dict(validate=True)
+    marks = [layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"] for layer in spec["layer"]]
+    assert marks == ["rect", "text", "line", "rule", "rule", "text"]
+    for layer in spec["layer"]:
+        assert "tooltip" in layer["encoding"]
+    assert "without bound" in spec["description"] and memory["name"] in spec["description"]
