@@ -25,9 +25,10 @@ from analysis.data import DATA_DIR, external_dataset, fetch_chinchilla_runs, loa
 from analysis.data import tables as tables_module
 from analysis.data.external import MIRROR_ENV, URL_ENV
 from analysis.errors import AtlasError
+from datasets import DEFAULT_MIRROR
 
 MIRROR_NAME = "chinchilla_fig4_svg_extracted.csv"
-SHARED_MIRROR = Path(os.environ.get(MIRROR_ENV, "/work/shared/data"))
+SHARED_MIRROR = Path(os.environ.get(MIRROR_ENV) or DEFAULT_MIRROR)
 
 
 def synthetic_runs() -> tuple[bytes, pd.DataFrame]:

@@ -11,6 +11,7 @@ import pytest
 from frictionless import validate
 
 from analysis.data import DATA_DIR, check_data_dir, describe_tables, load_table
+from datasets import mirror_dir
 
 REPO = DATA_DIR.parent
 TABLES = ["models", "glue_pretraining", "bert_compression", "llm_benchmarks", "compute_optimal_models", "scaling_laws"]
@@ -133,10 +134,7 @@ def test_approach3_exponents_follow_from_alpha_and_beta() -> None:
 
 
 def test_published_constants_match_the_shared_readme() -> None:
-    readme = Path("/work/shared/data/README.md")
-    if not readme.is_file():
-        pytest.skip("shared README not available")
-    text = readme.read_text()
+    text = (mirror_dir() / "README.md").read_text()
     items = text.split("\n- ")
     for law_id, item_start in (("hoffmann2022_approach3", "Hoffmann"), ("besiroglu2024", "Besiroglu")):
         item = next(item for item in items if item.startswith(item_start))

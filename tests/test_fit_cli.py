@@ -12,7 +12,7 @@ import pytest
 
 from analysis.cli import main
 from analysis.fit import IsoFLOPFit, ParametricLossFit, TrainingRuns
-from fit_datasets import BESIROGLU_2024, EPOCH_FILE, heldout_frame, mirror_dir, synthetic_isoflop_runs
+from datasets import BESIROGLU_2024, EPOCH_FILE, heldout_frame, mirror_dir, synthetic_isoflop_runs
 
 EPOCH_COLUMNS = ["--n-col", "Model Size", "--c-col", "Training FLOP"]
 

@@ -8,7 +8,7 @@ import pytest
 
 from analysis.errors import AtlasError
 from analysis.fit import EnvelopeFit, IsoFLOPFit, TrainingRuns, detect_budgets
-from fit_datasets import epoch_runs_frame, heldout_frame, synthetic_isoflop_runs
+from datasets import epoch_runs_frame, heldout_frame, synthetic_isoflop_runs
 
 LAW = {"E": 1.8, "A": 400.0, "B": 1500.0, "alpha": 0.34, "beta": 0.30}
 TRUE_A = LAW["beta"] / (LAW["alpha"] + LAW["beta"])

@@ -15,7 +15,7 @@ from scipy.special import huber, logsumexp
 from analysis.errors import AtlasError
 from analysis.fit import ParametricLossFit, TrainingRuns, huber_objective
 from analysis.fit.parametric import huber_terms
-from fit_datasets import (
+from datasets import (
     BESIROGLU_2024,
     BESIROGLU_2024_SE,
     HOFFMANN_2022,

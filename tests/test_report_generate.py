@@ -15,7 +15,7 @@ from analysis.errors import AtlasError
 from analysis.report.formatting import interval, number, power_of_ten
 from analysis.report.generator import cited_entries, copied_name
 from analysis.report.settings import ReportSettings
-from report_datasets import isoflop_family, write_csv
+from datasets import isoflop_family, write_csv
 
 SYNTHETIC_OPTIONS = ["--n-col", "params", "--c-col", "flops", "--loss-col", "final_loss"]
 

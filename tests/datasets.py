@@ -1,4 +1,5 @@
-"""Data for the ``analysis.fit`` tests: the Epoch runs, the held-out tables, synthetic runs from known laws."""
+"""Training-run tables shared by the tests: the Epoch runs and held-out tables from the data mirror, and
+synthetic runs drawn from known laws (no fitted values)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import pytest
 
 from analysis.errors import AtlasError
 
-DEFAULT_MIRROR = Path("/work/shared/data")
+DEFAULT_MIRROR = Path(__file__).resolve().parents[2] / "shared" / "data"
+"""Where CI keeps the mirror: the folder ``shared/data`` beside the checkout."""
 EPOCH_FILE = "chinchilla_fig4_svg_extracted.csv"
 
 # Published estimates on the Epoch runs (facts from the papers, see the mirror's README).
@@ -21,7 +23,7 @@ HOFFMANN_2022 = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}
 
 
 def mirror_dir() -> Path:
-    """The mirror folder (``$ATLAS_DATA_MIRROR`` or the shared default); skips the test if absent."""
+    """The mirror folder (``$ATLAS_DATA_MIRROR``, else ``shared/data`` beside the checkout); skips if absent."""
     root = Path(os.environ.get("ATLAS_DATA_MIRROR") or DEFAULT_MIRROR)
     if not (root / EPOCH_FILE).is_file():
         pytest.skip(f"data mirror not found: set ATLAS_DATA_MIRROR to a folder holding {EPOCH_FILE}")
@@ -80,3 +82,42 @@ def synthetic_isoflop_runs(
         loss = law_loss(params, N, D) * np.exp(noise * rng.standard_normal(N.size))
         frames.append(pd.DataFrame({"N": N, "D": D, "C": np.full(N.size, C), "loss": loss}))
     return pd.concat(frames, ignore_index=True)
+
+
+TRUE_LAW = {"E": 1.9, "A": 350.0, "B": 1200.0, "alpha": 0.32, "beta": 0.30}
+"""The loss law the synthetic family is drawn from: L = E + A / N^alpha + B / D^beta (nats/token)."""
+
+
+def true_n_opt(C: np.ndarray | float, law: dict[str, float] = TRUE_LAW) -> np.ndarray:
+    """Compute-optimal size of the law at budget C (FLOP), minimised numerically on a fine grid."""
+    C = np.atleast_1d(np.asarray(C, dtype=float))
+    sizes = np.geomspace(1e5, 1e14, 200_001)
+    return np.array([sizes[np.argmin(law_loss(law, sizes, c / (6 * sizes)))] for c in C])
+
+
+def isoflop_family(
+    budgets: tuple[float, ...] = (1e18, 1e19, 1e20, 1e21),
+    sizes_per_budget: int = 9,
+    noise: float = 0.01,
+    seed: int = 1,
+) -> pd.DataFrame:
+    """Runs on IsoFLOP slices around the true optimum, with log-normal noise on the loss.
+
+    Columns ``params`` (N, parameters), ``flops`` (C, FLOP) and ``final_loss`` (nats/token):
+    deliberately not the default names, so the tests exercise the column options.
+    """
+    rng = np.random.default_rng(seed)
+    rows = []
+    for budget in budgets:
+        centre = float(true_n_opt(budget)[0])
+        for N in centre * np.geomspace(1 / 8, 8, sizes_per_budget):
+            D = budget / (6 * N)
+            loss = float(law_loss(TRUE_LAW, np.array(N), np.array(D))) * float(np.exp(rng.normal(0.0, noise)))
+            rows.append({"params": N, "flops": budget, "final_loss": loss})
+    return pd.DataFrame(rows)
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> Path:
+    """Write ``frame`` as CSV without the index and return the path."""
+    frame.to_csv(path, index=False)
+    return path
