@@ -24,7 +24,7 @@ from analysis.charts.parametric_loss import (
 )
 from analysis.charts.renderer import static_spec
 
-from fit_datasets import mirror_dir
+from datasets import mirror_dir
 
 N_BOOTSTRAP = 60
 

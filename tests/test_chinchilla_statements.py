@@ -13,7 +13,7 @@ import pytest
 from analysis import chinchilla as ch
 from analysis.charts.parametric_loss import frontier_n_opt, isoloss_contours, parametric_loss
 
-from fit_datasets import mirror_dir
+from datasets import mirror_dir
 
 N_BOOTSTRAP = 60  # small: the book uses ch.BOOK_BOOTSTRAP
 ROOT = Path(__file__).resolve().parents[1]
