@@ -5,6 +5,12 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+# Offline machines read the external dataset from a mirror folder; CI lays one out beside the checkout.
+ifeq ($(ATLAS_DATA_MIRROR),)
+  ifneq ($(wildcard ../shared/data/chinchilla_fig4_svg_extracted.csv),)
+    export ATLAS_DATA_MIRROR := $(abspath ../shared/data)
+  endif
+endif
 
 .PHONY: site test setup setup-test system-packages lint-tools data bench clean
 
