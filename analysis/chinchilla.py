@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.charts.formatting import format_interval, format_power, format_si, format_value
 from analysis.charts.parametric_loss import frontier_n_opt, parametric_loss
 from analysis.data import load_chinchilla_runs, load_table
 from analysis.fit import EnvelopeFit, IsoFLOPFit, ParametricLossFit, TrainingRuns, huber_objective
@@ -417,3 +418,71 @@ def gopher_slice(fits: EpochFits) -> dict[str, float]:
         "C": float(gopher["C"]), "N": float(gopher["N"]), "N_opt": n_opt, "N_opt_lo": low, "N_opt_hi": high,
         "loss_at_N": float(losses[0]), "loss_at_opt": float(losses[1]), "size_ratio": float(gopher["N"] / n_opt),
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# Display tables (text cells, ready for :func:`analysis.tables.markdown_table`).
+
+
+def _times(value: float) -> str:
+    return format_value(value, 2) + "×"
+
+
+def optima_table(fits: EpochFits) -> pd.DataFrame:
+    """Chapter 4's table of compute-optimal sizes: one column per model (headed by its name),
+    rows for its actual size (parameters), its budget ``C = 6ND`` (FLOP) and, per law of
+    :func:`all_laws`, ``N_opt`` at that budget with the model's size as a multiple of it."""
+    models = notable_models()
+    optima = model_optima(fits)
+    rows = [
+        {"Law": "Actual size (parameters)", **{m.name: format_si(m.N, 3) for m in models.itertuples()}},
+        {"Law": "Budget C = 6ND (FLOP)", **{m.name: format_power(m.C, 3) for m in models.itertuples()}},
+    ]
+    for law in all_laws(fits)["law"]:
+        under = optima[optima["law"] == law]
+        rows.append({"Law": law, **{m.model: f"{format_si(m.N_opt, 2)} ({_times(m.size_ratio)})" for m in under.itertuples()}})
+    return pd.DataFrame(rows)
+
+
+EXPONENT_METHODS = {
+    "envelope": "lowest final loss per FLOP range (analogue)",
+    "isoflop": f"parabola per IsoFLOP slice ({ISOFLOP_MIN_RUNS}+ runs each)",
+    "parametric": f"L(N, D), Huber loss, {EXCLUDE_TOP_LOSS} highest losses dropped",
+}
+
+
+def exponent_table(fits: EpochFits) -> pd.DataFrame:
+    """Chapter 4's exponent table: per approach the exponent ``a`` of ``N_opt ∝ C^a`` as published
+    (Hoffmann et al. 2022, Table 2), as fitted here with its bootstrap interval, and our estimator."""
+    laws = all_laws(fits).set_index("law")
+    rows = []
+    for key, result in fits.results().items():
+        approach = APPROACH_LABELS[key]
+        published = coefficients(f"hoffmann2022_{approach.lower().replace(' ', '')}")["a"]
+        low, high = result.ci.get("a", (np.nan, np.nan))
+        rows.append({
+            "Approach": approach,
+            "a, published": format_value(published, 2),
+            "a, fitted here": format_value(laws.loc[f"{approach}, fitted here", "a"], 3),
+            f"{LEVEL:.0%} interval": format_interval(low, high, 2),
+            "Our estimator": EXPONENT_METHODS[key],
+        })
+    return pd.DataFrame(rows)
+
+
+def parameter_table(fits: EpochFits, digits: int = 4) -> pd.DataFrame:
+    """Chapter 5's parameter table: one row per parameter of :func:`parameter_comparison`, as
+    published, as replicated (± standard error) and fitted here (bootstrap interval), as text."""
+    symbols = {"alpha": "α", "beta": "β"}
+    rows = []
+    for row in parameter_comparison(fits).itertuples():
+        replicated = format_value(row.besiroglu, digits)
+        if np.isfinite(row.besiroglu_se):
+            replicated += f" ± {format_value(row.besiroglu_se, 2)}"
+        rows.append({
+            "Parameter": symbols.get(row.parameter, row.parameter),
+            PARAMETER_SETS[0]: format_value(row.hoffmann, digits),
+            PARAMETER_SETS[1]: replicated,
+            PARAMETER_SETS[2]: f"{format_value(row.ours, digits)} ({format_interval(row.ours_lo, row.ours_hi, 3)})",
+        })
+    return pd.DataFrame(rows)

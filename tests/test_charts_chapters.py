@@ -11,7 +11,7 @@ import pytest
 import analysis.charts  # noqa: F401
 from analysis import book
 from analysis.charts import benchmarks, compression, formatting, pretraining
-from analysis.charts.layers import Axis, place_labels
+from analysis.charts.layers import Axis, place_labels, step_polyline
 from analysis.charts.renderer import chart_svg
 
 
@@ -42,7 +42,6 @@ def charts() -> dict[str, alt.TopLevelMixin]:
         "compression_summary": compression.compression_summary(ch2.points),
         "score_vs_parameters": benchmarks.score_vs_parameters(ch3.points, ch3.curve),
         "residuals_ranked": benchmarks.residuals_ranked(ch3.points),
-        "effective_size": benchmarks.effective_size(ch3.points),
     }
 
 
@@ -54,7 +53,6 @@ EXPECTED_MARKS = {
     "compression_summary": ["point", "point"],
     "score_vs_parameters": ["area", "line", "point", "text"],
     "residuals_ranked": ["bar", "rule"],
-    "effective_size": ["rule", "point"],
 }
 
 
@@ -118,3 +116,25 @@ def test_place_labels_avoids_overlap() -> None:
         for b in range(a + 1, len(boxes)):
             A, B = boxes[a], boxes[b]
             assert not (A[0] < B[2] and B[0] < A[2] and A[1] < B[3] and B[1] < A[3])
+
+
+def test_place_labels_keeps_clear_of_lines() -> None:
+    x_axis, y_axis = Axis((1.0, 100.0), log=True), Axis((0.0, 10.0))
+    # a line through the point and along the label's first choice (to the right)
+    placed = place_labels([10.0], [5.0], ["a long model name"], x_axis, y_axis, lines=[([1.0, 100.0], [5.0, 5.0])])
+    row = placed.iloc[0]
+    assert row["label_shown"] and row["label_baseline"] != "middle"  # moved above or below the line
+    without = place_labels([10.0], [5.0], ["a long model name"], x_axis, y_axis)
+    assert without.iloc[0]["label_baseline"] == "middle"
+
+
+def test_step_polyline_matches_step_after() -> None:
+    assert step_polyline([1, 2, 4], [5, 6, 8]) == ([1.0, 2.0, 2.0, 4.0, 4.0], [5.0, 5.0, 6.0, 6.0, 8.0])
+
+
+def test_signed_and_scientific_formats_use_a_true_minus() -> None:
+    assert formatting.format_signed(-1.234, 2) == "\u22121.2"
+    assert formatting.format_signed(0.46, decimals=1, plus=True) == "+0.5"
+    assert formatting.format_signed(-0.04, decimals=1, plus=True) == "0.0"  # rounds to zero: no sign
+    assert formatting.format_scientific(1.234e-4, 3) == "1.23 \u00d7 10\u207b\u2074"
+    assert formatting.format_scientific(-2.5e7, 2) == "\u22122.5 \u00d7 10\u2077"

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import altair as alt
+import numpy as np
 import pandas as pd
 import pytest
 import vl_convert
@@ -69,7 +70,8 @@ def test_compute_optimal_figure(fits: ch.EpochFits) -> None:
     spec = _check_chart(compute_optimal_figure(laws, ch.fitted_bands(fits), ch.notable_models(),
                                                initial_budget=gopher_c))
     marks = [_mark_type(unit) for unit in _unit_specs(spec)]
-    assert marks.count("area") == 1 and marks.count("line") == 1 and marks.count("rule") == 1
+    assert marks.count("area") == 1 and marks.count("line") == 1
+    assert marks.count("rule") == 2  # leaders to model names set away from their star, the budget rule
     assert marks.count("text") == 3  # two model-label layers (halo + text) and the read-out table
     params = {p["name"]: p for p in spec.get("params", [])}
     slider = params[BUDGET_PARAM]
@@ -145,3 +147,32 @@ def test_charts_take_generic_runs() -> None:
     runs = pd.DataFrame(rows)
     markers = pd.DataFrame({"name": ["Mine"], "N": [1e9], "C": [1e20], "source": ["user"], "value_kind": ["exact"]})
     _check_chart(isoloss_isoflop_figure(runs, params, markers, source="user runs"))
+
+
+def test_model_names_clear_of_law_lines_and_of_each_other(fits: ch.EpochFits) -> None:
+    from analysis.charts.compute_optimal import CHART_WIDTH, MODEL_LABEL_SIZE, law_lines, model_label_positions
+    from analysis.charts.theme import HEIGHT
+
+    laws, models = ch.all_laws(fits), ch.notable_models()
+    c_range, n_range, width, height = (1e17, 1e26), (1e7, 1e13), CHART_WIDTH, HEIGHT - 20
+    lines = [(group["C"], group["N"]) for _, group in law_lines(laws, c_range).groupby("law")]
+    placed = model_label_positions(models, lines, c_range, n_range)
+    x_decade, y_decade = width / 9, height / 6
+    boxes = []
+    for name, row in zip(models["name"], placed.itertuples()):
+        # the text box in log10 units, from the anchor and Vega's align/baseline
+        text_w, text_h = 0.62 * MODEL_LABEL_SIZE * len(name) / x_decade, (MODEL_LABEL_SIZE + 1) / y_decade
+        left = np.log10(row.label_C) - {"left": 0, "center": text_w / 2, "right": text_w}[row.label_align]
+        bottom = np.log10(row.label_N) - {"bottom": 0, "middle": text_h / 2, "top": text_h}[row.label_baseline]
+        boxes.append((left, bottom, left + text_w, bottom + text_h))
+        # every law is a power law: over the box's width it spans [N(left), N(right)] in log units
+        for law in laws.itertuples():
+            ends = [np.log10(law.n_ref) + law.a * (c - np.log10(law.c_ref)) for c in (left, left + text_w)]
+            assert max(ends) < bottom or min(ends) > bottom + text_h, f"{name} label crosses {law.law}"
+        assert 17 <= left and left + text_w <= 26 and 7 <= bottom and bottom + text_h <= 13
+        if row.leader:  # the leader stops short of the text, on the star's side
+            assert min(row.label_C, row.leader_C) <= row.leader_C <= max(row.label_C, row.leader_C)
+    for a in range(len(boxes)):
+        for b in range(a + 1, len(boxes)):
+            A, B = boxes[a], boxes[b]
+            assert not (A[0] < B[2] and B[0] < A[2] and A[1] < B[3] and B[1] < A[3])

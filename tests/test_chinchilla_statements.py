@@ -164,3 +164,31 @@ def test_prose_numbers_come_from_code(chapter: str) -> None:
     text = re.sub(r"\{#[^}]*\}", " ", text)
     leftovers = [m.group(0) for m in re.finditer(r"\d[\d.,]*", PROSE_ALLOWED.sub(" ", text))]
     assert leftovers == [], f"literal numbers in the prose of {chapter}: {leftovers}"
+
+
+def test_display_tables_match_the_computed_values(fits: ch.EpochFits) -> None:
+    from analysis.charts.formatting import format_si
+
+    optima = ch.optima_table(fits)
+    models = ch.notable_models()
+    assert list(optima.columns) == ["Law", *models["name"]]
+    assert list(optima["Law"][2:]) == list(ch.all_laws(fits)["law"])
+    gopher = ch.optimum(fits, "gopher", "Approach 3, fitted here")
+    cell = optima.set_index("Law").loc["Approach 3, fitted here", ch.model("gopher")["name"]]
+    assert cell.startswith(format_si(gopher["N_opt"], 2) + " (")
+    ratio = float(cell.split("(")[1].rstrip("×)"))
+    assert ratio == pytest.approx(PUBLISHED_SIZES["gopher"][0] / gopher["N_opt"], rel=0.05)
+
+    exponents = ch.exponent_table(fits).set_index("Approach")
+    assert list(exponents.index) == ["Approach 1", "Approach 2", "Approach 3"]
+    assert float(exponents.loc["Approach 3", "a, published"]) == pytest.approx(0.46)
+    assert float(exponents.loc["Approach 1", "a, published"]) == pytest.approx(0.50)
+    assert float(exponents.loc["Approach 2", "a, fitted here"]) == pytest.approx(fits.isoflop.exponents["a"], abs=1e-3)
+    low, high = (float(v) for v in exponents.loc["Approach 3", "95% interval"].split("–"))
+    assert low == pytest.approx(fits.parametric.ci["a"][0], abs=0.01) and high == pytest.approx(fits.parametric.ci["a"][1], abs=0.01)
+
+    parameters = ch.parameter_table(fits).set_index("Parameter")
+    assert list(parameters.index) == ["E", "A", "B", "α", "β", "a", "b"]
+    assert float(parameters.loc["α", ch.PARAMETER_SETS[0]]) == pytest.approx(HOFFMANN["alpha"])
+    assert float(parameters.loc["E", ch.PARAMETER_SETS[2]].split(" (")[0]) == pytest.approx(fits.parametric.params["E"], rel=1e-3)
+    assert "±" in parameters.loc["E", ch.PARAMETER_SETS[1]]

@@ -12,7 +12,6 @@ Inputs are frames prepared by :mod:`analysis.book` (one row per model):
 from __future__ import annotations
 
 import altair as alt
-import numpy as np
 import pandas as pd
 
 from analysis.charts.formatting import auto_log_ticks, format_si, si_label_expr
@@ -66,7 +65,8 @@ def score_vs_parameters(points: pd.DataFrame, curve: pd.DataFrame, level: float 
     y_low, y_high = float(values.min() - 2), float(values.max() + 2)
     y = alt.Y("score:Q", title=SCORE_TITLE, scale=alt.Scale(domain=[y_low, y_high], nice=False, zero=False))
     data = points.reset_index(drop=True)
-    data = pd.concat([data, place_labels(data["parameters"], data["score"], data["name"], x_axis, Axis((y_low, y_high)))], axis=1)
+    data = pd.concat([data, place_labels(data["parameters"], data["score"], data["name"], x_axis, Axis((y_low, y_high)),
+                                          lines=[(curve["parameters"], curve["fit"])])], axis=1)
     pick = alt.selection_point(fields=["family_group"], bind="legend", name="family_pick")
     zoom = alt.selection_interval(bind="scales", name="zoom")
     opacity = alt.condition(pick, alt.value(1.0), alt.value(MUTED_OPACITY))
@@ -115,63 +115,6 @@ def residuals_ranked(points: pd.DataFrame) -> alt.LayerChart:
         description=(
             f"Bar chart ranking {len(points)} models by their benchmark score above or below the log-linear trend; "
             f"{order[0]} is furthest above and {order[-1]} furthest below."
-        ),
-    )
-
-
-def effective_size(
-    points: pd.DataFrame, level: float = 0.95, display_range: tuple[float, float] = (1e8, 1e13)
-) -> alt.LayerChart:
-    """Actual non-embedding size and the effective size the trend needs for the model's score
-    (with its ``level`` interval), one row per model, log x.
-
-    Effective sizes and interval ends outside ``display_range`` (parameters) are drawn at its
-    edge (a flat trend makes them astronomically large or small); tooltips give the real values.
-    """
-    low, high = display_range
-    points = points.assign(
-        effective_shown=points["effective_parameters"].clip(low, high),
-        lower_shown=points["effective_lower"].fillna(low).clip(low, high),
-        upper_shown=points["effective_upper"].fillna(high).clip(low, high),
-        clipped=(points["effective_lower"] < low) | (points["effective_upper"] > high) | points["effective_parameters"].gt(high) | points["effective_parameters"].lt(low),
-    )
-    scale = alt.Scale(type="log", domain=[low, high], nice=False)
-    axis = alt.Axis(values=auto_log_ticks([low, high]), labelExpr=si_label_expr())
-    title = "Parameters (log scale)"
-    x = alt.X("size:Q", title=title, scale=scale, axis=axis)
-    order = points.sort_values("effective_parameters", ascending=False)["name"].tolist()
-    y = alt.Y("name:N", sort=order, title=None)
-    long = pd.concat(
-        [
-            points.assign(size=points["effective_shown"], kind="effective size (trend inverted)"),
-            points.assign(size=points["parameters"], kind="actual non-embedding size"),
-        ],
-        ignore_index=True,
-    )
-    kinds = alt.Scale(domain=["effective size (trend inverted)", "actual non-embedding size"], range=["#0072B2", "#D55E00"])
-    interval = (
-        alt.Chart(points)
-        .mark_rule(color=FIT_COLOR, strokeWidth=2, opacity=0.7)
-        .encode(x=alt.X("lower_shown:Q", scale=scale, title=title, axis=axis), x2="upper_shown:Q", y=y, tooltip=_tooltip())
-    )
-    dots = (
-        alt.Chart(long)
-        .mark_point(size=80, strokeWidth=1.8, filled=True)
-        .encode(
-            x=x,
-            y=y,
-            color=alt.Color("kind:N", title=None, scale=kinds, legend=alt.Legend(orient="top")),
-            shape=alt.Shape("kind:N", title=None, scale=alt.Scale(domain=kinds.domain, range=["circle", "diamond"])),
-            tooltip=_tooltip(),
-        )
-    )
-    return alt.layer(interval, dots).properties(
-        width=WIDTH - 140,
-        height=alt.Step(20),
-        description=(
-            f"Dot plot of {len(points)} models: a blue dot with a grey {level:.0%} interval shows the size the trend "
-            "needs for the model's score (effective size); an orange diamond shows the model's actual non-embedding "
-            f"parameter count. Values beyond {format_si(low)} or {format_si(high)} are drawn at the axis edge."
         ),
     )
 

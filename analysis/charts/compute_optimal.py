@@ -29,6 +29,7 @@ import pandas as pd
 
 from analysis.charts import parametric_loss as axes
 from analysis.charts.parametric_loss import STAR
+from analysis.charts.layers import Axis, place_labels, radial_candidates
 from analysis.charts.theme import CATEGORICAL, HEIGHT, MUTED_OPACITY
 
 BUDGET_PARAM = "log_budget"
@@ -36,8 +37,8 @@ BUDGET_PARAM = "log_budget"
 
 VARIANT_DASH = {"published": [7, 4], "fitted here": [1, 0]}
 
-CHART_WIDTH = 470
-"""Plot width (px): with the axis and legends the figure fits the 768 px text column unscaled."""
+CHART_WIDTH = 440
+"""Plot width (px): with the axis and the legends to its right the figure fits the 768 px text column unscaled."""
 
 LAW_COLUMNS = ("approach", "variant", "law", "a", "c_ref", "n_ref", "source", "value_kind", "note")
 
@@ -84,6 +85,44 @@ def law_lines(laws: pd.DataFrame, c_range: tuple[float, float], points: int = 40
     return pd.concat(rows, ignore_index=True)
 
 
+MODEL_LABEL_SIZE = 12
+def model_label_positions(
+    models: pd.DataFrame,
+    lines: Sequence[tuple[Sequence[float], Sequence[float]]],
+    c_range: tuple[float, float],
+    n_range: tuple[float, float],
+    width: float = CHART_WIDTH,
+    height: float = HEIGHT - 20,
+) -> pd.DataFrame:
+    """Where to write each model's name: clear of the other stars, the law ``lines`` (``(C, N)``
+    vertex sequences) and the other names, as near its star as that allows.
+
+    Returns a frame aligned with ``models``: ``label_C`` (FLOP) and ``label_N`` (parameters) of
+    the text anchor, ``label_align``, ``label_baseline``, and for a name set away from its
+    star a leader line (``leader`` true) from the star to ``leader_C``, ``leader_N``, just short
+    of the text. Positions are in data units so names and leaders follow zoom and pan.
+    """
+    c_axis, n_axis = Axis(c_range, log=True), Axis(n_range, log=True)
+    placed = place_labels(models["C"], models["N"], models["name"], c_axis, n_axis, width, height, lines,
+                          candidates=radial_candidates((16, 26, 38, 52, 68, 86, 106)),
+                          font_size=MODEL_LABEL_SIZE, point_radius=9)
+    x_decade = width / np.log10(c_range[1] / c_range[0])
+    y_decade = height / np.log10(n_range[1] / n_range[0])
+    dx, dy = placed["label_dx"].to_numpy(dtype=float), placed["label_dy"].to_numpy(dtype=float)
+    distance = np.hypot(dx, dy)
+    short = np.clip(distance - 3, 0, None) / np.where(distance > 0, distance, 1)  # stop 3 px before the text
+    log_c, log_n = np.log10(models["C"].to_numpy(dtype=float)), np.log10(models["N"].to_numpy(dtype=float))
+    return pd.DataFrame({
+        "label_C": 10 ** (log_c + dx / x_decade),
+        "label_N": 10 ** (log_n - dy / y_decade),
+        "label_align": placed["label_align"],
+        "label_baseline": placed["label_baseline"],
+        "leader": distance > 20,
+        "leader_C": 10 ** (log_c + short * dx / x_decade),
+        "leader_N": 10 ** (log_n - short * dy / y_decade),
+    })
+
+
 def _approach_order(laws: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(laws["approach"]))
 
@@ -115,14 +154,14 @@ def optimal_size_chart(
     """
     order = _approach_order(laws)
     colour = alt.Color("approach:N", title="Scaling law", scale=approach_colours(order),
-                       legend=alt.Legend(orient="none", legendX=8, legendY=6, symbolType="stroke", symbolOpacity=1,
-                                         symbolStrokeWidth=3, fillColor="white", padding=4))
+                       legend=alt.Legend(orient="none", legendX=CHART_WIDTH + 14, legendY=0, symbolType="stroke",
+                                         symbolOpacity=1, symbolStrokeWidth=3))
     family = alt.selection_point(fields=["approach"], bind="legend", name="family")
     zoom = alt.selection_interval(bind="scales", name="zoom_compute_optimal")
-    x = alt.X("C:Q", title="Training compute (FLOP)", scale=alt.Scale(type="log", domain=list(c_range)),
-              axis=axes.flop_axis(c_range))
-    y = alt.Y("N:Q", title="Parameters", scale=alt.Scale(type="log", domain=list(n_range)),
-              axis=axes.count_axis(n_range))
+    x_scale = alt.Scale(type="log", domain=list(c_range))
+    y_scale = alt.Scale(type="log", domain=list(n_range))
+    x = alt.X("C:Q", title="Training compute (FLOP)", scale=x_scale, axis=axes.flop_axis(c_range, label_every=2))
+    y = alt.Y("N:Q", title="Parameters", scale=y_scale, axis=axes.count_axis(n_range))
     highlight = alt.condition(family, alt.value(1.0), alt.value(MUTED_OPACITY))
 
     lines_frame = law_lines(laws, c_range)
@@ -133,8 +172,8 @@ def optimal_size_chart(
             x=x, y=y, color=colour, detail="law:N", opacity=highlight,
             strokeDash=alt.StrokeDash("variant:N", title="Line", scale=alt.Scale(
                 domain=list(VARIANT_DASH), range=list(VARIANT_DASH.values())),
-                legend=alt.Legend(orient="none", legendX=8, legendY=106, fillColor="white", padding=4,
-                                  symbolStrokeColor="#333333")),
+                legend=alt.Legend(orient="none", legendX=CHART_WIDTH + 14, legendY=100, symbolType="stroke",
+                                  symbolSize=500, symbolStrokeWidth=2, symbolStrokeColor="#333333")),
             tooltip=[
                 alt.Tooltip("law:N", title="Law"),
                 alt.Tooltip("C_label:N", title="Budget"),
@@ -183,11 +222,22 @@ def optimal_size_chart(
         alt.Tooltip("source:N", title="Source"),
         alt.Tooltip("value_kind:N", title="Value kind"),
     ]
+    obstacles = [(group["C"], group["N"]) for _, group in lines_frame.groupby("law")]
+    if initial_budget is not None:
+        obstacles.append(([initial_budget, initial_budget], list(n_range)))
+    model_frame = pd.concat([model_frame.reset_index(drop=True),
+                             model_label_positions(model_frame, obstacles, c_range, n_range)], axis=1)
     model_base = alt.Chart(model_frame).encode(x=x, y=y, tooltip=model_tooltip)
+    leaders = model_base.transform_filter("datum.leader").mark_rule(color="#555555", strokeWidth=0.8).encode(
+        x2="leader_C:Q", y2="leader_N:Q")
+    layers.append(leaders)
     layers.append(model_base.mark_point(shape=STAR, size=260, filled=True, color="#222222", opacity=1))
-    label = {"align": "right", "dx": -11, "dy": -9, "fontSize": 12}
-    layers.append(model_base.mark_text(**label, stroke="white", strokeWidth=4, strokeJoin="round").encode(text="name:N"))
-    layers.append(model_base.mark_text(**label).encode(text="name:N"))
+    label_base = alt.Chart(model_frame).encode(
+        x=alt.X("label_C:Q", scale=x_scale), y=alt.Y("label_N:Q", scale=y_scale), text="name:N", tooltip=model_tooltip)
+    label = {"fontSize": MODEL_LABEL_SIZE, "align": alt.ExprRef("datum.label_align"),
+             "baseline": alt.ExprRef("datum.label_baseline")}
+    layers.append(label_base.mark_text(**label, stroke="white", strokeWidth=4, strokeJoin="round"))
+    layers.append(label_base.mark_text(**label))
     if initial_budget is not None:
         budget = f"pow(10, {BUDGET_PARAM})"
         rule_data = pd.DataFrame({"what": ["selected budget"]})

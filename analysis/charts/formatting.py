@@ -84,6 +84,26 @@ def format_value(value: float, digits: int = 3) -> str:
     return _significant(value, digits, keep_zeros=True)
 
 
+def format_signed(value: float, digits: int = 3, *, decimals: int | None = None, plus: bool = False) -> str:
+    """A number with a true minus sign (U+2212): ``-1.23 -> "−1.23"``; ``digits`` significant
+    figures, or a fixed number of ``decimals``; ``plus`` also signs positive values (``"+0.4"``)."""
+    magnitude = f"{abs(value):.{decimals}f}" if decimals is not None else format_value(abs(value), digits)
+    if value < 0 and magnitude.strip("0.") != "":
+        return "−" + magnitude
+    return ("+" + magnitude) if plus and value > 0 else magnitude
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def format_scientific(value: float, digits: int = 3) -> str:
+    """``0.000123 -> "1.23 × 10⁻⁴"``: ``digits`` significant figures, a superscript exponent."""
+    if value == 0 or not math.isfinite(value):
+        return str(value)
+    mantissa, exponent = f"{value:.{digits - 1}e}".split("e")
+    return f"{format_signed(float(mantissa), digits)} × 10{str(int(exponent)).translate(_SUPERSCRIPT)}"
+
+
 def format_interval(low: float, high: float, digits: int = 3, formatter=None) -> str:
     """``"81.9–83.0"`` (en dash); ``formatter`` (default :func:`format_value`) formats each end."""
     fmt = formatter or (lambda v: format_value(v, digits))

@@ -19,7 +19,6 @@ import pandas as pd
 from analysis.charts.theme import FIT_COLOR, FRONTIER_COLOR, HEIGHT, WIDTH
 
 LABEL_FONT_SIZE = 11
-_CHAR_WIDTH = 0.62 * LABEL_FONT_SIZE  # average advance of DejaVu Sans, px per character
 _POINT_RADIUS = 6.0
 
 # Candidate label positions relative to the point: (dx, dy, align, baseline), in preference order.
@@ -63,13 +62,22 @@ def place_labels(
     y_axis: Axis,
     width: float = WIDTH,
     height: float = HEIGHT,
+    lines: Sequence[tuple[Sequence[float], Sequence[float]]] = (),
+    *,
+    avoid: Sequence[tuple[float, float, float, float]] = (),
+    candidates: Sequence[tuple[float, float, str, str]] = _CANDIDATES,
+    font_size: float = LABEL_FONT_SIZE,
+    point_radius: float = _POINT_RADIUS,
 ) -> pd.DataFrame:
-    """Choose, for each point, a label position that overlaps no other label, point or edge.
+    """Choose, for each point, a label position that overlaps no other label, point, line or edge.
 
-    Greedy: points are visited from the most crowded; each takes the first candidate offset
-    (right, left, above, below, diagonals, further above/below) whose text box is inside the plot
-    and clear of every point and of the labels already placed. A label with no free candidate is
-    hidden (``label_shown`` false); its name stays in the point's tooltip.
+    Greedy: points are visited from the most crowded; each takes the first of ``candidates``
+    (offsets ``(dx, dy, align, baseline)`` in pixels; default: right, left, above, below,
+    diagonals, further above/below) whose text box is inside the plot and clear of every point,
+    of every polyline in ``lines`` (``(x, y)`` vertex sequences in data units, e.g. a fitted trend
+    or a frontier from :func:`step_polyline`), of the ``avoid`` boxes (pixels ``(left, top,
+    right, bottom)`` in the plot, e.g. a legend) and of the labels already placed. A label with
+    no free candidate is hidden (``label_shown`` false); its name stays in the point's tooltip.
 
     Returns a frame aligned with the inputs: ``label_dx``, ``label_dy`` (pixels),
     ``label_align``, ``label_baseline`` (Vega text properties) and ``label_shown`` (bool).
@@ -78,24 +86,27 @@ def place_labels(
     py = (1 - y_axis.to_unit(np.asarray(y, dtype=float))) * height
     n = len(labels)
     crowding = [sum(math.hypot(px[i] - px[j], py[i] - py[j]) < 60 for j in range(n)) for i in range(n)]
-    placed: list[tuple[float, float, float, float]] = []
-    points = [(px[i] - _POINT_RADIUS, py[i] - _POINT_RADIUS, px[i] + _POINT_RADIUS, py[i] + _POINT_RADIUS) for i in range(n)]
+    placed: list[tuple[float, float, float, float]] = list(avoid)
+    r = point_radius
+    points = [(px[i] - r, py[i] - r, px[i] + r, py[i] + r) for i in range(n)]
+    line_points = _densify([(x_axis.to_unit(np.asarray(lx, dtype=float)) * width,
+                             (1 - y_axis.to_unit(np.asarray(ly, dtype=float))) * height) for lx, ly in lines])
     choice: dict[int, tuple[float, float, str, str]] = {}
     shown: dict[int, bool] = {}
     for i in sorted(range(n), key=lambda k: (-crowding[k], k)):
-        text_width = _CHAR_WIDTH * len(str(labels[i]))
-        for candidate in _CANDIDATES:
-            box = _text_box(px[i], py[i], text_width, candidate)
+        text_width = 0.62 * font_size * len(str(labels[i]))  # average advance of DejaVu Sans
+        others = [p for j, p in enumerate(points) if j != i]
+        for candidate in candidates:
+            box = _text_box(px[i], py[i], text_width, candidate, font_size)
             inside = box[0] >= 0 and box[2] <= width and box[1] >= 0 and box[3] <= height
             if not inside:
                 continue
-            others = [p for j, p in enumerate(points) if j != i]
-            if not any(_overlaps(box, other) for other in (*placed, *others)):
+            if not any(_overlaps(box, other) for other in (*placed, *others)) and not _crosses(box, line_points):
                 choice[i], shown[i] = candidate, True
                 placed.append(box)
                 break
         else:
-            choice[i], shown[i] = _CANDIDATES[0], False
+            choice[i], shown[i] = candidates[0], False
     return pd.DataFrame(
         [
             {
@@ -110,10 +121,59 @@ def place_labels(
     )
 
 
-def _text_box(px: float, py: float, text_width: float, candidate: tuple[float, float, str, str]) -> tuple[float, float, float, float]:
+def radial_candidates(distances: Sequence[float], directions: int = 16) -> list[tuple[float, float, str, str]]:
+    """Label offsets around a point, nearest first: ``directions`` angles at each distance
+    (pixels), the text aligned so its nearest edge or corner faces the point."""
+    result = []
+    for distance in distances:
+        for k in range(directions):
+            angle = 2 * math.pi * k / directions
+            dx, dy = distance * math.cos(angle), -distance * math.sin(angle)
+            align = "left" if dx > 0.3 * distance else "right" if dx < -0.3 * distance else "center"
+            baseline = "bottom" if dy < -0.5 * distance else "top" if dy > 0.5 * distance else "middle"
+            result.append((round(dx, 1), round(dy, 1), align, baseline))
+    return result
+
+
+def step_polyline(x: Sequence[float], y: Sequence[float]) -> tuple[list[float], list[float]]:
+    """The vertices of a ``step-after`` line through the points (x sorted ascending): each
+    horizontal run to the next x, then the vertical step, as Vega draws the Pareto frontier."""
+    xs: list[float] = []
+    ys: list[float] = []
+    for i, (xi, yi) in enumerate(zip(x, y)):
+        if i:
+            xs.append(float(xi))
+            ys.append(ys[-1])
+        xs.append(float(xi))
+        ys.append(float(yi))
+    return xs, ys
+
+
+def _densify(polylines: Sequence[tuple[np.ndarray, np.ndarray]], step: float = 1.5) -> np.ndarray:
+    """Points every ``step`` pixels along each polyline (pixel coordinates), shape ``(n, 2)``."""
+    samples = [np.empty((0, 2))]
+    for px, py in polylines:
+        for x0, y0, x1, y1 in zip(px[:-1], py[:-1], px[1:], py[1:]):
+            if not np.all(np.isfinite([x0, y0, x1, y1])):
+                continue
+            count = max(int(math.hypot(x1 - x0, y1 - y0) / step), 1) + 1
+            t = np.linspace(0.0, 1.0, count)
+            samples.append(np.column_stack([x0 + t * (x1 - x0), y0 + t * (y1 - y0)]))
+    return np.concatenate(samples)
+
+
+def _crosses(box: tuple[float, float, float, float], line_points: np.ndarray, margin: float = 1.5) -> bool:
+    if not len(line_points):
+        return False
+    x, y = line_points[:, 0], line_points[:, 1]
+    return bool(np.any((x > box[0] - margin) & (x < box[2] + margin) & (y > box[1] - margin) & (y < box[3] + margin)))
+
+
+def _text_box(px: float, py: float, text_width: float, candidate: tuple[float, float, str, str],
+              font_size: float = LABEL_FONT_SIZE) -> tuple[float, float, float, float]:
     dx, dy, align, baseline = candidate
     left = {"left": px + dx, "right": px + dx - text_width, "center": px + dx - text_width / 2}[align]
-    height = LABEL_FONT_SIZE + 1
+    height = font_size + 1
     top = {"middle": py + dy - height / 2, "bottom": py + dy - height, "top": py + dy}[baseline]
     return (left, top, left + text_width, top + height)
 

@@ -56,9 +56,15 @@ def flop_expr(field: str) -> str:
     return power_label_expr("FLOP").replace("datum.value", field)
 
 
-def flop_axis(value_range: tuple[float, float], every: int = 1) -> alt.Axis:
-    """Log axis with a labelled tick at every ``every``-th power of ten: 1e18, 1e19, ..."""
-    return alt.Axis(values=log_ticks(*value_range)[::every], labelExpr=power_label_expr())
+def flop_axis(value_range: tuple[float, float], every: int = 1, label_every: int = 1) -> alt.Axis:
+    """Log axis with a tick at every ``every``-th power of ten (1e18, 1e19, ...), labelled at
+    every ``label_every``-th tick (counted from the first) where labels would crowd."""
+    ticks = log_ticks(*value_range)[::every]
+    label = power_label_expr()
+    if label_every > 1:
+        labelled = ", ".join(repr(float(t)) for t in ticks[::label_every])
+        label = f"indexof([{labelled}], datum.value) >= 0 ? {label} : ''"
+    return alt.Axis(values=ticks, labelExpr=label)
 
 
 def count_axis(value_range: tuple[float, float], every: int = 1) -> alt.Axis:

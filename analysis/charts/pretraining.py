@@ -18,7 +18,8 @@ import altair as alt
 import pandas as pd
 
 from analysis.charts.formatting import auto_log_ticks
-from analysis.charts.layers import Axis, frontier_layer, label_layer, place_labels, trend_layers, zero_rule
+from analysis.charts.layers import (Axis, frontier_layer, label_layer, place_labels, step_polyline, trend_layers,
+                                   zero_rule)
 from analysis.charts.theme import HEIGHT, MUTED_OPACITY, SEQUENTIAL_SCHEME, SHAPES, WIDTH
 
 GFLOPS_TITLE = "Inference compute per example (GFLOPs, log scale)"
@@ -67,8 +68,11 @@ def glue_vs_compute(points: pd.DataFrame, curve: pd.DataFrame, level: float = 0.
     x, x_axis = _x_axis(points)
     y_low, y_high = _y_domain(pd.concat([points["glue"], curve["lower"], curve["upper"]]))
     y_scale = alt.Scale(domain=[y_low, y_high], nice=False, zero=False)
+    frontier_points = points[points["on_frontier"]].sort_values("gflops")
+    lines = [(curve["gflops"], curve["fit"]), step_polyline(frontier_points["gflops"], frontier_points["glue"])]
     data = pd.concat(
-        [points.reset_index(drop=True), place_labels(points["gflops"], points["glue"], points["name"], x_axis, Axis((y_low, y_high)))],
+        [points.reset_index(drop=True),
+         place_labels(points["gflops"], points["glue"], points["name"], x_axis, Axis((y_low, y_high)), lines=lines)],
         axis=1,
     )
     family = alt.selection_point(fields=["family"], bind="legend", name="family_pick")
