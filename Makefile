@@ -4,7 +4,9 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+HASH   := $(shell cksum < pyproject.toml | cut -d' ' -f1)
+STAMP  := $(VENV)/.installed-$(HASH)
+STAMP_TEST := $(VENV)/.installed-test-$(HASH)
 # Offline machines read the external dataset from a mirror folder; CI lays one out beside the checkout.
 ifeq ($(ATLAS_DATA_MIRROR),)
   ifneq ($(wildcard ../shared/data/chinchilla_fig4_svg_extracted.csv),)
@@ -22,14 +24,17 @@ test: setup-test system-packages lint-tools data
 
 setup: $(STAMP)
 
+setup-test: $(STAMP_TEST)
+
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
-	@rm -f $(VENV)/.installed-*
+	$(BIN)/python -m pip install --quiet -e .
 	@touch $@
 
-setup-test: setup
+$(STAMP_TEST): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
 
 # Debian packages the browser and PDF tests need; installed only when missing.
 system-packages:
