@@ -118,6 +118,16 @@ def _looks_like_table(markdown: str) -> bool:
     return len(lines) >= 2 and all(line.lstrip().startswith("|") for line in lines)
 
 
+def _rule_widths(table: str) -> list[int] | None:
+    """Relative column widths a pipe table asks for: the dashes of its rule line, when they are
+    not all pandoc's minimum of 3 (the table then keeps its natural widths)."""
+    lines = [line.strip() for line in table.strip().splitlines()]
+    if len(lines) < 2 or not re.fullmatch(r"\|(\s*:?-{3,}:?\s*\|)+", lines[1]):
+        return None
+    widths = [cell.count("-") for cell in lines[1].strip("|").split("|")]
+    return widths if any(width != 3 for width in widths) else None
+
+
 class ChapterRenderer:
     """Builds the Markdown of one document for one format."""
 
@@ -329,6 +339,11 @@ class ChapterRenderer:
         body = "".join(rendered)
         if len(rendered) == 1 and _looks_like_table(rendered[0]):
             body = rendered[0].rstrip() + f"\n\n: {caption}\n"
+            widths = _rule_widths(rendered[0])
+            if not self.html and widths:
+                # Typst gets no widths from pandoc (see to_typst); the block scopes this rule to the table.
+                fractions = ", ".join(f"{width}fr" for width in widths)
+                body = raw("typst", f"#show table: table-widths.with(({fractions},))") + body
         else:
             body = f"\n{caption}\n\n{body}"
         return f"\n::: {{#{label} .atlas-table}}\n{body}\n:::\n\n"
@@ -371,7 +386,8 @@ def to_typst(markdown: str, where: str, bib_args: list[str], *, with_bibliograph
              nocite: list[str] | None = None) -> str:
     """Markdown -> Typst markup (no auto identifiers: labels must be unique in one document)."""
     # A wide --columns keeps pipe tables at their natural column widths (Typst `auto` columns)
-    # instead of widths proportional to the dashes of the Markdown separator line.
+    # instead of widths proportional to the dashes of the Markdown separator line; a table that
+    # asks for widths gets them from the template's `table-widths` (ChapterRenderer._table).
     args = ["-f", "markdown-auto_identifiers", "-t", "typst", "--wrap=none", "--columns=100000", *bib_args]
     if bib_args and not with_bibliography:
         return _without_references(markdown, args, where, "typst", "// atlas-refs")

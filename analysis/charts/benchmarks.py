@@ -103,7 +103,8 @@ def residuals_ranked(points: pd.DataFrame) -> alt.LayerChart:
         alt.Chart(points)
         .mark_bar(height=13)
         .encode(
-            x=alt.X("residual:Q", title="Points above (+) or below (−) the trend at the model's size"),
+            x=alt.X("residual:Q", title="Points above (+) or below (−) the trend at the model's size",
+                    axis=alt.Axis(tickCount=6, labelOverlap=True)),
             y=alt.Y("name:N", sort=order, title=None),
             color=_family_colour(points),
             tooltip=_tooltip(),
