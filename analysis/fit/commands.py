@@ -33,20 +33,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ):
         sub = kinds.add_parser(name, help=help_text, description=help_text)
         sub.add_argument("file", metavar="FILE", help="CSV or Parquet table, one row per run")
-        sub.add_argument("--n-col", default="N", help="model size column, parameters (default: N)")
-        sub.add_argument("--d-col", default=None, help="training tokens column (default: D if present)")
-        sub.add_argument("--c-col", default=None, help="training FLOP column (default: C if present)")
-        sub.add_argument("--loss-col", default="loss", help="final loss column, nats/token (default: loss)")
-        sub.add_argument("--exclude-top-loss", type=_non_negative_int, default=0, metavar="K",
-                         help="drop the K highest-loss runs first")
-        sub.add_argument("--bootstrap", type=_non_negative_int, default=0, metavar="B",
-                         help="bootstrap resamples for intervals (0 = none)")
-        sub.add_argument("--seed", type=int, default=0, metavar="S", help="bootstrap seed (default: 0)")
+        add_run_options(sub, default_bootstrap=0)
         sub.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
         if name != "parametric":
             sub.add_argument("--budgets", type=_budget_list, default=None, metavar="C1,C2,...",
                              help="FLOP budgets to group runs by (default: detect clusters)")
         sub.set_defaults(handler=_run, fit_kind=name)
+
+
+def add_run_options(parser: argparse.ArgumentParser, default_bootstrap: int) -> None:
+    """The options every command that reads a table of training runs shares (``atlas fit``, ``atlas report``):
+    column names, runs to drop, bootstrap size and seed."""
+    parser.add_argument("--n-col", default="N", help="model size column, parameters (default: N)")
+    parser.add_argument("--d-col", default=None, help="training tokens column (default: D if present)")
+    parser.add_argument("--c-col", default=None, help="training FLOP column (default: C if present)")
+    parser.add_argument("--loss-col", default="loss", help="final loss column, nats/token (default: loss)")
+    parser.add_argument("--exclude-top-loss", type=_non_negative_int, default=0, metavar="K",
+                        help="drop the K highest-loss runs first (default: 0)")
+    parser.add_argument("--bootstrap", type=_non_negative_int, default=default_bootstrap, metavar="B",
+                        help=f"bootstrap resamples for intervals, 0 = none (default: {default_bootstrap})")
+    parser.add_argument("--seed", type=int, default=0, metavar="S", help="bootstrap seed (default: 0)")
 
 
 def _non_negative_int(text: str) -> int:

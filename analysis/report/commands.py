@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from analysis.errors import AtlasError
+from analysis.fit.commands import add_run_options
 from analysis.fit.runs import read_runs_table
 from analysis.report.generator import DEFAULT_TITLE, render_report, write_report
 from analysis.report.settings import ReportSettings
@@ -25,15 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("runs", metavar="RUNS", help="CSV (or Parquet) table with one row per training run")
     parser.add_argument("--out", required=True, metavar="DIR", help="folder for the report (new, empty or an earlier report)")
-    parser.add_argument("--n-col", default="N", help="column with model size, parameters (default: N)")
-    parser.add_argument("--d-col", default=None, help="column with training tokens (default: D if present)")
-    parser.add_argument("--c-col", default=None, help="column with training compute, FLOP (default: C if present)")
-    parser.add_argument("--loss-col", default="loss", help="column with the final loss, nats/token (default: loss)")
-    parser.add_argument("--exclude-top-loss", type=int, default=0, metavar="K",
-                        help="drop the K highest-loss runs from every fit (default: 0)")
-    parser.add_argument("--bootstrap", type=int, default=1000, metavar="B",
-                        help="bootstrap resamples for the intervals, 0 = none (default: 1000)")
-    parser.add_argument("--seed", type=int, default=0, metavar="S", help="bootstrap seed (default: 0)")
+    add_run_options(parser, default_bootstrap=1000)
     parser.add_argument("--title", default=DEFAULT_TITLE, help=f"report title (default: {DEFAULT_TITLE!r})")
     parser.add_argument("--no-render", action="store_true", help="write the sources only, do not render them")
     parser.set_defaults(handler=run)
