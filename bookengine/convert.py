@@ -24,6 +24,11 @@ HTML_PREFERENCE = ("text/html", "image/svg+xml", "image/png", "text/markdown", "
 TYPST_PREFERENCE = ("text/markdown", "image/svg+xml", "image/png", "text/plain")
 CALLOUT_TITLES = {"note": "Note", "tip": "Tip", "warning": "Warning", "important": "Important", "caution": "Caution"}
 DIV_FENCE = re.compile(r"^(?P<colons>:{3,})\s*(?P<attrs>\{[^}]*\}|[\w-]+)?\s*$")
+SITE_COLUMN_PX = 768
+"""Width of the site's text column (atlas.css: ``main`` is 52rem wide with 2rem padding each side). A chart
+takes the same share of the PDF's text width as it takes of that column, so its text prints at one size."""
+SVG_WIDTH = re.compile(r'<svg\b[^>]*?\swidth="(?P<px>[\d.]+)(?:px)?"')
+IMAGE = re.compile(r"^!\[[^\]]*\]\((?P<target>[^)]+)\)(?:\{width=(?P<width>[\d.]+%)\})?$")
 MARKDOWN_ESCAPE = re.compile(r"([\\`*_{}\[\]<>#+\-!|$~^&@\"'])")
 
 WriteAsset = Callable[[str, bytes], str]
@@ -116,6 +121,14 @@ def _text_of(value: Any) -> str:
 def _looks_like_table(markdown: str) -> bool:
     lines = [line for line in markdown.strip().splitlines() if line.strip()]
     return len(lines) >= 2 and all(line.lstrip().startswith("|") for line in lines)
+
+
+def chart_print_width(svg: str) -> str:
+    """Pandoc attributes giving a chart its share of the text width (see SITE_COLUMN_PX), or none."""
+    match = SVG_WIDTH.search(svg)
+    if not match:
+        return ""
+    return f"{{width={min(100.0, 100 * float(match['px']) / SITE_COLUMN_PX):.0f}%}}"
 
 
 def _rule_widths(table: str) -> list[int] | None:
@@ -304,9 +317,10 @@ class ChapterRenderer:
             return f"\n![{escape_markdown(alt)}]({path})\n"
         if mime == "image/svg+xml":
             cache = PANDOC_CACHE.get()
-            chart = chart_pdf(_text_of(content), cache / "charts" if cache else None)
+            svg = _text_of(content)
+            chart = chart_pdf(svg, cache / "charts" if cache else None)
             path = self.write_asset(f"{stem}.pdf", chart)
-            return f"\n![{escape_markdown(alt)}]({path})\n"
+            return f"\n![{escape_markdown(alt)}]({path}){chart_print_width(svg)}\n"
         if mime == "image/png":
             path = self.write_asset(f"{stem}.png", base64.b64decode(_text_of(content)))
             return f"\n![{escape_markdown(alt)}]({path})\n"
@@ -326,11 +340,12 @@ class ChapterRenderer:
         if self.html:
             return (raw("html", f'<figure id="{label}" class="atlas-figure">') + "".join(rendered)
                     + raw("html", "<figcaption>") + "\n" + caption + "\n" + raw("html", "</figcaption></figure>"))
-        images = [r.strip() for r in rendered]
-        if len(images) == 1 and images[0].startswith("![") and images[0].endswith(")"):
-            target = images[0][images[0].rindex("](") + 2:-1]
+        image = IMAGE.match(rendered[0].strip()) if len(rendered) == 1 else None
+        if image:
             alt = escape_markdown(str(cell.options.get("fig-alt", "")))
-            return f"\n![{caption}]({target}){{#{label}" + (f' fig-alt="{alt}"' if alt else "") + "}\n\n"
+            width = f" width={image['width']}" if image["width"] else ""
+            return (f"\n![{caption}]({image['target']}){{#{label}{width}"
+                    + (f' fig-alt="{alt}"' if alt else "") + "}\n\n")
         return (f"\n::: {{#{label}}}\n" + "".join(rendered) + f"\n{caption}\n\n:::\n")
 
     def _table(self, cell: Cell, rendered: list[str]) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bookengine.convert import escape_markdown
+from bookengine.convert import SITE_COLUMN_PX, chart_print_width, escape_markdown
 from bookengine.crossref import Numbering
 from bookengine.errors import BuildError
 from bookengine.lint import lint_project
@@ -131,3 +131,11 @@ def test_engine_never_imports_analysis():
             "print(any(m == 'analysis' or m.startswith('analysis.') for m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(("svg_px", "share"), [(SITE_COLUMN_PX // 2, "50%"), (SITE_COLUMN_PX, "100%"), (2000, "100%")])
+def test_chart_takes_the_same_share_of_the_pdf_text_width_as_of_the_site_column(svg_px: int, share: str) -> None:
+    svg = f'<svg xmlns="http://www.w3.org/2000/svg" class="marks" width="{svg_px}" height="200"><g/></svg>'
+    assert chart_print_width(svg) == "{width=" + share + "}"
+    assert chart_print_width("<svg><g/></svg>") == ""
+

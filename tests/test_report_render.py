@@ -208,6 +208,17 @@ def test_synthetic_pdf_has_every_chapter(synthetic_site: Path) -> None:
     assert "extrapolated" in text and "Besiroglu" in text
 
 
+def test_synthetic_report_code_is_folded_on_the_site_and_absent_from_the_pdf(synthetic_site: Path) -> None:
+    from pypdf import PdfReader
+
+    page = (synthetic_site / "parametric.html").read_text(encoding="utf-8")
+    assert page.count('<details class="code-fold"') >= 3 and "<details class=\"code-fold\" open" not in page
+    assert "load_report()" in page
+    (pdf,) = synthetic_site.glob("*.pdf")
+    text = " ".join(page.extract_text() for page in PdfReader(pdf).pages)
+    assert "load_report" not in text and "report.parameter_table" not in text
+
+
 @pytest.mark.browser
 def test_synthetic_site_passes_the_book_browser_checks(synthetic_site: Path, browser) -> None:
     from browser import broken_internal_links, check_pages, hover_until_tooltip, open_page, served
