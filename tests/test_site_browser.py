@@ -51,6 +51,19 @@ def test_no_broken_internal_link_including_data_and_pdf(site):
     assert sum("#" in link for _, link in links) > 50  # cross-references and citations were checked too
 
 
+def test_every_chapter_links_its_data_files(site):
+    from bookengine.qmd import parse_text
+
+    for rel in load_config(ROOT).chapters[1:]:
+        declared = parse_text((ROOT / rel).read_text(encoding="utf-8"), ROOT / rel).meta.get("data-files") or []
+        assert declared, f"{rel} declares no data files"
+        page = (site / (rel.rsplit(".", 1)[0] + ".html")).read_text(encoding="utf-8")
+        section = page.split('class="chapter-data"', 1)[1].split("</section>", 1)[0]
+        for data_file in declared:
+            assert f'href="{data_file}"' in section
+            assert (site / Path(rel).parent / data_file).resolve().is_file()
+
+
 def test_every_page_in_chromium(site, base, browser):
     marks = check_pages(browser, site, base)
     assert len(marks) == len(list(site.rglob("*.html")))
