@@ -198,13 +198,13 @@ async def _run_chapter(root: Path, rel: str, document: Document, defaults: dict[
                 label = f"cell '{cell.label}'" if cell.label else "unlabelled cell"
                 raise BuildError(f"{rel}:{line}: {label} failed: {_error_summary(error)}") from None
             results.append([_clean_output(o) for o in nb_cell.outputs])
-        for expr in document.inline_expressions():
+        for expr, line in document.inline_expressions().items():
             nb_cell = nbformat.v4.new_code_cell(f"__atlas_inline({expr})")
             notebook.cells.append(nb_cell)
             try:
                 await client.async_execute_cell(nb_cell, len(notebook.cells) - 1)
             except (CellExecutionError, CellTimeoutError) as error:
-                raise BuildError(f"{rel}: inline expression `{{python}} {expr}` failed: "
+                raise BuildError(f"{rel}:{line}: inline expression `{{python}} {expr}` failed: "
                                  f"{_error_summary(error)}") from None
             data = next((o.get("data", {}) for o in nb_cell.outputs if o.get("output_type") == "display_data"), {})
             if "text/markdown" in data:

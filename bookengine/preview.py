@@ -62,7 +62,7 @@ def serve(root: Path, *, port: int = 4200, pdf_output: bool = True, poll_seconds
     root = root.resolve()
     config = load_config(root)
     out = (root / config.output_dir).resolve()
-    progress = Progress(enabled=True)
+    progress = Progress()
     build(root, progress=progress, pdf_output=pdf_output)
     server = start_server(out, port)
     print(f"Serving http://127.0.0.1:{server.server_address[1]}/index.html (Ctrl-C to stop)", file=sys.stderr, flush=True)

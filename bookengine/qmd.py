@@ -57,16 +57,19 @@ class Document:
     def cells(self) -> list[Cell]:
         return [b for b in self.blocks if isinstance(b, Cell)]
 
-    def inline_expressions(self) -> list[str]:
-        """Every inline expression, in source order, without duplicates."""
-        seen: dict[str, None] = {}
+    def inline_expressions(self) -> dict[str, int]:
+        """Every inline expression, in source order, without duplicates, with the 1-based source
+        line of its first use."""
+        seen: dict[str, int] = {}
         for block in self.blocks:
             if isinstance(block, Markdown):
+                line = block.line
                 for text, fenced in split_fenced(block.text):
                     if not fenced:
                         for match in INLINE_EXPR.finditer(text):
-                            seen.setdefault(match.group("expr").strip(), None)
-        return list(seen)
+                            seen.setdefault(match.group("expr").strip(), line + text.count("\n", 0, match.start()))
+                    line += text.count("\n")
+        return seen
 
 
 def split_fenced(text: str) -> list[tuple[str, bool]]:

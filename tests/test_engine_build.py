@@ -126,6 +126,16 @@ def test_failing_cell_names_chapter_label_and_line_and_keeps_site(tmp_path, vega
     assert not [p for p in root.iterdir() if ".building-" in p.name]
 
 
+def test_failing_inline_expression_names_chapter_and_line(tmp_path, vega_bundle):
+    root = copy_minibook(tmp_path / "book", vega_bundle)
+    source = root / "chapters/growth.qmd"
+    source.write_text(source.read_text().replace("`{python} len(points)`", "`{python} len(no_such_name)`"))
+    with pytest.raises(BuildError) as error:
+        build(root, pdf_output=False)
+    assert str(error.value) == ("chapters/growth.qmd:22: inline expression `{python} len(no_such_name)` failed: "
+                                "NameError: name 'no_such_name' is not defined")
+
+
 def test_two_clean_builds_are_byte_identical(tmp_path, vega_bundle, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     outputs = []

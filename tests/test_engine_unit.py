@@ -48,7 +48,7 @@ def test_parse_cells_options_lines_and_inline():
     assert cell.code == "x = 1\ny = 2"
     assert cell.line == 7  # the opening fence
     assert cell.code_line == 11  # "x = 1", after two option lines and a blank line
-    assert document.inline_expressions() == ["x + 1", "name"]
+    assert document.inline_expressions() == {"x + 1": 5, "name": 5}  # expression -> source line
 
 
 def test_unclosed_cell_names_file_and_line():
