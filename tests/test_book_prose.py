@@ -34,11 +34,14 @@ ALLOWED_PHRASES = {
     r"\b[Cc]hapters?\s+\d(\s+(to|and)\s+\d)?": "chapter numbers",
     r"\bFigure \d\b|\bTable \d\b": "figure/table numbers of the source papers",
     r"\bseed 0\d\d": "seed file numbers",
-    r"\bMemory³-2B(-SFT)?|\bX-B\b|X-billion|\b(GPT|Phi|Falcon|Gemma)-\d+B?(-it)?|MiniLMv2|Llama \d|Qwen1\.5": "model names",
+    r"\bMemory[³3]-2B(-SFT)?|\bLlama3-8B(-it)?|\bX-B\b|X-billion|\b(GPT|Phi|Falcon|Gemma)-\d+B?(-it)?|MiniLMv2|Llama \d|Qwen1\.5": "model names",
     r"\bApproach(es)?\s\d(\sand\s\d)?": "names of the three approaches of Hoffmann et al. (2022)",
     r"\bSHA-256": "the name of the hash function",
     r"C = 6ND|\b6ND": "the standard training-compute approximation",
+    r"above 1×": "the ratio at which a model is exactly compute-optimal (definition)",
+    r"δ = 10⁻³": "the Huber delta of the published fitting procedure (a setting, not a result)",
 }
+CAPTION_OPTION = re.compile(r"^#\|\s*(fig-cap|tbl-cap|fig-alt):\s*(?P<text>.+)$", re.M)
 
 
 def prose(text: str) -> str:
@@ -62,6 +65,14 @@ def stray_numbers(text: str) -> list[str]:
 def test_no_hand_typed_numbers_in_prose(source: str) -> None:
     text = (ROOT / source).read_text(encoding="utf-8")
     assert stray_numbers(prose(text)) == [], f"{source}: numbers in prose must come from inline code"
+
+
+@pytest.mark.parametrize("source", OWN_SOURCES + ["chapters/04-compute-optimal.qmd", "chapters/05-parametric-loss.qmd"])
+def test_no_hand_typed_numbers_in_captions(source: str) -> None:
+    text = (ROOT / source).read_text(encoding="utf-8")
+    captions = [match["text"] for match in CAPTION_OPTION.finditer(text)]
+    stray = {caption[:60]: found for caption in captions if (found := stray_numbers(prose(caption)))}
+    assert stray == {}, f"{source}: numbers in captions must be constants of a source or of the method"
 
 
 def test_the_checker_catches_a_typed_number() -> None:
