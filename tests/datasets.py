@@ -121,3 +121,15 @@ def write_csv(frame: pd.DataFrame, path: Path) -> Path:
     """Write ``frame`` as CSV without the index and return the path."""
     frame.to_csv(path, index=False)
     return path
+
+
+def pure_noise_runs(seed: int, n_runs: int = 30) -> pd.DataFrame:
+    """Runs with no scaling at all: N log-uniform in 1e7..1e9, D log-uniform in 1e8..1e10, loss = 3 + Normal(0, 0.05).
+
+    Columns N (parameters), D (tokens), C (= 6 N D, FLOP), loss (nats/token).
+    """
+    rng = np.random.default_rng(seed)
+    N = 10 ** rng.uniform(7, 9, n_runs)
+    D = 10 ** rng.uniform(8, 10, n_runs)
+    loss = 3.0 + rng.normal(0.0, 0.05, n_runs)
+    return pd.DataFrame({"N": N, "D": D, "C": 6 * N * D, "loss": loss})

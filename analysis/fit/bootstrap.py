@@ -9,6 +9,7 @@ memory flat in the number of resamples.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -63,10 +64,14 @@ def percentile_interval(samples: np.ndarray, level: float = 0.95, axis: int = 0)
     if not 0.0 < level < 1.0:
         raise ValueError(f"level must be in (0, 1), got {level}")
     tail = 50.0 * (1.0 - level)
-    lo, hi = np.nanpercentile(samples, [tail, 100.0 - tail], axis=axis)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "All-NaN slice", RuntimeWarning)  # all NaN -> NaN bounds
+        lo, hi = np.nanpercentile(samples, [tail, 100.0 - tail], axis=axis)
     return lo, hi
 
 
 def standard_error(samples: np.ndarray, axis: int = 0) -> np.ndarray:
-    """Bootstrap standard error (sample standard deviation, NaN samples ignored)."""
-    return np.nanstd(samples, axis=axis, ddof=1)
+    """Bootstrap standard error (sample standard deviation, NaN samples ignored; NaN if fewer than 2)."""
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        warnings.filterwarnings("ignore", "Degrees of freedom", RuntimeWarning)
+        return np.nanstd(samples, axis=axis, ddof=1)

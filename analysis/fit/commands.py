@@ -116,15 +116,10 @@ def _run(args: argparse.Namespace) -> int:
         except AtlasError as error:
             raise AtlasError(f"{args.file}: {error}") from error
     if args.json:
-        print(json.dumps(result.to_dict(), allow_nan=False, default=_json_default))
+        print(json.dumps(result.to_dict(), allow_nan=False))
     else:
         print(result.summary())
     for warning in result.warnings:
         print(f"atlas: warning: {warning}", file=sys.stderr)
     return 0
 
-
-def _json_default(value: Any) -> Any:
-    if hasattr(value, "item"):
-        return value.item()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

@@ -23,7 +23,13 @@ import pandas as pd
 
 from analysis.errors import AtlasError
 from analysis.fit.bootstrap import DEFAULT_CHUNK_SIZE, ProgressCallback, chunked_counts
-from analysis.fit.isoflop import BUDGET_COLUMNS, ComputeOptimalResult, _budget_labels, summarise_optima
+from analysis.fit.isoflop import (
+    BUDGET_COLUMNS,
+    ComputeOptimalResult,
+    _budget_labels,
+    require_usable_budgets,
+    summarise_optima,
+)
 from analysis.fit.runs import TrainingRuns
 
 
@@ -82,6 +88,7 @@ class EnvelopeFit:
                         "included": True}
             rows.append(row)
         table = pd.DataFrame(rows, columns=BUDGET_COLUMNS)
+        require_usable_budgets("envelope", table)
         included = table["included"].to_numpy(bool)
         samples_log_n = self._bootstrap(runs, labels, included)
         # The table's D_opt is the winner's own D; the power law uses it directly.

@@ -26,6 +26,7 @@ from analysis.fit.bootstrap import (
     percentile_interval,
 )
 from analysis.fit.runs import FLOP_PER_PARAMETER_TOKEN, TrainingRuns
+from analysis.fit.serialise import json_ready
 
 BUDGET_COLUMNS = ["C", "n_runs", "N_opt", "D_opt", "loss_opt", "included", "reason"]
 
@@ -221,23 +222,25 @@ class ComputeOptimalResult:
         return c0 + c1 * x + c2 * x * x
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary: params, exponents, ci, per-budget optima, n_points, converged."""
-        budgets = self.budgets.replace({np.nan: None}).to_dict(orient="records")
-        return {
+        """JSON-ready summary: params, exponents, ci, per-budget optima, n_points, converged.
+
+        Numbers that are not finite (e.g. an unbounded interval, a budget left out) are ``None``.
+        """
+        return json_ready({
             "estimator": self.method,
-            "params": {k: float(v) for k, v in self.params.items()},
-            "exponents": {k: float(v) for k, v in self.exponents.items()},
-            "ci": {k: [float(lo), float(hi)] for k, (lo, hi) in self.ci.items()},
+            "params": self.params,
+            "exponents": self.exponents,
+            "ci": self.ci,
             "level": self.level,
-            "budgets": [{k: _json_value(v) for k, v in row.items()} for row in budgets],
+            "budgets": self.budgets.to_dict(orient="records"),
             "n_points": self.n_points,
             "n_budgets_used": int(self.budgets["included"].sum()),
             "converged": self.converged,
             "n_bootstrap": self.n_bootstrap,
             "n_bootstrap_failed": self.n_bootstrap_failed,
             "seed": self.seed,
-            "warnings": list(self.warnings),
-        }
+            "warnings": self.warnings,
+        })
 
     def summary(self) -> str:
         """A readable text summary: the power laws with intervals and the per-budget table."""
@@ -272,16 +275,6 @@ def _g(value: float, spec: str = ".4g") -> str:
     return "-" if value is None or not np.isfinite(value) else format(value, spec)
 
 
-def _json_value(value: Any) -> Any:
-    if isinstance(value, (np.bool_, bool)):
-        return bool(value)
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating, float)):
-        return float(value) if np.isfinite(value) else None
-    return value
-
-
 def _parabolas(x: np.ndarray, loss: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Weighted least-squares parabolas ``loss = c0 + c1 x + c2 x^2`` per row of ``weights`` ``(S, n)``.
 
@@ -295,6 +288,20 @@ def _parabolas(x: np.ndarray, loss: np.ndarray, weights: np.ndarray) -> np.ndarr
     coef = np.linalg.solve(gram, moment[..., None])[..., 0]
     coef[singular] = np.nan
     return coef
+
+
+def require_usable_budgets(method: str, table: pd.DataFrame) -> None:
+    """Raise unless at least two budgets of the per-budget ``table`` are usable (checked before any bootstrap).
+
+    Raises:
+        AtlasError: one line listing why each budget was left out; the per-budget table is
+            attached as the error's ``budgets`` attribute (for reports that show each budget).
+    """
+    if int(table["included"].sum()) < 2:
+        reasons = "; ".join(f"C={r.C:.3g}: {r.reason}" for r in table.itertuples() if not r.included)
+        error = AtlasError(f"{method}: fewer than two usable FLOP budgets ({reasons})")
+        error.budgets = table.reset_index(drop=True)
+        raise error
 
 
 def summarise_optima(
@@ -313,10 +320,8 @@ def summarise_optima(
         table: per-budget rows (``BUDGET_COLUMNS``).
         samples_log_n: ``(S, k)`` bootstrap ``log10 N_opt`` per budget (NaN = unusable), S may be 0.
     """
+    require_usable_budgets(method, table)
     included = table["included"].to_numpy(bool)
-    if included.sum() < 2:
-        reasons = "; ".join(f"C={r.C:.3g}: {r.reason}" for r in table.itertuples() if not r.included)
-        raise AtlasError(f"{method}: fewer than two usable FLOP budgets ({reasons})")
     log_c = np.log10(table["C"].to_numpy(float))
     log_n = np.log10(table["N_opt"].to_numpy(float))
     log_d = np.log10(table["D_opt"].to_numpy(float))
@@ -415,6 +420,7 @@ class IsoFLOPFit:
             parabolas.append([*coef, x0])
             rows.append(row)
         table = pd.DataFrame(rows, columns=BUDGET_COLUMNS)
+        require_usable_budgets("isoflop", table)
         samples_log_n = self._bootstrap(runs, members_by_budget, table["included"].to_numpy(bool))
         return summarise_optima("isoflop", runs, table, samples_log_n, self.n_bootstrap, self.seed,
                                 self.level, parabolas=np.asarray(parabolas, float))

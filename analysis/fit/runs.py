@@ -20,6 +20,9 @@ from analysis.errors import AtlasError
 FLOP_PER_PARAMETER_TOKEN = 6.0
 """Training FLOP per parameter per token in the ``C = 6 N D`` approximation."""
 
+DEFAULT_FLOP_RTOL = 0.1
+"""When both tokens and FLOP are given, each run's ``C`` may differ from ``6 N D`` by this fraction at most."""
+
 
 @dataclass(frozen=True)
 class TrainingRuns:
@@ -75,6 +78,7 @@ class TrainingRuns:
         c_col: str | None = None,
         loss_col: str = "loss",
         source: str | None = None,
+        flop_rtol: float = DEFAULT_FLOP_RTOL,
     ) -> TrainingRuns:
         """Validate a table of runs and normalise it to ``N``, ``D``, ``C``, ``loss``.
 
@@ -86,10 +90,14 @@ class TrainingRuns:
             loss_col: column with the final loss (nats per token).
             source: file name used in error messages; rows are then counted as file lines
                 (header = line 1), otherwise by the frame's index labels.
+            flop_rtol: with both ``d_col`` and ``c_col``, the largest accepted relative difference
+                ``|C / (6 N D) - 1|`` (default 10%: rounding and slightly different FLOP counting pass,
+                a wrong column or unit does not). The parametric fit uses ``D`` and the IsoFLOP and
+                envelope fits use ``C``, so the two must describe the same runs.
 
         Raises:
-            AtlasError: a column is missing, or a value is missing, non-finite or not positive
-                (the message names the row and the column).
+            AtlasError: a column is missing, a value is missing, non-finite or not positive, or
+                ``C`` disagrees with ``6 N D`` (the message names the row and the columns).
         """
         if d_col is None and c_col is None:
             raise AtlasError(_where(source) + "give the tokens column (D) or the FLOP column (C)")
@@ -115,6 +123,9 @@ class TrainingRuns:
                 )
             values[column] = numeric
         N = values[n_col]
+        if d_col is not None and c_col is not None:
+            _check_flop(frame, values[c_col], FLOP_PER_PARAMETER_TOKEN * N * values[d_col],
+                        (n_col, d_col, c_col), source, flop_rtol)
         D = values[d_col] if d_col is not None else values[c_col] / (FLOP_PER_PARAMETER_TOKEN * N)
         C = values[c_col] if c_col is not None else FLOP_PER_PARAMETER_TOKEN * N * D
         labels = tuple(_row(source, label, position) for position, label in enumerate(frame.index))
@@ -175,6 +186,23 @@ def read_runs_table(path: str | Path) -> pd.DataFrame:
     if frame.empty:
         raise AtlasError(f"{path}: the table has no rows")
     return frame
+
+
+def _check_flop(
+    frame: pd.DataFrame, C: np.ndarray, six_nd: np.ndarray, columns: tuple[str, str, str],
+    source: str | None, rtol: float,
+) -> None:
+    """Raise on the first run whose FLOP column differs from ``6 N D`` by more than ``rtol``."""
+    with np.errstate(over="ignore"):
+        bad = np.abs(C / six_nd - 1.0) > rtol
+    if bad.any():
+        position = int(np.flatnonzero(bad)[0])
+        n_col, d_col, c_col = columns
+        raise AtlasError(
+            f"{_row(source, frame.index[position], position)}: columns {c_col!r} and {n_col!r}, {d_col!r}: "
+            f"C = {C[position]:.4g} FLOP but 6 N D = {six_nd[position]:.4g} (more than {rtol:.0%} apart); "
+            "the fits assume C = 6 N D: correct the row or give only the tokens or only the FLOP column"
+        )
 
 
 def _where(source: str | None) -> str:
