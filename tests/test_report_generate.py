@@ -12,7 +12,7 @@ import yaml
 from analysis.cli import main
 from analysis.fit.runs import TrainingRuns, read_runs_table
 from analysis.errors import AtlasError
-from analysis.report.formatting import interval, number, power_of_ten
+from analysis.report.formatting import count_interval, interval, number, power_of_ten
 from analysis.report.generator import cited_entries, copied_name
 from analysis.report.settings import ReportSettings
 from datasets import isoflop_family, write_csv
@@ -171,3 +171,13 @@ def test_number_formatting() -> None:
     assert power_of_ten(3e23) == "3.00 × 10²³"
     assert interval((0.3311, 0.3656)) == "0.331 – 0.366"
     assert interval(None) == "–"
+
+
+def test_interval_ends_share_one_notation() -> None:
+    # B on li2025: the low end alone would print plainly, the high end as a power of ten.
+    assert interval((85931.0, 2.93e6)) == "8.59 × 10⁴ – 2.93 × 10⁶"
+    assert interval((1.2e-4, 0.5)) == "1.20 × 10⁻⁴ – 5.00 × 10⁻¹"
+    assert interval((16.2, 222.0)) == "16.2 – 222"
+    assert count_interval((8.73e5, 3.38e6)) == "873k – 3.38M"
+    # Beyond the largest suffix (T) both ends switch to powers of ten, even when one rounds up to it.
+    assert count_interval((9.0e14, 9.996e14)) == "9.00 × 10¹⁴ – 1.00 × 10¹⁵"

@@ -22,7 +22,7 @@ from analysis.cli import main
 from analysis.data import load_table
 from bookengine.build import build
 from bookengine.lint import lint_project
-from datasets import TRUE_LAW, isoflop_family, law_loss, mirror_dir, true_n_opt, write_csv
+from datasets import TRUE_LAW, isoflop_family, law_loss, mirror_dir, pure_noise_runs, true_n_opt, write_csv
 
 pytestmark = pytest.mark.slow
 T = TypeVar("T")
@@ -278,7 +278,9 @@ def test_single_budget_report_explains_the_missing_isoflop_fit(tmp_path: Path) -
     assert "IsoFLOP profiles are therefore absent" in page_text(site, "data.html")
     (budget,) = page_table(site, "data.html", "tbl-budgets")
     assert value(budget["Budget C (FLOP)"]) == pytest.approx(3e19) and budget["Runs"] == "12"
-    assert budget["Used"].startswith("no: IsoFLOP and envelope fits need runs at two or more FLOP budgets")
+    # The fit stopped before judging single budgets: the row says so, the sentence gives the reason once.
+    assert budget["Used"] == "not assessed: the IsoFLOP fit was declined (see above)"
+    assert page_text(site, "data.html").count("need runs at two or more FLOP budgets") == 1
 
 
 def test_ten_row_report_renders_with_wide_intervals_or_reasons(tmp_path: Path) -> None:
@@ -302,3 +304,23 @@ def test_ten_row_report_renders_with_wide_intervals_or_reasons(tmp_path: Path) -
     assert exponents["IsoFLOP profiles (Approach 2)"]["Note"].startswith("declined:")
     assert exponents["Lower envelope (Approach 1 analogue)"]["Note"].startswith("declined:")
     assert "The IsoFLOP and lower-envelope fits are absent: IsoFLOP and envelope fits need" in page_text(site, "allocation.html")
+
+
+def test_pure_noise_report_renders_and_says_what_it_declined(tmp_path: Path) -> None:
+    # No scaling at all: loss is 3 + noise whatever N and D are. With this seed three FLOP
+    # budgets are detected by chance, none with enough runs for an IsoFLOP parabola.
+    csv = write_csv(pure_noise_runs(seed=1)[["N", "D", "loss"]], tmp_path / "noise.csv")
+    site = render(csv, tmp_path / "report", "--bootstrap", "20")
+    rows = {row["Approach"]: row for row in page_table(site, "allocation.html", "tbl-exponents")}
+    isoflop = rows["IsoFLOP profiles (Approach 2)"]
+    assert isoflop["a"] == "–" and re.fullmatch(r"declined: \S.{10,}", isoflop["Note"]), isoflop
+    allocation = page_text(site, "allocation.html")
+    assert "The IsoFLOP fit is absent: " in allocation or "The IsoFLOP and lower-envelope fits are absent: " in allocation
+    assert "IsoFLOP profiles" in page_text(site, "data.html") and "absent" in page_text(site, "data.html")
+    for name, row in rows.items():  # every approach gives numbers or says why not
+        assert (row["Note"] == "" and row["a"] != "–") or row["Note"].startswith("declined: "), (name, row)
+    parametric = page_text(site, "parametric.html")
+    if rows["Parametric loss (Approach 3)"]["Note"]:
+        reason = rows["Parametric loss (Approach 3)"]["Note"].removeprefix("declined: ")
+        assert f"The parametric fit was declined: {reason}" in parametric
+        assert "No allocation table: the parametric fit was declined" in allocation

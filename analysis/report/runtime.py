@@ -130,6 +130,9 @@ class FitOutcome(Generic[ResultT]):
 
     result: ResultT | None
     reason: str | None = None
+    budgets: pd.DataFrame | None = None
+    """Per-budget rows (``C, n_runs, N_opt, D_opt, loss_opt, included, reason``) of a declined
+    IsoFLOP fit, when the estimator's error carries them; a result has its own."""
 
     @property
     def available(self) -> bool:
@@ -137,12 +140,39 @@ class FitOutcome(Generic[ResultT]):
         return self.result is not None
 
 
+NUMERICAL_FAILURES = (ValueError, ArithmeticError, np.linalg.LinAlgError)
+"""Errors numpy and scipy raise on data a fit cannot use (empty selections, singular systems)."""
+
+
 def attempt(fit: Callable[[], ResultT]) -> FitOutcome[ResultT]:
-    """Run ``fit``; an :class:`AtlasError` (too few runs, a single budget, ...) declines it."""
+    """Run ``fit``; a failure caused by the data declines it instead of failing the report.
+
+    An :class:`AtlasError` (too few runs, a single budget, ...) gives its own message as the
+    reason; a numerical failure inside the estimator (see :data:`NUMERICAL_FAILURES`) is
+    declined too, naming the error, since no runs table should stop the report from rendering.
+    """
     try:
         return FitOutcome(fit())
     except AtlasError as error:
-        return FitOutcome(None, str(error))
+        return FitOutcome(None, str(error).rstrip("."), budgets=getattr(error, "budgets", None))
+    except NUMERICAL_FAILURES as error:
+        return FitOutcome(None, f"the fit failed numerically on these runs ({type(error).__name__}: {error})")
+
+
+def converged_only(subject: str, fit: Any, succeeded: str) -> str:
+    """Sentences saying that ``subject`` (some intervals) rest only on the bootstrap refits that worked.
+
+    Args:
+        subject: what the intervals are, e.g. ``"The intervals"``.
+        fit: a result with ``n_bootstrap`` and ``n_bootstrap_failed`` (resamples).
+        succeeded: what a refit that worked did, e.g. ``"converged"``.
+    """
+    kept = fit.n_bootstrap - fit.n_bootstrap_failed
+    return (
+        f"{subject} therefore come only from the {kept} of {fit.n_bootstrap} bootstrap refits that "
+        f"{succeeded}, and may be too narrow: refits fail most on the resamples that constrain the "
+        "fit least, and those are missing from the intervals."
+    )
 
 
 def load_report(settings_path: str | Path = SETTINGS_FILE) -> Report:
@@ -177,7 +207,16 @@ class Report:
     def parametric(self) -> FitOutcome[Any]:
         """Approach 3: L(N, D) = E + A / N^alpha + B / D^beta, with bootstrap intervals."""
         estimator = ParametricLossFit(**self._fit_options())
-        return attempt(lambda: estimator.fit(self.runs))
+        outcome = attempt(lambda: estimator.fit(self.runs))
+        if outcome.available:
+            falling = {"α": outcome.result.params["alpha"], "β": outcome.result.params["beta"]}
+            bad = [f"{name} = {number(value)}" for name, value in falling.items() if not value > 0]
+            if bad:
+                # With a non-positive exponent loss no longer falls with size or data, so the law
+                # has no compute-optimal allocation (N_opt would be complex or unbounded).
+                return FitOutcome(None, f"the best fit has a non-positive exponent ({', '.join(bad)}): "
+                                        "loss does not fall with both model size and data in these runs")
+        return outcome
 
     @cached_property
     def isoflop(self) -> FitOutcome[Any]:
@@ -274,11 +313,52 @@ class Report:
         else:
             found = (f"{in_budgets} of the {len(labels)} fitted runs fall into {budgets.size} FLOP budgets, "
                      f"from {number(float(budgets.min()))} to {number(float(budgets.max()))} FLOP.")
+        per_budget = self.isoflop_budgets()
         if not self.isoflop.available:
-            return f"{found} IsoFLOP profiles are therefore absent: {self.isoflop.reason.rstrip('.')}."
-        used = int(self.isoflop.result.budgets["included"].sum())
+            if per_budget is not None:
+                usable = int(per_budget["included"].sum())
+                return (f"{found} {usable} of them can be used (the table below gives each budget's reason), "
+                        "and IsoFLOP profiles need at least two, so they are absent.")
+            return f"{found} IsoFLOP profiles are therefore absent: {self.isoflop.reason}."
+        used = int(per_budget["included"].sum())
         return (f"{found} {used} of them have enough runs, with a loss minimum inside the sizes "
                 "they sampled, to enter the IsoFLOP fit.")
+
+    def isoflop_budgets(self) -> pd.DataFrame | None:
+        """Each budget's IsoFLOP row (``C, n_runs, N_opt, D_opt, loss_opt, included, reason``),
+        from the result or a declined fit's error; ``None`` when the fit stopped before judging them."""
+        outcome = self.isoflop
+        return outcome.result.budgets if outcome.available else outcome.budgets
+
+    def budget_table(self) -> Markdown:
+        """Each detected FLOP budget: its runs, the IsoFLOP optimum, or why it was left out.
+
+        The status of every row is that budget's own; when the fit was declined before judging
+        single budgets, the rows say so and the sentence above gives the reason once.
+        """
+        budgets = self.isoflop_budgets()
+        if budgets is not None:
+            used = ["yes" if included else f"no: {reason}"
+                    for included, reason in zip(budgets["included"], budgets["reason"], strict=True)]
+        else:
+            centres, labels = self.detected_budgets
+            budgets = pd.DataFrame({
+                "C": centres if centres.size else [math.nan],
+                "n_runs": [int((labels == k).sum()) for k in range(centres.size)] or [0],
+                "N_opt": math.nan, "D_opt": math.nan, "loss_opt": math.nan,
+            })
+            used = ["not assessed: the IsoFLOP fit was declined (see above)"] * len(budgets)
+        frame = pd.DataFrame(
+            {
+                "Budget C (FLOP)": [number(c) if math.isfinite(c) else "none found" for c in budgets["C"]],
+                "Runs": budgets["n_runs"].astype(int).astype(str),
+                "N_opt (parameters)": [count(v) for v in budgets["N_opt"]],
+                "D_opt (tokens)": [count(v) for v in budgets["D_opt"]],
+                "Loss at N_opt": [number(v) for v in budgets["loss_opt"]],
+                "Used": used,
+            }
+        )
+        return numbers_table(frame, text_columns=("Used",))
 
     # -- the parametric fit ------------------------------------------------------------------
 
@@ -319,6 +399,8 @@ class Report:
             lines.append("No bootstrap was requested (bootstrap: 0 in report.yml), so there are no intervals.")
         for warning in fit.warnings:
             lines += ["", f"**Warning:** {warning}."]
+        if fit.n_bootstrap_failed:
+            lines += ["", converged_only("The intervals", fit, "converged")]
         if np.ptp(np.log10(self.fitted_runs.C)) < SINGLE_BUDGET_DEX:
             lines += [
                 "",
@@ -403,8 +485,10 @@ class Report:
                     f"The {name} fit gives $N_{{opt}} \\propto C^{{{number(exponents['a'])}}}$ and "
                     f"$D_{{opt}} \\propto C^{{{number(exponents['b'])}}}$."
                 )
+                if outcome.result.n_bootstrap_failed:
+                    parts.append(converged_only("Its intervals", outcome.result, "found two usable budgets"))
             else:
-                absent[name] = outcome.reason.rstrip(".")
+                absent[name] = outcome.reason
         if len(absent) == 2 and len(set(absent.values())) == 1:
             parts.append(f"The IsoFLOP and lower-envelope fits are absent: {absent['IsoFLOP']}.")
         else:
@@ -412,36 +496,11 @@ class Report:
         if "IsoFLOP" in absent:
             parts.append(
                 "IsoFLOP profiles need several training budgets, each with models of different "
-                "sizes trained at that same compute; the allocation below therefore rests on the "
-                "parametric fit alone."
+                "sizes trained at that same compute; "
+                + ("the allocation below therefore rests on the parametric fit alone." if self.parametric.available
+                   else "with the parametric fit declined too, there is no allocation below.")
             )
         return Markdown(" ".join(parts))
-
-    def budget_table(self) -> Markdown:
-        """Each detected FLOP budget: its runs, the IsoFLOP optimum, or why it was left out."""
-        if self.isoflop.available:
-            budgets = self.isoflop.result.budgets
-        else:
-            centres, labels = self.detected_budgets
-            reason = self.isoflop.reason.rstrip(".")
-            budgets = pd.DataFrame({
-                "C": centres if centres.size else [math.nan],
-                "n_runs": [int((labels == k).sum()) for k in range(centres.size)] or [0],
-                "N_opt": math.nan, "D_opt": math.nan, "loss_opt": math.nan,
-                "included": False, "reason": reason,
-            })
-        frame = pd.DataFrame(
-            {
-                "Budget C (FLOP)": [number(c) if math.isfinite(c) else "none found" for c in budgets["C"]],
-                "Runs": budgets["n_runs"].astype(int).astype(str),
-                "N_opt (parameters)": [count(v) for v in budgets["N_opt"]],
-                "D_opt (tokens)": [count(v) for v in budgets["D_opt"]],
-                "Loss at N_opt": [number(v) for v in budgets["loss_opt"]],
-                "Used": ["yes" if used else f"no: {reason}"
-                         for used, reason in zip(budgets["included"], budgets["reason"], strict=True)],
-            }
-        )
-        return numbers_table(frame, text_columns=("Used",))
 
     # -- compute-optimal allocation ----------------------------------------------------------
 
@@ -572,7 +631,7 @@ class Report:
         text = (f"On these runs the lowest RMS residual is that of {names[best]}, "
                 f"{number(float(rms[best]))} (others: {others}).")
         if not self.parametric.available:
-            text += f" This report has no fit of its own to compare: {self.parametric.reason.rstrip('.')}."
+            text += f" This report has no fit of its own to compare: {self.parametric.reason}."
         return text
 
     # -- charts ------------------------------------------------------------------------------
