@@ -10,6 +10,7 @@ the kernel records those files, so the key covers exactly what the chapter depen
 from __future__ import annotations
 
 import asyncio
+import atexit
 import hashlib
 import json
 import os
@@ -181,39 +182,44 @@ async def _run_chapter(root: Path, rel: str, document: Document, defaults: dict[
     results: list[list[dict[str, Any]]] = []
     inline: dict[str, tuple[str, str]] = {}
     # The kernel's own stderr (transport warnings) is noise; cell errors arrive through the protocol.
-    async with client.async_setup_kernel(env={**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"},
-                                         stderr=subprocess.DEVNULL):
-        await client.async_execute_cell(notebook.cells[0], 0)
-        for cell in document.cells:
-            if not _effective(cell.options, defaults, "eval", True):
-                results.append([])
-                continue
-            nb_cell = nbformat.v4.new_code_cell(cell.code)
-            notebook.cells.append(nb_cell)
-            try:
-                await client.async_execute_cell(nb_cell, len(notebook.cells) - 1)
-            except (CellExecutionError, CellTimeoutError, DeadKernelError) as error:
-                offset = _error_line(error) if isinstance(error, CellExecutionError) else None
-                line = cell.code_line + offset - 1 if offset else cell.line
-                label = f"cell '{cell.label}'" if cell.label else "unlabelled cell"
-                raise BuildError(f"{rel}:{line}: {label} failed: {_error_summary(error)}") from None
-            results.append([_clean_output(o) for o in nb_cell.outputs])
-        for expr, line in document.inline_expressions().items():
-            nb_cell = nbformat.v4.new_code_cell(f"__atlas_inline({expr})")
-            notebook.cells.append(nb_cell)
-            try:
-                await client.async_execute_cell(nb_cell, len(notebook.cells) - 1)
-            except (CellExecutionError, CellTimeoutError) as error:
-                raise BuildError(f"{rel}:{line}: inline expression `{{python}} {expr}` failed: "
-                                 f"{_error_summary(error)}") from None
-            data = next((o.get("data", {}) for o in nb_cell.outputs if o.get("output_type") == "display_data"), {})
-            if "text/markdown" in data:
-                inline[expr] = ("text/markdown", data["text/markdown"])
-            else:
-                inline[expr] = ("text/plain", data.get("text/plain", ""))
-        deps_cell = nbformat.v4.new_code_cell("print(__import__('json').dumps(__atlas_deps()))")
-        notebook.cells.append(deps_cell)
-        await client.async_execute_cell(deps_cell, len(notebook.cells) - 1)
+    try:
+        async with client.async_setup_kernel(env={**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"},
+                                             stderr=subprocess.DEVNULL):
+            await client.async_execute_cell(notebook.cells[0], 0)
+            for cell in document.cells:
+                if not _effective(cell.options, defaults, "eval", True):
+                    results.append([])
+                    continue
+                nb_cell = nbformat.v4.new_code_cell(cell.code)
+                notebook.cells.append(nb_cell)
+                try:
+                    await client.async_execute_cell(nb_cell, len(notebook.cells) - 1)
+                except (CellExecutionError, CellTimeoutError, DeadKernelError) as error:
+                    offset = _error_line(error) if isinstance(error, CellExecutionError) else None
+                    line = cell.code_line + offset - 1 if offset else cell.line
+                    label = f"cell '{cell.label}'" if cell.label else "unlabelled cell"
+                    raise BuildError(f"{rel}:{line}: {label} failed: {_error_summary(error)}") from None
+                results.append([_clean_output(o) for o in nb_cell.outputs])
+            for expr, line in document.inline_expressions().items():
+                nb_cell = nbformat.v4.new_code_cell(f"__atlas_inline({expr})")
+                notebook.cells.append(nb_cell)
+                try:
+                    await client.async_execute_cell(nb_cell, len(notebook.cells) - 1)
+                except (CellExecutionError, CellTimeoutError) as error:
+                    raise BuildError(f"{rel}:{line}: inline expression `{{python}} {expr}` failed: "
+                                     f"{_error_summary(error)}") from None
+                data = next((o.get("data", {}) for o in nb_cell.outputs if o.get("output_type") == "display_data"), {})
+                if "text/markdown" in data:
+                    inline[expr] = ("text/markdown", data["text/markdown"])
+                else:
+                    inline[expr] = ("text/plain", data.get("text/plain", ""))
+            deps_cell = nbformat.v4.new_code_cell("print(__import__('json').dumps(__atlas_deps()))")
+            notebook.cells.append(deps_cell)
+            await client.async_execute_cell(deps_cell, len(notebook.cells) - 1)
+    finally:
+        # A chapter cancelled because another one failed leaves nbclient's exit hook registered; the
+        # kernel is gone by then, and the hook would print a traceback when the build process ends.
+        atexit.unregister(client._cleanup_kernel)
     text = "".join(o.get("text", "") for o in deps_cell.outputs if o.get("output_type") == "stream")
     deps = {dep: file_digest(root / dep) for dep in json.loads(text.strip().splitlines()[-1])}
     deps[rel] = file_digest(root / rel)

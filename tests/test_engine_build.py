@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import os
 import re
 import shutil
@@ -124,6 +127,17 @@ def test_failing_cell_names_chapter_label_and_line_and_keeps_site(tmp_path, vega
     assert message == "chapters/tables.qmd:12: cell 'tbl-points' failed: ZeroDivisionError: division by zero"
     assert (root / "_book/chapters/tables.html").read_bytes() == before
     assert not [p for p in root.iterdir() if ".building-" in p.name]
+
+
+def test_failed_build_from_the_command_line_prints_one_line(tmp_path, vega_bundle):
+    root = copy_minibook(tmp_path / "book", vega_bundle)
+    source = root / "chapters/tables.qmd"
+    source.write_text(source.read_text().replace('markdown_table(pd.read_csv("data/points.csv"))', "1 / 0"))
+    result = subprocess.run([sys.executable, "-m", "analysis", "build", "--project", str(root), "--engine", "builtin"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1
+    assert result.stderr == ("atlas: error: chapters/tables.qmd:12: cell 'tbl-points' failed: "
+                             "ZeroDivisionError: division by zero\n")
 
 
 def test_failing_inline_expression_names_chapter_and_line(tmp_path, vega_bundle):
