@@ -15,7 +15,7 @@ import altair as alt
 import pandas as pd
 
 from analysis.charts.formatting import auto_log_ticks, format_si, si_label_expr
-from analysis.charts.layers import Axis, label_layer, place_labels, trend_layers, zero_rule
+from analysis.charts.layers import Axis, label_layer, place_labels, ranked_residual_bars, trend_layers
 from analysis.charts.theme import CATEGORICAL, FIT_COLOR, HEIGHT, MUTED_OPACITY, WIDTH
 
 PARAMS_TITLE = "Non-embedding parameters (log scale)"
@@ -99,20 +99,15 @@ def score_vs_parameters(points: pd.DataFrame, curve: pd.DataFrame, level: float 
 def residuals_ranked(points: pd.DataFrame) -> alt.LayerChart:
     """Each model's distance from the trend in benchmark points, ranked from best to worst."""
     order = points.sort_values("residual", ascending=False)["name"].tolist()
-    bars = (
-        alt.Chart(points)
-        .mark_bar(height=13)
-        .encode(
-            x=alt.X("residual:Q", title="Points above (+) or below (−) the trend at the model's size",
-                    axis=alt.Axis(tickCount=6, labelOverlap=True)),
-            y=alt.Y("name:N", sort=order, title=None),
-            color=_family_colour(points),
-            tooltip=_tooltip(),
-        )
-    )
-    return alt.layer(bars, zero_rule("vertical", "zero: exactly on the trend")).properties(
+    return ranked_residual_bars(
+        points,
+        alt.X("residual:Q", title="Points above (+) or below (−) the trend at the model's size",
+              axis=alt.Axis(tickCount=6, labelOverlap=True)),
+        _family_colour(points),
+        _tooltip(),
+        bar_height=13,
         width=WIDTH - 160,
-        height=alt.Step(18),
+        step=18,
         description=(
             f"Bar chart ranking {len(points)} models by their benchmark score above or below the log-linear trend; "
             f"{order[0]} is furthest above and {order[-1]} furthest below."

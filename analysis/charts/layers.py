@@ -235,3 +235,27 @@ def zero_rule(orient: str = "vertical", tooltip_text: str = "zero: on the fitted
     frame = pd.DataFrame({"zero": [0.0], "meaning": [tooltip_text]})
     channel = {"x": alt.X("zero:Q")} if orient == "vertical" else {"y": alt.Y("zero:Q")}
     return alt.Chart(frame).mark_rule(color=FIT_COLOR).encode(**channel, tooltip=[alt.Tooltip("meaning:N", title="Line")])
+
+
+def ranked_residual_bars(
+    points: pd.DataFrame,
+    x: alt.X,
+    color: alt.Color,
+    tooltip: Sequence[alt.Tooltip],
+    *,
+    bar_height: int,
+    width: int,
+    step: int,
+    description: str,
+) -> alt.LayerChart:
+    """One bar per model (``name``) of its ``residual`` from a trend, best first, with the zero rule."""
+    order = points.sort_values("residual", ascending=False)["name"].tolist()
+    bars = (
+        alt.Chart(points)
+        .mark_bar(height=bar_height)
+        .encode(x=x, y=alt.Y("name:N", sort=order, title=None), color=color, tooltip=list(tooltip))
+    )
+    return alt.layer(bars, zero_rule("vertical", "zero: exactly on the trend")).properties(
+        width=width, height=alt.Step(step), description=description
+    )
+

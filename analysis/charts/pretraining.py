@@ -18,8 +18,8 @@ import altair as alt
 import pandas as pd
 
 from analysis.charts.formatting import auto_log_ticks
-from analysis.charts.layers import (Axis, frontier_layer, label_layer, place_labels, step_polyline, trend_layers,
-                                   zero_rule)
+from analysis.charts.layers import (Axis, frontier_layer, label_layer, place_labels, ranked_residual_bars,
+                                   step_polyline, trend_layers)
 from analysis.charts.theme import HEIGHT, MUTED_OPACITY, SEQUENTIAL_SCHEME, SHAPES, WIDTH
 
 GFLOPS_TITLE = "Inference compute per example (GFLOPs, log scale)"
@@ -124,24 +124,19 @@ def glue_vs_compute(points: pd.DataFrame, curve: pd.DataFrame, level: float = 0.
 def residuals_by_model(points: pd.DataFrame) -> alt.LayerChart:
     """Each model's GLUE residual from the log-linear trend, ranked, coloured by release date."""
     order = points.sort_values("residual", ascending=False)["name"].tolist()
-    bars = (
-        alt.Chart(points)
-        .mark_bar(height=14)
-        .encode(
-            x=alt.X("residual:Q", title="GLUE points above (+) or below (−) the trend"),
-            y=alt.Y("name:N", sort=order, title=None),
-            color=alt.Color(
-                "release_date:T",
-                title="Release date",
-                scale=alt.Scale(scheme=SEQUENTIAL_SCHEME),
-                legend=_date_legend(points["release_date"], gradientLength=120),
-            ),
-            tooltip=_model_tooltip(),
-        )
-    )
-    return alt.layer(bars, zero_rule("vertical", "zero: exactly on the trend")).properties(
+    return ranked_residual_bars(
+        points,
+        alt.X("residual:Q", title="GLUE points above (+) or below (−) the trend"),
+        alt.Color(
+            "release_date:T",
+            title="Release date",
+            scale=alt.Scale(scheme=SEQUENTIAL_SCHEME),
+            legend=_date_legend(points["release_date"], gradientLength=120),
+        ),
+        _model_tooltip(),
+        bar_height=14,
         width=WIDTH - 140,
-        height=alt.Step(20),
+        step=20,
         description=(
             f"Bar chart ranking {len(points)} models by how many GLUE points they score above or below the log-linear "
             f"trend at their compute; the highest is {order[0]} and the lowest {order[-1]}."
