@@ -380,8 +380,15 @@ def to_html(markdown: str, where: str, bib_args: list[str], *, with_bibliography
             nocite: list[str] | None = None) -> str:
     """Markdown -> HTML fragment (MathML for math; citations through citeproc)."""
     args = ["-f", "markdown", "-t", "html5", "--mathml", "--wrap=none", *bib_args]
-    if bib_args and not with_bibliography:
-        return _without_references(markdown, args, where, "html", "<!--atlas-refs-->")
+    return _convert(markdown, args, where, "html", "<!--atlas-refs-->", bool(bib_args) and not with_bibliography, nocite)
+
+
+def _convert(markdown: str, args: list[str], where: str, fmt: str, marker: str, drop_bibliography: bool,
+             nocite: list[str] | None) -> str:
+    """Run pandoc with ``args``: with the bibliography cut off after ``marker`` (a comment in ``fmt``)
+    when ``drop_bibliography``, else with the ``nocite`` keys added to the document."""
+    if drop_bibliography:
+        return _without_references(markdown, args, where, fmt, marker)
     if nocite:
         markdown = "---\nnocite: |\n  " + ", ".join(f"@{k}" for k in nocite) + "\n---\n\n" + markdown
     return run_pandoc(markdown, args, where)
@@ -404,11 +411,7 @@ def to_typst(markdown: str, where: str, bib_args: list[str], *, with_bibliograph
     # instead of widths proportional to the dashes of the Markdown separator line; a table that
     # asks for widths gets them from the template's `table-widths` (ChapterRenderer._table).
     args = ["-f", "markdown-auto_identifiers", "-t", "typst", "--wrap=none", "--columns=100000", *bib_args]
-    if bib_args and not with_bibliography:
-        return _without_references(markdown, args, where, "typst", "// atlas-refs")
-    if nocite:
-        markdown = "---\nnocite: |\n  " + ", ".join(f"@{k}" for k in nocite) + "\n---\n\n" + markdown
-    return run_pandoc(markdown, args, where)
+    return _convert(markdown, args, where, "typst", "// atlas-refs", bool(bib_args) and not with_bibliography, nocite)
 
 
 def cited_keys(html: str) -> list[str]:
