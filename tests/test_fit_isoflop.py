@@ -132,7 +132,7 @@ def test_envelope_winners_match_a_groupby_reference() -> None:
     # envelope's exponent is coarse (about +-0.05) but near the truth.
     assert result.exponents["a"] == pytest.approx(TRUE_A, abs=0.05)
     assert "a" in result.ci
-    with pytest.raises(ValueError, match="no IsoFLOP parabolas"):
+    with pytest.raises(ValueError, match="no IsoFLOP profiles"):
         result.profile(1e19, 1e8)
 
 

@@ -1,7 +1,7 @@
 """Scaling-law estimators with bootstrap uncertainty (scikit-learn style: configure, ``fit``, read the result).
 
 * :class:`ParametricLossFit` -- ``L(N, D) = E + A/N^alpha + B/D^beta`` (Chinchilla Approach 3).
-* :class:`IsoFLOPFit` -- IsoFLOP parabolas and ``N_opt ∝ C^a`` (Approach 2).
+* :class:`IsoFLOPFit` -- IsoFLOP profiles (parabolas or interpolation) and ``N_opt ∝ C^a`` (Approach 2).
 * :class:`EnvelopeFit` -- lowest loss per FLOP range from final losses (Approach 1 analogue).
 * :class:`LogLinearTrend`, :class:`PowerLawTrend`, :func:`pareto_frontier` -- trend tools.
 """

@@ -4,7 +4,8 @@ Resamples are represented as *counts*: a resample of ``n`` runs drawn with repla
 the array of how often each run was drawn (shape ``(n,)``, summing to ``n``). Estimators
 weight each run by its count, so every resample reuses the same design arrays and a chunk
 of resamples is one vectorised computation. Chunks are generated one at a time, keeping
-memory flat in the number of resamples.
+memory flat in the number of resamples. A parametric bootstrap instead perturbs every item
+by noise (:func:`chunked_noise`), chunked the same way.
 """
 
 from __future__ import annotations
@@ -56,6 +57,19 @@ def chunked_counts(
     while done < n_resamples:
         size = min(chunk_size, n_resamples - done)
         yield resample_counts(rng, n_items, size, groups)
+        done += size
+
+
+def chunked_noise(
+    seed: int | None, n_items: int, n_resamples: int, chunk_size: int = DEFAULT_CHUNK_SIZE
+) -> Iterator[np.ndarray]:
+    """Yield standard normal draws, shape ``(chunk, n_items)``, chunk by chunk (deterministic for a given seed
+    and chunk size): the perturbations of a parametric bootstrap that adds noise to every item."""
+    rng = np.random.default_rng(seed)
+    done = 0
+    while done < n_resamples:
+        size = min(chunk_size, n_resamples - done)
+        yield rng.standard_normal((size, n_items))
         done += size
 
 
