@@ -11,7 +11,7 @@ from typing import Any, TextIO
 
 from analysis.errors import AtlasError
 from analysis.fit.envelope import EnvelopeFit
-from analysis.fit.isoflop import IsoFLOPFit
+from analysis.fit.isoflop import ISOFLOP_METHODS, IsoFLOPFit
 from analysis.fit.parametric import ParametricLossFit
 from analysis.fit.runs import TrainingRuns, read_runs_table
 
@@ -28,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     kinds = fit.add_subparsers(dest="fit_kind", metavar="KIND", required=True)
     for name, help_text in (
         ("parametric", "L(N, D) = E + A/N^alpha + B/D^beta by Huber loss (Approach 3)"),
-        ("isoflop", "IsoFLOP parabolas and N_opt ∝ C^a (Approach 2)"),
+        ("isoflop", "IsoFLOP profiles and N_opt ∝ C^a (Approach 2)"),
         ("envelope", "lowest final loss per FLOP budget and N_opt ∝ C^a (Approach 1 analogue)"),
     ):
         sub = kinds.add_parser(name, help=help_text, description=help_text)
@@ -38,6 +38,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         if name != "parametric":
             sub.add_argument("--budgets", type=_budget_list, default=None, metavar="C1,C2,...",
                              help="FLOP budgets to group runs by (default: detect clusters)")
+        if name == "isoflop":
+            sub.add_argument(
+                "--method", choices=ISOFLOP_METHODS, default="parabola",
+                help="how each budget's optimum is read off its loss profile: 'parabola' (default; Hoffmann et al. "
+                     "2022) takes the vertex of one parabola in log N through all of the budget's runs; "
+                     "'interpolation' (Porian et al. 2024) takes the lowest point of a spline through the runs, so "
+                     "only the runs next to the minimum decide it, and with --bootstrap uses the median of the "
+                     "resampled minima and weights budgets by how little their minimum moves")
+            sub.add_argument(
+                "--loss-noise", type=_positive_float, default=None, metavar="SD",
+                help="bootstrap by adding Gaussian noise with this standard deviation (nats/token, e.g. the "
+                     "seed-to-seed spread of the final loss) to every run's loss instead of resampling runs; "
+                     "required by --method interpolation with --bootstrap")
         sub.set_defaults(handler=_run, fit_kind=name)
 
 
@@ -59,6 +72,16 @@ def _non_negative_int(text: str) -> int:
     value = int(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from error
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
     return value
 
 
@@ -105,7 +128,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.fit_kind == "parametric":
         estimator: Any = ParametricLossFit(**common)
     elif args.fit_kind == "isoflop":
-        estimator = IsoFLOPFit(budgets=args.budgets, **common)
+        estimator = IsoFLOPFit(budgets=args.budgets, method=args.method, loss_noise=args.loss_noise, **common)
     else:
         estimator = EnvelopeFit(budgets=args.budgets, **common)
     with warnings.catch_warnings():
