@@ -14,7 +14,8 @@ from analysis.data import DATA_DIR, check_data_dir, describe_tables, load_table
 from datasets import mirror_dir
 
 REPO = DATA_DIR.parent
-TABLES = ["models", "glue_pretraining", "bert_compression", "llm_benchmarks", "compute_optimal_models", "scaling_laws"]
+TABLES = ["models", "glue_pretraining", "bert_compression", "llm_benchmarks", "compute_optimal_models", "scaling_laws",
+          "porian2024_isoflop"]
 REQUIRED_CITATIONS = [
     "kaplan2020scaling", "hoffmann2022chinchilla", "besiroglu2024replication", "porian2024resolving",
     "li2025misfitting", "epoch2024chinchilladata", "peters2018elmo", "radford2018gpt1", "devlin2019bert",
