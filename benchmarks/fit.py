@@ -7,7 +7,9 @@ Times, in one run:
     (alpha, beta in {0, 0.5, 1, 1.5, 2}; e in {-1, -0.5, 0, 0.5, 1}; a, b in {0, 5, ..., 25}).
     A seeded random 5% of the starts is timed and the full grid's time extrapolated;
 (b) the library's fit (median of repeated fits);
-(c) 4000 bootstrap refits, and the peak memory of the bootstrap at 1000 and 4000 resamples.
+(c) 4000 bootstrap refits, and the peak memory of the bootstrap at 1000 and 4000 resamples;
+(d) Porian et al.'s ten IsoFLOP settings refitted with their procedure (``IsoFLOPFit(method="interpolation")``,
+    1000 noise resamples each), with the largest distance from the published exponents.
 
 Objectives are reported on one scale: the mean Huber loss over runs.
 
@@ -126,6 +128,17 @@ def run_bootstrap(runs: TrainingRuns) -> dict[str, float]:
             "peak_mib_1000": peaks[1000], "peak_mib_4000": peaks[4000]}
 
 
+def run_porian_refits() -> dict[str, float]:
+    from analysis import porian
+
+    porian.refit_all(n_bootstrap=10)  # warm-up (imports, table validation)
+    cpu_start, start = time.process_time(), time.perf_counter()
+    refits = porian.refit_all(n_bootstrap=porian.N_BOOTSTRAP)
+    return {"porian_refits_s": time.perf_counter() - start, "porian_refits_cpu_s": time.process_time() - cpu_start,
+            "porian_settings": len(refits), "porian_resamples": porian.N_BOOTSTRAP,
+            "porian_max_abs_difference": float(refits["difference"].abs().max())}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -137,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     figures |= run_reference(runs, args.fraction, args.seed)
     figures |= run_library(runs)
     figures |= run_bootstrap(runs)
+    figures |= run_porian_refits()
     figures["fit_speedup"] = figures["reference_fit_s"] / figures["fit_s"]
     figures["fit_speedup_cpu"] = figures["reference_fit_cpu_s"] / figures["fit_cpu_s"]
     figures["load_average_1min"] = os.getloadavg()[0]
@@ -160,6 +174,9 @@ def main(argv: list[str] | None = None) -> int:
         ("4000 bootstrap refits", f"{figures['bootstrap_4000_s']:.2f} s (CPU {figures['bootstrap_4000_cpu_s']:.2f} s, "
                                   f"{figures['bootstrap_failed']} failed)"),
         ("bootstrap peak memory 1000 / 4000", f"{figures['peak_mib_1000']:.1f} / {figures['peak_mib_4000']:.1f} MiB"),
+        (f"Porian et al.: {figures['porian_settings']} IsoFLOP refits x {figures['porian_resamples']} resamples",
+         f"{figures['porian_refits_s']:.2f} s (CPU {figures['porian_refits_cpu_s']:.2f} s), largest |a - published| "
+         f"{figures['porian_max_abs_difference']:.4f}"),
         ("load average during the run (1 min)", f"{figures['load_average_1min']:.2f} on {os.cpu_count()} CPUs"),
     ]
     width = max(len(name) for name, _ in rows)
