@@ -14,7 +14,10 @@ from analysis.data.commands import run_check
 FIXTURES = Path(__file__).parent / "fixtures" / "data"
 CASES = sorted(path.name for path in FIXTURES.iterdir() if path.is_dir())
 BAD_CASES = [name for name in CASES if name != "valid"]
-TABLES = ["models", "glue_pretraining", "bert_compression", "llm_benchmarks", "compute_optimal_models", "scaling_laws"]
+TABLES = [
+    "models", "glue_pretraining", "bert_compression", "llm_benchmarks", "compute_optimal_models", "scaling_laws",
+    "hoffmann_projections",
+]
 
 
 def relative_lines(problems: list[Problem], base: Path) -> list[str]:
@@ -60,7 +63,7 @@ def test_cli_check_passes_on_shipped_data(capsys: pytest.CaptureFixture[str]) ->
 
     assert main(["data", "check"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("OK: 6 tables")
+    assert out.startswith("OK: 7 tables")
 
 
 def test_run_check_handler_on_valid_fixture(capsys: pytest.CaptureFixture[str]) -> None:
