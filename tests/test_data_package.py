@@ -14,8 +14,10 @@ from analysis.data import DATA_DIR, check_data_dir, describe_tables, load_table
 from datasets import mirror_dir
 
 REPO = DATA_DIR.parent
-TABLES = ["models", "glue_pretraining", "bert_compression", "llm_benchmarks", "compute_optimal_models", "scaling_laws",
-          "porian2024_isoflop"]
+TABLES = [
+    "models", "glue_pretraining", "bert_compression", "llm_benchmarks", "compute_optimal_models", "scaling_laws",
+    "hoffmann_projections", "porian2024_isoflop",
+]
 REQUIRED_CITATIONS = [
     "kaplan2020scaling", "hoffmann2022chinchilla", "besiroglu2024replication", "porian2024resolving",
     "li2025misfitting", "epoch2024chinchilladata", "peters2018elmo", "radford2018gpt1", "devlin2019bert",
@@ -23,7 +25,8 @@ REQUIRED_CITATIONS = [
     "bai2021binarybert", "zhang2020ternarybert", "jiao2020tinybert", "wang2021minilmv2", "yang2024memory3",
     "touvron2023llama2", "dubey2024llama3", "qwen2024qwen15", "gemma2024", "javaheripi2023phi2", "hu2024minicpm",
     "jiang2023mistral", "yang2023baichuan2", "glm2024chatglm", "du2022glm", "chiang2023vicuna",
-    "almazrouei2023falcon", "brown2020gpt3", "rae2021gopher", "smith2022mtnlg", "wang2019glue",
+    "almazrouei2023falcon", "brown2020gpt3", "rae2021gopher", "smith2022mtnlg", "wang2019glue", "desislavov2023trends",
+    "pearce2024reconciling",
 ]
 
 
@@ -69,7 +72,8 @@ def test_describe_tables_reports_provenance() -> None:
     assert (parameters.type, parameters.unit) == ("integer", "parameters")
     assert ">= 1e+06" in parameters.constraints
     assert described["compute_optimal_models"].n_approximate == 0
-    assert described["glue_pretraining"].n_exact == 0
+    assert described["llm_benchmarks"].n_approximate == 0
+    assert described["hoffmann_projections"].n_approximate == 0
 
 
 @pytest.mark.parametrize("name", TABLES)
@@ -77,8 +81,6 @@ def test_figure_readings_are_marked_approximate(name: str) -> None:
     frame = load_table(name)
     read_off = frame["source_detail"].str.contains("read off", case=False)
     assert (frame.loc[read_off, "value_kind"] == "approximate").all()
-    if name in ("glue_pretraining", "bert_compression", "llm_benchmarks"):
-        assert read_off.all()
 
 
 def test_loaded_types() -> None:

@@ -14,8 +14,10 @@ from analysis.data.commands import run_check
 FIXTURES = Path(__file__).parent / "fixtures" / "data"
 CASES = sorted(path.name for path in FIXTURES.iterdir() if path.is_dir())
 BAD_CASES = [name for name in CASES if name != "valid"]
-TABLES = ["models", "glue_pretraining", "bert_compression", "llm_benchmarks", "compute_optimal_models", "scaling_laws",
-          "porian2024_isoflop"]
+TABLES = [
+    "models", "glue_pretraining", "bert_compression", "llm_benchmarks", "compute_optimal_models", "scaling_laws",
+    "hoffmann_projections", "porian2024_isoflop",
+]
 
 
 def relative_lines(problems: list[Problem], base: Path) -> list[str]:
