@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bookengine import convert, pdf, search, site
-from bookengine.config import BookConfig, load_config
+from bookengine.config import BookConfig, load_config, pre_render_argv
 from bookengine.crossref import Numbering, Target
 from bookengine.errors import BuildError
 from bookengine.execute import CACHE_DIR, execute_chapters
@@ -55,9 +55,7 @@ def run_pre_render(config: BookConfig, output_dir: Path) -> None:
     env = {**os.environ, "QUARTO_PROJECT_RENDER_ALL": "1", "QUARTO_PROJECT_OUTPUT_DIR": str(output_dir),
            "QUARTO_PROJECT_DIR": str(config.root)}
     for command in config.pre_render:
-        parts = command.split()
-        if parts and parts[0] in ("python", "python3"):
-            parts[0] = sys.executable  # the environment that runs the build, as `quarto` would use its own
+        parts = pre_render_argv(command, sys.executable)  # a `.py` script runs in this environment
         process = subprocess.run(parts, cwd=config.root, env=env, capture_output=True, text=True)
         if process.returncode != 0:
             detail = (process.stderr or process.stdout).strip().splitlines()
@@ -107,14 +105,20 @@ def _resolve_engine(engine: str) -> str:
 
 
 def build_with_quarto(root: Path, output_dir: str | None, use_cache: bool) -> BuildReport:
-    """Delegate to ``quarto render``; Quarto runs pre-render, execution, site and PDF itself."""
+    """Delegate to ``quarto render``; Quarto runs pre-render, execution, site and PDF itself.
+
+    Unless the caller set ``QUARTO_PYTHON``, Quarto gets this interpreter as its Python, so its
+    kernels and ``.py`` pre-render scripts see the packages of the environment running the build.
+    """
     command = [shutil.which("quarto") or "quarto", "render", str(root)]
     if output_dir:
         command += ["--output-dir", output_dir]
     if not use_cache:
         command += ["--cache-refresh"]
     started = time.perf_counter()
-    process = subprocess.run(command, cwd=root)
+    env = {**os.environ}
+    env.setdefault("QUARTO_PYTHON", sys.executable)
+    process = subprocess.run(command, cwd=root, env=env)
     if process.returncode != 0:
         raise BuildError(f"quarto render failed with exit status {process.returncode}")
     config = load_config(root)
@@ -210,9 +214,9 @@ def _render(config: BookConfig, documents, numbering: Numbering, results, tmp: P
         def convert_one(rel: str, doc: Document, nocite: list[str] | None) -> tuple[str, str, str]:
             result = results[rel]
             html_md = convert.ChapterRenderer(rel, doc, result.cells, result.inline, numbering, html_options,
-                                              html_href(rel), html_asset(rel)).markdown()
+                                              html_href(rel), html_asset(rel), root=root).markdown()
             typst_md = convert.ChapterRenderer(rel, doc, result.cells, result.inline, numbering, typst_options,
-                                               lambda target: f"#{target.label}", typst_asset).markdown()
+                                               lambda target: f"#{target.label}", typst_asset, root=root).markdown()
             with_bib = nocite is not None
             fragment = convert.to_html(html_md, rel, bib_args, with_bibliography=with_bib, nocite=nocite)
             typst_text = convert.to_typst(typst_md, rel, bib_args, with_bibliography=with_bib, nocite=nocite)

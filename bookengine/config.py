@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,10 @@ CONFIG_NAME = "_quarto.yml"
 class BookConfig:
     """The book project as configured in ``_quarto.yml``.
 
-    Paths in ``chapters``/``appendices`` are relative to ``root`` and use ``/``.
+    Paths in ``chapters``/``appendices`` are relative to ``root`` and use ``/``. ``resources``
+    are globs relative to ``root``: the leading ``/`` that anchors a pattern for Quarto is
+    removed (``python -m bookengine.lint`` reports patterns without it, which Quarto matches in
+    every folder of the project).
     """
 
     root: Path
@@ -52,6 +56,18 @@ class BookConfig:
         while "--" in slug:
             slug = slug.replace("--", "-")
         return f"{slug or 'book'}.pdf"
+
+
+def pre_render_argv(command: str, python: str) -> list[str]:
+    """The argument list of one ``pre-render`` entry, run as Quarto runs it.
+
+    Quarto runs an entry whose first word ends in ``.py`` with the Python it uses for Jupyter
+    (``python`` here) and anything else as a command found on ``PATH``.
+    """
+    parts = shlex.split(command)
+    if parts and parts[0].lower().endswith(".py"):
+        return [python, *parts]
+    return parts
 
 
 def _as_list(value: Any) -> list[str]:
@@ -132,7 +148,7 @@ def load_config(root: Path) -> BookConfig:
         bibliography=_as_list(data.get("bibliography") or book.get("bibliography")),
         csl=data.get("csl") or book.get("csl"),
         pre_render=_as_list(project.get("pre-render")),
-        resources=_as_list(project.get("resources")),
+        resources=[pattern.removeprefix("/") for pattern in _as_list(project.get("resources"))],
         html=_format_options(formats, "html"),
         typst=_format_options(formats, "typst", "pdf"),
         execute=dict(data.get("execute") or {}),

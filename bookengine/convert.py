@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import posixpath
 from contextvars import ContextVar
 from html import escape as html_escape
 import re
@@ -20,8 +21,15 @@ from bookengine.errors import BuildError
 from bookengine.pdf import chart_pdf
 from bookengine.qmd import INLINE_EXPR, Cell, Document, Markdown, split_fenced
 
-HTML_PREFERENCE = ("text/html", "image/svg+xml", "image/png", "text/markdown", "text/plain")
-TYPST_PREFERENCE = ("text/markdown", "image/svg+xml", "image/png", "text/plain")
+# The one MIME type of a cell output each format shows, in Quarto's order of preference for
+# Jupyter outputs. Left out: Jupyter widget types (the engine cannot draw them) and the HTML table
+# Quarto's PDF would take after the images; `python -m bookengine.lint` rejects both.
+HTML_PREFERENCE = ("application/javascript", "text/html", "text/markdown", "image/svg+xml", "image/png",
+                   "image/jpeg", "text/plain")
+TYPST_PREFERENCE = ("text/markdown", "image/svg+xml", "image/png", "image/jpeg", "text/plain")
+FORMAT_NAMES = {"html": frozenset({"html", "html4", "html5"}), "typst": frozenset({"typst"})}
+"""The ``when-format``/``unless-format`` values that name each format, as Quarto matches them."""
+CONDITIONAL_CLASSES = ("content-visible", "content-hidden")
 CALLOUT_TITLES = {"note": "Note", "tip": "Tip", "warning": "Warning", "important": "Important", "caution": "Caution"}
 DIV_FENCE = re.compile(r"^(?P<colons>:{3,})\s*(?P<attrs>\{[^}]*\}|[\w-]+)?\s*$")
 SITE_COLUMN_PX = 768
@@ -29,6 +37,7 @@ SITE_COLUMN_PX = 768
 takes the same share of the PDF's text width as it takes of that column, so its text prints at one size."""
 SVG_WIDTH = re.compile(r'<svg\b[^>]*?\swidth="(?P<px>[\d.]+)(?:px)?"')
 IMAGE = re.compile(r"^!\[[^\]]*\]\((?P<target>[^)]+)\)(?:\{width=(?P<width>[\d.]+%)\})?$")
+MARKDOWN_IMAGE = re.compile(r"!\[(?P<alt>[^\]]*)\]\((?P<target>[^)\s]+)\)(?P<attrs>\{[^}]*\})?")
 MARKDOWN_ESCAPE = re.compile(r"([\\`*_{}\[\]<>#+\-!|$~^&@\"'])")
 
 WriteAsset = Callable[[str, bytes], str]
@@ -86,6 +95,61 @@ def _fence(text: str, info: str) -> str:
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * max(3, longest + 1)
     return f"{fence}{info}\n{text.rstrip(chr(10))}\n{fence}\n"
+
+
+def select_format_content(markdown: str, fmt: str) -> str:
+    """Resolve Quarto's conditional content for ``fmt`` (``"html"`` or ``"typst"``).
+
+    A div with class ``content-visible`` or ``content-hidden`` and a ``when-format`` or
+    ``unless-format`` condition is replaced by its content where it is shown and dropped where
+    it is not, as Quarto does; other divs and code blocks pass through. Profile conditions never
+    match (the engine has no profiles).
+    """
+    names = FORMAT_NAMES[fmt]
+    out: list[str] = []
+    stack: list[tuple[bool, bool]] = []  # (conditional, shown) for every open div
+
+    def shown() -> bool:
+        return all(visible for _conditional, visible in stack)
+
+    for chunk, fenced in split_fenced(markdown):
+        if fenced:
+            if shown():
+                out.append(chunk)
+            continue
+        for line in chunk.splitlines(keepends=True):
+            match = DIV_FENCE.match(line.rstrip("\n"))
+            if match and match.group("attrs"):
+                attrs = match.group("attrs")
+                attrs = attrs.strip("{}") if attrs.startswith("{") else "." + attrs
+                _identifier, classes, conditions = parse_attrs(attrs)
+                kind = next((c for c in classes if c in CONDITIONAL_CLASSES), None)
+                if kind:
+                    stack.append((True, _condition_holds(conditions, names) == (kind == "content-visible")))
+                    continue
+                if shown():
+                    out.append(line)
+                stack.append((False, True))
+                continue
+            if match and stack:
+                conditional, _visible = stack.pop()
+                if not conditional and shown():
+                    out.append(line)
+                continue
+            if shown():
+                out.append(line)
+    return "".join(out)
+
+
+def _condition_holds(conditions: dict[str, str], names: frozenset[str]) -> bool:
+    holds = True
+    if "when-format" in conditions:
+        holds = holds and conditions["when-format"] in names
+    if "unless-format" in conditions:
+        holds = holds and conditions["unless-format"] not in names
+    if "when-profile" in conditions:
+        holds = False
+    return holds
 
 
 def raw(fmt: str, text: str) -> str:
@@ -146,7 +210,8 @@ class ChapterRenderer:
 
     def __init__(self, rel: str, document: Document, cells: list[list[dict[str, Any]]],
                  inline: dict[str, tuple[str, str]], numbering: Numbering, options: FormatOptions,
-                 href: Callable[[Any], str], write_asset: WriteAsset):
+                 href: Callable[[Any], str], write_asset: WriteAsset, *, root: Path):
+        self.root = Path(root)
         self.rel = rel
         self.document = document
         self.cells = cells
@@ -285,7 +350,7 @@ class ChapterRenderer:
             elif label.startswith("tbl-"):
                 parts.append(self._table(cell, rendered))
             else:
-                parts.extend(rendered)
+                parts.extend(self._uncaptioned(output) for output in rendered)
         body = "".join(parts)
         if self.html:
             return f"\n::: {{.cell}}\n{body}\n:::\n\n"
@@ -310,6 +375,8 @@ class ChapterRenderer:
         content = data[mime]
         stem = f"{Path(self.rel).with_suffix('').as_posix().replace('/', '-')}-{cell.label or f'cell{cell.line}'}-{index}"
         alt = str(cell.options.get("fig-alt", ""))
+        if mime == "application/javascript":
+            return raw("html", f'<script type="application/javascript">\n{_text_of(content)}\n</script>')
         if mime == "text/html":
             return raw("html", _text_of(content))
         if mime == "image/svg+xml" and self.html:
@@ -321,13 +388,45 @@ class ChapterRenderer:
             chart = chart_pdf(svg, cache / "charts" if cache else None)
             path = self.write_asset(f"{stem}.pdf", chart)
             return f"\n![{escape_markdown(alt)}]({path}){chart_print_width(svg)}\n"
-        if mime == "image/png":
-            path = self.write_asset(f"{stem}.png", base64.b64decode(_text_of(content)))
+        if mime in ("image/png", "image/jpeg"):
+            suffix = ".png" if mime == "image/png" else ".jpg"
+            path = self.write_asset(f"{stem}{suffix}", base64.b64decode(_text_of(content)))
             return f"\n![{escape_markdown(alt)}]({path})\n"
         if mime == "text/markdown":
-            return "\n" + _text_of(content) + "\n"
+            text = select_format_content(_text_of(content), self.options.name)
+            return "\n" + self._local_images(text, cell, stem) + "\n"
         text = _text_of(content)
         return ("\n" + text + "\n") if asis else "\n" + _fence(text, " {.cell-output}") + "\n"
+
+    def _local_images(self, markdown: str, cell: Cell, stem: str) -> str:
+        """Copy the local images a Markdown output shows into the output, as Quarto does.
+
+        Paths are relative to the chapter's folder. In the PDF an SVG becomes a one-page vector
+        PDF (see :mod:`bookengine.pdf`) with the chart's share of the text width.
+        """
+        count = 0
+
+        def copy(match: re.Match[str]) -> str:
+            nonlocal count
+            target, attrs = match["target"], match["attrs"] or ""
+            if re.match(r"^[a-zA-Z][\w+.-]*:|^/|^#", target):
+                return match.group(0)
+            source = self.root / posixpath.dirname(self.rel) / target
+            if not source.is_file():
+                label = f"cell '{cell.label}'" if cell.label else "unlabelled cell"
+                raise BuildError(f"{self.rel}:{cell.line}: {label} shows the image {target}, which does not exist")
+            count += 1
+            name = stem if count == 1 else f"{stem}-{count}"
+            data = source.read_bytes()
+            if source.suffix.lower() == ".svg" and not self.html:
+                svg = data.decode("utf-8")
+                cache = PANDOC_CACHE.get()
+                path = self.write_asset(f"{name}.pdf", chart_pdf(svg, cache / "charts" if cache else None))
+                return f"![{match['alt']}]({path}){attrs or chart_print_width(svg)}"
+            path = self.write_asset(f"{name}{source.suffix.lower()}", data)
+            return f"![{match['alt']}]({path}){attrs}"
+
+        return "".join(chunk if fenced else MARKDOWN_IMAGE.sub(copy, chunk) for chunk, fenced in split_fenced(markdown))
 
     def _caption(self, cell: Cell, key: str, kind: str, number: str) -> str:
         caption = str(cell.options.get(key, "")).strip()
@@ -348,17 +447,27 @@ class ChapterRenderer:
                     + (f' fig-alt="{alt}"' if alt else "") + "}\n\n")
         return (f"\n::: {{#{label}}}\n" + "".join(rendered) + f"\n{caption}\n\n:::\n")
 
+    def _widths_rule(self, table: str) -> str:
+        """In the PDF, a Typst rule giving a pipe table the relative widths its rule line asks for.
+
+        Typst gets no widths from pandoc (see to_typst); the div around the table scopes the rule.
+        """
+        widths = None if self.html else _rule_widths(table)
+        if not widths:
+            return ""
+        fractions = ", ".join(f"{width}fr" for width in widths)
+        return raw("typst", f"#show table: table-widths.with(({fractions},))")
+
+    def _uncaptioned(self, output: str) -> str:
+        rule = self._widths_rule(output) if _looks_like_table(output) else ""
+        return f"\n::: {{.atlas-table}}\n{rule}{output}\n:::\n\n" if rule else output
+
     def _table(self, cell: Cell, rendered: list[str]) -> str:
         label = cell.label or ""
         caption = self._caption(cell, "tbl-cap", "Table", self.info.tables[label])
         body = "".join(rendered)
         if len(rendered) == 1 and _looks_like_table(rendered[0]):
-            body = rendered[0].rstrip() + f"\n\n: {caption}\n"
-            widths = _rule_widths(rendered[0])
-            if not self.html and widths:
-                # Typst gets no widths from pandoc (see to_typst); the block scopes this rule to the table.
-                fractions = ", ".join(f"{width}fr" for width in widths)
-                body = raw("typst", f"#show table: table-widths.with(({fractions},))") + body
+            body = self._widths_rule(rendered[0]) + rendered[0].rstrip() + f"\n\n: {caption}\n"
         else:
             body = f"\n{caption}\n\n{body}"
         return f"\n::: {{#{label} .atlas-table}}\n{body}\n:::\n\n"

@@ -117,7 +117,8 @@ def document_title(document: Document) -> str:
     return document.path.stem
 
 
-def _is_unnumbered(document: Document) -> bool:
+def is_unnumbered(document: Document) -> bool:
+    """Whether the chapter's level-1 heading (or front matter) carries ``.unnumbered``."""
     for level, _text, attrs, _index, _line in iter_headings(document):
         if level == 1:
             return "unnumbered" in parse_attrs(attrs)[1]
@@ -134,7 +135,7 @@ class Numbering:
         chapter_count = 0
         appendix_count = 0
         for rel, document, appendix in documents:
-            unnumbered = _is_unnumbered(document)
+            unnumbered = is_unnumbered(document)
             if unnumbered:
                 number = ""
             elif appendix:

@@ -20,7 +20,8 @@ MINIBOOK = Path(__file__).parent / "fixtures" / "minibook"
 
 
 def copy_minibook(target: Path, bundle: Path) -> Path:
-    shutil.copytree(MINIBOOK, target, ignore=shutil.ignore_patterns("_book", ".atlas-cache", "assets", "__pycache__"))
+    shutil.copytree(MINIBOOK, target, ignore=shutil.ignore_patterns("_book", ".atlas-cache", ".atlas-charts", "assets",
+                                                                    "__pycache__"))
     (target / "assets" / "vega").mkdir(parents=True)
     shutil.copy(bundle, target / "assets" / "vega" / "vega-bundle.js")
     return target
@@ -104,6 +105,18 @@ def test_no_change_rebuild_executes_nothing_and_data_change_reexecutes(built):
     assert len(forced.executed) == 3
 
 
+def test_chart_files_are_covered_by_the_cache(built):
+    """The static SVG a chart writes for the PDF is a dependency of the chapter's cache entry."""
+    root, _ = built
+    assert build(root, pdf_output=False).executed == [] and list((root / ".atlas-charts").glob("*.svg"))
+    shutil.rmtree(root / ".atlas-charts")
+    again = build(root)
+    assert again.executed == ["chapters/growth.qmd"]
+    [chart] = (root / ".atlas-charts").glob("*.svg")
+    assert chart.read_text().startswith("<svg")
+    assert "Compute (GFLOP)" in "".join(page.extract_text() for page in PdfReader(again.pdf).pages)
+
+
 def test_build_date_change_reexecutes_every_chapter(built, monkeypatch):
     root, _ = built
     build(root, pdf_output=False)
@@ -167,16 +180,23 @@ def test_quarto_engine_runs_quarto_render(tmp_path, monkeypatch):
     bin_dir.mkdir()
     log = tmp_path / "args.txt"
     fake = bin_dir / "quarto"
-    fake.write_text(f'#!/bin/sh\necho "$@" > {log}\nmkdir -p "$2/_out"\n')
+    fake.write_text(f'#!/bin/sh\necho "$@" > {log}\necho "$QUARTO_PYTHON" >> {log}\nmkdir -p "$2/_out"\n')
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.delenv("QUARTO_PYTHON", raising=False)
     project = tmp_path / "book"
     shutil.copytree(MINIBOOK, project)
     from analysis.cli import main
 
     assert main(["build", "--project", str(project), "--output-dir", "_out", "--no-cache"]) == 0
-    assert log.read_text().split() == ["render", str(project), "--output-dir", "_out", "--cache-refresh"]
+    arguments, python = log.read_text().splitlines()
+    assert arguments.split() == ["render", str(project), "--output-dir", "_out", "--cache-refresh"]
+    # Quarto runs kernels and .py pre-render scripts with the Python of the environment running atlas
+    assert python == sys.executable
     assert not (project / "_book").exists()  # auto picked Quarto; the built-in engine did not run
+    monkeypatch.setenv("QUARTO_PYTHON", "/opt/other/python")
+    assert main(["build", "--project", str(project), "--engine", "quarto"]) == 0
+    assert log.read_text().splitlines()[1] == "/opt/other/python"  # a Python the user chose is kept
 
 
 def test_cli_reports_bad_config_in_one_line(tmp_path, capsys):
