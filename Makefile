@@ -68,4 +68,4 @@ bench: setup data
 	$(BIN)/python benchmarks/build.py
 
 clean:
-	rm -rf _book .atlas-cache build
+	rm -rf _book .atlas-cache .atlas-charts build

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import altair as alt
@@ -36,15 +39,39 @@ def test_theme_and_renderer_are_enabled_on_import() -> None:
     assert config["range"]["category"] == list(theme.CATEGORICAL)
 
 
-def test_mimebundle_has_html_and_svg() -> None:
+@pytest.fixture
+def chapter_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A chapter folder of a book project, as the working folder (charts write to ``<root>/.atlas-charts``)."""
+    (tmp_path / "_quarto.yml").write_text("project:\n  type: book\n")
+    folder = tmp_path / "chapters"
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    return folder
+
+
+def test_mimebundle_is_markdown_with_the_site_chart_and_an_svg_for_other_formats(chapter_dir: Path) -> None:
+    from bookengine.convert import select_format_content
+
     bundle_ = _chart()._repr_mimebundle_()
-    assert set(bundle_) == {"text/html", "image/svg+xml"}
-    assert bundle_["image/svg+xml"].lstrip().startswith("<svg")
-    assert "<path" in bundle_["image/svg+xml"]
+    assert set(bundle_) == {"text/markdown"}  # no text/html: Quarto would add CDN scripts to the page
+    markdown = bundle_["text/markdown"]
+    site = select_format_content(markdown, "html")
+    assert site.strip().startswith("```{=html}") and '<div class="atlas-chart"' in site and "![" not in site
+    [image] = re.findall(r"!\[\]\(([^)]+)\)", select_format_content(markdown, "typst"))
+    assert 'class="atlas-chart"' not in select_format_content(markdown, "typst")
+    svg_file = chapter_dir / image
+    assert image.startswith("../.atlas-charts/") and svg_file.is_file()
+    svg = svg_file.read_text()
+    assert svg.lstrip().startswith("<svg") and "<path" in svg
+    assert svg_file.stem == hashlib.sha256(svg.encode()).hexdigest()[:20]  # named by content: deterministic
+    assert svg == renderer.chart_svg(_chart().to_dict())
+    stamp = svg_file.stat().st_mtime_ns
+    assert image in _chart()._repr_mimebundle_()["text/markdown"]  # same chart, same file, not rewritten
+    assert svg_file.stat().st_mtime_ns == stamp and len(list(svg_file.parent.iterdir())) == 1
 
 
 def test_html_escapes_data_and_description() -> None:
-    page = _chart()._repr_mimebundle_()["text/html"]
+    page = renderer.chart_html(_chart().to_dict())
     assert HOSTILE not in page
     assert "</script" not in page.split('type="application/json"')[1].split("</script>")[0]
     label = re.search(r'aria-label="([^"]*)"', page).group(1)
@@ -100,3 +127,48 @@ def test_missing_values_give_strict_json() -> None:
     spec_text = re.search(r'<script type="application/json" id="[^"]+">(.*?)</script>', page, re.S).group(1)
     assert "NaN" not in spec_text
     json.loads(spec_text)
+
+
+def test_bundle_module_runs_as_a_plain_script_and_with_dash_m_without_warning(tmp_path: Path) -> None:
+    """Quarto runs a ``.py`` pre-render script with its Python, outside the package; ``-m`` still works."""
+    script = Path(bundle.__file__)
+    as_script = subprocess.run([sys.executable, str(script), "--help"], cwd=tmp_path,
+                               capture_output=True, text=True, timeout=60)
+    assert as_script.returncode == 0 and "project_dir" in as_script.stdout
+    as_module = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-m", "analysis.charts.bundle", "--help"],
+                               cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert as_module.returncode == 0, as_module.stderr
+
+
+@pytest.mark.browser
+def test_chart_in_a_narrower_column_shrinks_and_keeps_its_legend(tmp_path: Path, browser, vega_bundle) -> None:
+    """Quarto's body column beside its sidebar and table of contents is narrower than a chart;
+    with no stylesheet of the project's, the chart scales down instead of cutting its legend off."""
+    from browser import chart_marks, hover_until_tooltip, open_page, served
+
+    (tmp_path / "_quarto.yml").write_text("project:\n  type: book\n")
+    (tmp_path / "assets" / "vega").mkdir(parents=True)
+    (tmp_path / "assets" / "vega" / "vega-bundle.js").write_bytes(vega_bundle.read_bytes())
+    chapter = tmp_path / "chapters"
+    chapter.mkdir()
+    fragment = renderer.chart_html(_chart().properties(width=760, height=300).to_dict(), cwd=chapter)
+    (chapter / "page.html").write_text("<!doctype html><html><head><meta charset='utf-8'><title>t</title></head>"
+                                       f"<body style='margin:0'><main style='width:600px'>{fragment}</main></body></html>")
+    with served(tmp_path) as base:
+        page, log = open_page(browser, base, viewport={"width": 1280, "height": 800})
+        try:
+            page.goto(base + "chapters/page.html", wait_until="load")
+            assert chart_marks(page) == [3]
+            page.wait_for_function("() => document.querySelector('.atlas-chart svg').style.maxWidth === '100%'")
+            sizes = page.evaluate("""() => {
+                const chart = document.querySelector('.atlas-chart'), svg = chart.querySelector('svg');
+                const legend = svg.querySelector('.role-legend').getBoundingClientRect();
+                return {drawn: Number(svg.getAttribute('width')), shown: svg.getBoundingClientRect().width,
+                        scroll: chart.scrollWidth - chart.clientWidth, legendRight: legend.right};
+            }""")
+            assert hover_until_tooltip(page)  # hovering still finds the marks of the scaled chart
+        finally:
+            log.close()
+    assert sizes["drawn"] > 800 and sizes["shown"] <= 600 and sizes["scroll"] == 0
+    assert sizes["legendRight"] <= 600
+    assert log.errors == [] and log.foreign == []

@@ -1,8 +1,11 @@
 """Write the offline Vega bundle the site's charts load: ``assets/vega/vega-bundle.js``.
 
-Run as ``python -m analysis.charts.bundle [PROJECT_DIR]`` (``_quarto.yml`` does so as a
-``pre-render`` step). The bundle holds Vega, Vega-Lite and Vega-Embed from ``vl-convert-python``,
-so a page never fetches a script from another host.
+Run as ``python analysis/charts/bundle.py [PROJECT_DIR]`` or ``python -m analysis.charts.bundle``.
+``_quarto.yml`` names the file as its ``pre-render`` script: Quarto runs a script ending in ``.py``
+with the Python it uses for Jupyter (``QUARTO_PYTHON``), and any other command from ``PATH``. As a
+plain script the module imports nothing from the ``analysis`` package. The bundle holds Vega,
+Vega-Lite and Vega-Embed from ``vl-convert-python``, so a page never fetches a script from another
+host.
 
 vl-convert emits an ES-module-style bundle whose top-level ``const``/``function`` declarations
 would leak into (and, on a second load, collide in) the page's global scope. Module scripts
@@ -75,7 +78,6 @@ def write_bundle(project_dir: Path) -> tuple[Path, bool]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m analysis.charts.bundle",
         description="Write assets/vega/vega-bundle.js (Vega, Vega-Lite, Vega-Embed) for offline charts.",
     )
     parser.add_argument("project_dir", nargs="?", default=".", type=Path, help="book project folder (default: .)")

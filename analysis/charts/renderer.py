@@ -1,19 +1,29 @@
-"""The project's Altair renderer ``"atlas"``: one chart, two outputs.
+"""The project's Altair renderer ``"atlas"``: one chart, one Markdown output for every format.
 
-A chart displayed in a chapter produces a MIME bundle with
+A chart displayed in a chapter produces a single ``text/markdown`` output holding two blocks of
+Quarto's conditional content:
 
-* ``text/html`` -- a ``div.atlas-chart`` (``role="figure"``, ``aria-label`` = the chart's
-  description), the Vega-Lite spec as JSON in a ``<script type="application/json">``, and a
-  small script that loads the site's own Vega bundle once per page and draws the chart with
-  ``vegaEmbed`` (SVG renderer, so the ARIA attributes of the marks exist; no action menu);
-* ``image/svg+xml`` -- the static variant of the same spec (:func:`static_spec`) rendered by
-  vl-convert, for the PDF.
+* ``when-format="html"``: a raw HTML block with a ``div.atlas-chart`` (``role="figure"``,
+  ``aria-label`` = the chart's description), the Vega-Lite spec as JSON in a
+  ``<script type="application/json">``, and a small script that loads the site's own Vega bundle
+  once per page and draws the chart with ``vegaEmbed`` (SVG renderer, so the ARIA attributes of
+  the marks exist; no action menu);
+* ``unless-format="html"``: an image of the static variant of the same spec (:func:`static_spec`),
+  an SVG rendered by vl-convert and written to ``<project root>/.atlas-charts/<hash>.svg``.
 
-The bundle path is relative: from the folder the chapter executes in (Quarto and the project's
-engine both execute a chapter in its own folder) to ``<project root>/assets/vega/vega-bundle.js``,
-where the project root is the nearest folder upwards holding ``_quarto.yml``. Output folders
-mirror the source tree, so the same relative path works from the rendered page, over ``file://``
-and ``http://`` alike.
+No ``text/html`` output on purpose: Quarto adds require.js and jQuery from a CDN to every page
+where a cell output carries ``text/html`` or ``application/javascript`` (its rule for JavaScript
+widgets), and the book loads nothing from another host. Quarto and the project's engine both pick
+``text/markdown`` for the site and the PDF and keep the block meant for the format.
+
+The SVG's file name is the hash of its content, so the same chart gives the same file on every
+build. The file is written (or read back) on every display: the project's engine records every
+project file a chapter opens, so its execution cache is valid only while the file is still there.
+
+The bundle and image paths are relative: from the folder the chapter executes in (Quarto and the
+project's engine both execute a chapter in its own folder) to the project root, the nearest
+folder upwards holding ``_quarto.yml``. Output folders mirror the source tree, so the same
+relative path works from the rendered page, over ``file://`` and ``http://`` alike.
 """
 
 from __future__ import annotations
@@ -32,11 +42,10 @@ from typing import Any
 import altair as alt
 import vl_convert
 
-from analysis.charts.bundle import BUNDLE_RELATIVE_PATH
-
 RENDERER_NAME = "atlas"
-HTML_MIME = "text/html"
-SVG_MIME = "image/svg+xml"
+MARKDOWN_MIME = "text/markdown"
+CHART_FILES_DIR = Path(".atlas-charts")
+"""Folder under the project root for the static SVGs the non-HTML formats embed (git-ignored)."""
 
 # The PDF's chart font: vl-convert ships it inside its wheel, so every machine lays the static
 # charts out (and the book embeds them) with the same glyphs, whatever fonts the system has.
@@ -69,6 +78,11 @@ _LOADER_JS = """(function () {
   window.atlasVega.then(function () {
     var spec = JSON.parse(document.getElementById(id + "-spec").textContent);
     return vegaEmbed("#" + id, spec, {renderer: "svg", actions: false});
+  }).then(function () {
+    // A column narrower than the chart (Quarto's, beside its sidebar and table of contents)
+    // scales the chart down instead of cutting its legend off.
+    var svg = document.getElementById(id).querySelector("svg");
+    if (svg) { svg.style.maxWidth = "100%%"; svg.style.height = "auto"; }
   }).catch(function (error) {
     var target = document.getElementById(id);
     target.textContent = "The interactive chart could not be drawn (" + error.message + ").";
@@ -92,6 +106,10 @@ def find_project_root(start: Path | None = None) -> Path:
 
 def bundle_url(cwd: Path | None = None) -> str:
     """Relative URL (POSIX separators) from ``cwd`` to the project's Vega bundle."""
+    # Imported here, not at the top: `python -m analysis.charts.bundle` imports this package first,
+    # and the module must not be in sys.modules by then (runpy warns that it runs twice).
+    from analysis.charts.bundle import BUNDLE_RELATIVE_PATH
+
     cwd = (Path.cwd() if cwd is None else Path(cwd)).resolve()
     target = find_project_root(cwd) / BUNDLE_RELATIVE_PATH
     return Path(os.path.relpath(target, cwd)).as_posix()
@@ -193,9 +211,51 @@ def chart_html(spec: dict[str, Any], cwd: Path | None = None) -> str:
     )
 
 
+def write_chart_svg(svg: str, cwd: Path | None = None) -> str:
+    """Write ``svg`` to the project's chart folder; return its path relative to ``cwd`` (POSIX).
+
+    The name is the SHA-256 of the content, so the call is idempotent. The file is read back
+    when it exists and rewritten only when its content differs; either way it is opened, which
+    is how the project's engine learns that the chapter depends on it.
+    """
+    cwd = (Path.cwd() if cwd is None else Path(cwd)).resolve()
+    content = svg.encode("utf-8")
+    target = find_project_root(cwd) / CHART_FILES_DIR / f"{hashlib.sha256(content).hexdigest()[:20]}.svg"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        current = target.read_bytes()
+    except FileNotFoundError:
+        current = None
+    if current != content:
+        target.write_bytes(content)
+    return Path(os.path.relpath(target, cwd)).as_posix()
+
+
+def _raw_html_block(fragment: str) -> str:
+    longest = max((len(run) for run in re.findall(r"`+", fragment)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{{=html}}\n{fragment.rstrip()}\n{fence}"
+
+
+def chart_markdown(spec: dict[str, Any], cwd: Path | None = None) -> str:
+    """The chart as Markdown: the interactive HTML for the site, the static SVG for other formats.
+
+    Writes the SVG with :func:`write_chart_svg` (relative to ``cwd``, default the working folder).
+    """
+    image = write_chart_svg(chart_svg(spec), cwd)
+    return (
+        '::: {.content-visible when-format="html"}\n\n'
+        f"{_raw_html_block(chart_html(spec, cwd))}\n\n"
+        ":::\n\n"
+        '::: {.content-visible unless-format="html"}\n\n'
+        f"![]({image})\n\n"
+        ":::\n"
+    )
+
+
 def atlas_renderer(spec: dict[str, Any], **metadata: Any) -> dict[str, str]:
-    """Altair renderer: the MIME bundle with both ``text/html`` and ``image/svg+xml``."""
-    return {HTML_MIME: chart_html(spec), SVG_MIME: chart_svg(spec)}
+    """Altair renderer: a MIME bundle with ``text/markdown`` only (see the module docstring)."""
+    return {MARKDOWN_MIME: chart_markdown(spec)}
 
 
 def register_renderer() -> None:
