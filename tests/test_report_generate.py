@@ -31,7 +31,7 @@ def test_no_render_writes_an_editable_project(synthetic_csv: Path, tmp_path: Pat
     assert status == 0
     written = sorted(p.name for p in out.iterdir())
     assert written == sorted(
-        ["_quarto.yml", "report.yml", "my-runs.csv", "references.bib", "index.qmd", "data.qmd",
+        ["_quarto.yml", "_bundle.py", "report.yml", "my-runs.csv", "references.bib", "index.qmd", "data.qmd",
          "parametric.qmd", "allocation.qmd", "published.qmd", "references.qmd"]
     )
     assert (out / "my-runs.csv").read_bytes() == synthetic_csv.read_bytes()
