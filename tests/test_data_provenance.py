@@ -50,6 +50,20 @@ def test_electra_points_match_electra_table_1_and_released_models() -> None:
     assert (base["inference_gflops"], base["glue_score"]) == (29, 82.7)
 
 
+@pytest.mark.parametrize(
+    ("model_id", "gflops", "glue", "parameters"),
+    [("mobilebert-tiny", 3.1, 75.8, 15_100_000), ("mobilebert", 5.7, 77.7, 25_300_000)],
+)
+def test_mobilebert_points_match_sun_et_al_table_of_glue_results(
+    model_id: str, gflops: float, glue: float, parameters: int
+) -> None:
+    """Sun et al. (2020), table of GLUE results: #FLOPS (3.1B, 5.7B), GLUE (75.8, 77.7) and #Params (15.1M, 25.3M)."""
+    point = row("glue_pretraining", model_id=model_id)
+    assert (point["inference_gflops"], point["glue_score"]) == (gflops, glue)
+    assert (point["source"], point["value_kind"]) == ("sun2020mobilebert", "exact")
+    assert load_table("models").set_index("model_id").at[model_id, "parameters"] == parameters
+
+
 def test_desislavov_table_dates_and_sizes_in_the_registry() -> None:
     """Desislavov et al. (2023), table of NLP models: Params (M) and Date of ELMo and GPT-1."""
     models = load_table("models").set_index("model_id")
@@ -182,9 +196,7 @@ def test_no_row_cites_figure_descriptions_or_seeds() -> None:
 @pytest.mark.parametrize(
     "name",
     [
-        pytest.param("glue_pretraining", marks=pytest.mark.xfail(
-            strict=True, reason="5 of 11 points (MobileBERT, MobileBERT-tiny, SqueezeBERT, BERT-of-Theseus, "
-                                "ELECTRA-Large's GFLOPs) are still read off Desislavov et al.'s figure")),
+        "glue_pretraining",
         pytest.param("bert_compression", marks=pytest.mark.xfail(
             strict=True, reason="every point is still read off Figure 1 of Wu et al. (2022): the XTC tables are not "
                                 "yet transcribed")),
