@@ -56,9 +56,11 @@ def served(folder: Path) -> Iterator[str]:
 
 @contextmanager
 def chromium():
-    """One headless Chromium (Playwright driving ``/usr/bin/chromium``); skips when it is missing."""
+    """One headless Chromium (Playwright driving ``/usr/bin/chromium``); skips when it is missing (fails under CI)."""
     if not Path(CHROMIUM).is_file():
-        pytest.skip(f"{CHROMIUM} not installed")
+        from conftest import unavailable
+
+        unavailable(f"{CHROMIUM} not installed")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -19,10 +19,9 @@ from analysis.cli import main
 from analysis.errors import AtlasError
 from analysis.fit import EnvelopeFit, IsoFLOPFit, ParametricLossFit, TrainingRuns
 from datasets import (
-    EPOCH_FILE,
     epoch_runs_frame,
     heldout_frame,
-    mirror_dir,
+    epoch_runs_path,
     pure_noise_runs,
     synthetic_grid_runs,
     synthetic_isoflop_runs,
@@ -163,7 +162,7 @@ def test_heldout_and_epoch_tables_agree_with_6nd() -> None:
 
 
 def test_cli_wrong_tokens_column_is_caught_by_the_6nd_check(capsys: pytest.CaptureFixture[str]) -> None:
-    path = mirror_dir() / EPOCH_FILE
+    path = epoch_runs_path()
     status = main(["fit", "parametric", str(path), "--n-col", "Model Size", "--c-col", "Training FLOP",
                    "--d-col", "loss"])
     err = capsys.readouterr().err.strip().splitlines()

@@ -22,7 +22,7 @@ from analysis.cli import main
 from analysis.data import load_table
 from bookengine.build import build
 from bookengine.lint import lint_project
-from datasets import TRUE_LAW, isoflop_family, law_loss, mirror_dir, pure_noise_runs, true_n_opt, write_csv
+from datasets import TRUE_LAW, epoch_runs_path, isoflop_family, law_loss, pure_noise_runs, true_n_opt, write_csv
 
 pytestmark = pytest.mark.slow
 T = TypeVar("T")
@@ -139,9 +139,7 @@ def synthetic_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def epoch_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from analysis.data import fetch_chinchilla_runs
-
-    csv = fetch_chinchilla_runs(mirror=str(mirror_dir())).path
+    csv = epoch_runs_path()
     return render(csv, tmp_path_factory.mktemp("epoch") / "report", "--n-col", "Model Size",
                   "--c-col", "Training FLOP", "--exclude-top-loss", "5")
 
