@@ -28,8 +28,6 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-import pytest
-
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 #: SVG items vega draws for data marks (axes and legends are graphics-symbols too, but not ``role-mark``).
@@ -146,9 +144,8 @@ def broken_internal_links(site: Path) -> list[str]:
             target = (page.parent / unquote(url.path)).resolve() if url.path else page
             if target.is_dir():
                 target = target / "index.html"
-            if not target.is_file() or not target.is_relative_to(site):
-                broken.append(f"{page.relative_to(site)}: {link}")
-            elif url.fragment and target.suffix == ".html" and unquote(url.fragment) not in parsed[target].ids:
+            missing_anchor = url.fragment and target.suffix == ".html" and unquote(url.fragment) not in parsed[target].ids
+            if not target.is_file() or not target.is_relative_to(site) or missing_anchor:
                 broken.append(f"{page.relative_to(site)}: {link}")
     return broken
 

@@ -31,8 +31,9 @@ def unavailable(reason: str) -> None:
 
 @pytest.fixture(scope="session")
 def real_book(tmp_path_factory: pytest.TempPathFactory):
-    from bookengine.build import build
     from datasets import require_epoch_runs
+
+    from bookengine.build import build
 
     require_epoch_runs()
     output = tmp_path_factory.mktemp("real-book") / "_book"

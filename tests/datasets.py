@@ -8,11 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
+from conftest import unavailable
 
 from analysis.data import DATA_DIR, external_dataset, load_chinchilla_runs
 from analysis.data.external import MIRROR_ENV
-from conftest import unavailable
 
 DEFAULT_MIRROR = Path(__file__).resolve().parents[2] / "shared" / "data"
 """Where CI keeps the mirror: the folder ``shared/data`` beside the checkout."""

@@ -6,12 +6,16 @@ from __future__ import annotations
 import altair as alt
 import numpy as np
 import pytest
-
-import analysis.charts  # noqa: F401
 from scipy.stats import linregress
 
-from analysis.chapters.benchmarks import NOT_DETERMINED, BenchmarksChapter, benchmarks_chapter, \
-    effective_size_identified, effective_sizes
+import analysis.charts  # noqa: F401
+from analysis.chapters.benchmarks import (
+    NOT_DETERMINED,
+    BenchmarksChapter,
+    benchmarks_chapter,
+    effective_size_identified,
+    effective_sizes,
+)
 from analysis.chapters.preface import key_findings
 from analysis.charts import benchmarks
 from analysis.fit import LogLinearTrend

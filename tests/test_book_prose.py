@@ -42,7 +42,8 @@ ALLOWED_PHRASES = {
     r"\b[Cc]hapters?\s+\d(\s+(to|and)\s+\d)?": "chapter numbers",
     r"\bFigure \d\b|\bTable \d\b": "figure/table numbers of the source papers",
     r"\bseed 0\d\d": "seed file numbers",
-    r"\bMemory[³3]-2B(-SFT)?|\bLlama3-8B(-it)?|\bX-B\b|X-billion|\b(GPT|Phi|Falcon|Gemma)-\d+B?(-it)?|MiniLMv2|Llama \d|Qwen1\.5": "model names",
+    r"\bMemory[³3]-2B(-SFT)?|\bLlama3-8B(-it)?|\bX-B\b|X-billion|\b(GPT|Phi|Falcon|Gemma)-\d+B?(-it)?"
+    r"|MiniLMv2|Llama \d|Qwen1\.5": "model names",
     r"\bApproach(es)?\s\d(\sand\s\d)?": "names of the three approaches of Hoffmann et al. (2022)",
     r"\bSHA-256": "the name of the hash function",
     r"C = 6ND|\b6ND": "the standard training-compute approximation",

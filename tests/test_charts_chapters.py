@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import altair as alt
 import numpy as np
-import pandas as pd
 import pytest
 
 import analysis.charts  # noqa: F401
@@ -130,7 +129,8 @@ def test_place_labels_avoids_overlap() -> None:
 
         px = Axis((5.0, 100.0), log=True).to_unit(np.array([x[i]]))[0] * 560
         py = (1 - Axis((60.0, 90.0)).to_unit(np.array([y[i]]))[0]) * 340
-        boxes.append(_text_box(px, py, 0.62 * 11 * len(labels[i]), tuple(row[["label_dx", "label_dy", "label_align", "label_baseline"]])))
+        candidate = tuple(row[["label_dx", "label_dy", "label_align", "label_baseline"]])
+        boxes.append(_text_box(px, py, 0.62 * 11 * len(labels[i]), candidate))
     for a in range(len(boxes)):
         for b in range(a + 1, len(boxes)):
             A, B = boxes[a], boxes[b]

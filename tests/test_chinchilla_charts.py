@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import vl_convert
+from datasets import require_epoch_runs
 
 import analysis.charts  # noqa: F401  (theme and renderer)
 from analysis.chapters import compute_optimal as co
@@ -19,9 +20,7 @@ from analysis.chapters import parametric_loss as pl
 from analysis.charts.compute_optimal import BUDGET_PARAM, compute_optimal_figure, optimal_size_chart
 from analysis.charts.parametric_loss import isoflop_slices_chart, isoloss_isoflop_figure, residual_chart
 from analysis.charts.renderer import static_spec
-
 from analysis.fit.laws import ParametricLaw
-from datasets import require_epoch_runs
 
 N_BOOTSTRAP = 60
 
@@ -160,7 +159,7 @@ def test_model_names_clear_of_law_lines_and_of_each_other(fits: epoch.EpochFits)
         for law in laws.itertuples():
             ends = [np.log10(law.n_ref) + law.a * (c - np.log10(law.c_ref)) for c in (left, left + text_w)]
             assert max(ends) < bottom or min(ends) > bottom + text_h, f"{name} label crosses {law.law}"
-        assert 17 <= left and left + text_w <= 26 and 7 <= bottom and bottom + text_h <= 13
+        assert left >= 17 and left + text_w <= 26 and bottom >= 7 and bottom + text_h <= 13
         if row.leader:  # the leader runs from the star towards the text and stops short of it
             star_c, star_n = np.log10(star_C), np.log10(star_N)
             end_c, end_n = np.log10(row.leader_C), np.log10(row.leader_N)

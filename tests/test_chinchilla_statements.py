@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
+from datasets import require_epoch_runs
 
 from analysis.chapters import compute_optimal as co
 from analysis.chapters import epoch
@@ -16,8 +16,6 @@ from analysis.charts.parametric_loss import isoloss_contours
 from analysis.fit.laws import ParametricLaw
 from analysis.published import published_laws
 from analysis.text import format_si
-
-from datasets import require_epoch_runs
 
 N_BOOTSTRAP = 60  # small: the book uses epoch.BOOK_BOOTSTRAP
 ROOT = Path(__file__).resolve().parents[1]

@@ -271,7 +271,7 @@ def test_chart_pdf_embeds_identically_whatever_vl_convert_writes(tmp_path):
         x=alt.X("compute:Q", scale=alt.Scale(type="log"), title="Training compute (FLOP)"), y="loss:Q")
     svg = chart_svg(chart.to_dict())
     outputs = set()
-    for attempt in range(4):
+    for _ in range(4):
         (tmp_path / "chart.pdf").write_bytes(pdf.chart_pdf(svg))
         (tmp_path / "main.typ").write_text('#image("chart.pdf", width: 10cm)\n', encoding="utf-8")
         outputs.add(typst.compile(str(tmp_path / "main.typ"), root=str(tmp_path), ignore_system_fonts=True,

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from datasets import BESIROGLU_2024, epoch_runs_path, heldout_frame, synthetic_isoflop_runs
 
 from analysis.cli import main
 from analysis.fit import IsoFLOPFit, ParametricLossFit, TrainingRuns
-from datasets import BESIROGLU_2024, epoch_runs_path, heldout_frame, synthetic_isoflop_runs
 
 EPOCH_COLUMNS = ["--n-col", "Model Size", "--c-col", "Training FLOP"]
 

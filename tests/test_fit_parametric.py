@@ -7,14 +7,6 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from scipy.optimize import minimize
-from scipy.special import huber, logsumexp
-
-from analysis.errors import AtlasError
-from analysis.fit import ParametricLossFit, TrainingRuns, huber_objective
-from analysis.fit.parametric import huber_terms
 from datasets import (
     BESIROGLU_2024,
     BESIROGLU_2024_SE,
@@ -24,6 +16,14 @@ from datasets import (
     law_loss,
     synthetic_grid_runs,
 )
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy.optimize import minimize
+from scipy.special import huber, logsumexp
+
+from analysis.errors import AtlasError
+from analysis.fit import ParametricLossFit, TrainingRuns, huber_objective
+from analysis.fit.parametric import huber_terms
 
 TRUTH = {"E": 1.8, "A": 400.0, "B": 1500.0, "alpha": 0.34, "beta": 0.30}
 

@@ -14,18 +14,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
-from analysis.cli import main
-from analysis.errors import AtlasError
-from analysis.fit import EnvelopeFit, IsoFLOPFit, ParametricLossFit, TrainingRuns
 from datasets import (
     epoch_runs_frame,
-    heldout_frame,
     epoch_runs_path,
+    heldout_frame,
     pure_noise_runs,
     synthetic_grid_runs,
     synthetic_isoflop_runs,
 )
+
+from analysis.cli import main
+from analysis.errors import AtlasError
+from analysis.fit import EnvelopeFit, IsoFLOPFit, ParametricLossFit, TrainingRuns
 
 LAW = {"E": 1.8, "A": 400.0, "B": 1500.0, "alpha": 0.34, "beta": 0.30}
 # Seeds of pure_noise_runs whose unconstrained optimum had a negative exponent (1), an overflowing

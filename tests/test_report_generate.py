@@ -9,15 +9,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from datasets import isoflop_family, write_csv
 
-from analysis.cli import main
-from analysis.fit.runs import TrainingRuns, read_runs_table
-from analysis.errors import AtlasError
-from analysis.text import count_interval, interval, number, power_of_ten
 from analysis.bibliography import csl_entries
+from analysis.cli import main
+from analysis.errors import AtlasError
+from analysis.fit.runs import TrainingRuns, read_runs_table
 from analysis.report.generator import copied_name
 from analysis.report.settings import ReportSettings
-from datasets import isoflop_family, write_csv
+from analysis.text import count_interval, interval, number, power_of_ten
 
 SYNTHETIC_OPTIONS = ["--n-col", "params", "--c-col", "flops", "--loss-col", "final_loss"]
 
@@ -29,7 +29,8 @@ def synthetic_csv(tmp_path: Path) -> Path:
 
 def test_no_render_writes_an_editable_project(synthetic_csv: Path, tmp_path: Path) -> None:
     out = tmp_path / "report"
-    status = main(["report", str(synthetic_csv), "--out", str(out), "--no-render", "--title", "Our family", "--seed", "7", *SYNTHETIC_OPTIONS])
+    status = main(["report", str(synthetic_csv), "--out", str(out), "--no-render", "--title", "Our family", "--seed", "7",
+                   *SYNTHETIC_OPTIONS])
     assert status == 0
     written = sorted(p.name for p in out.iterdir())
     assert written == sorted(
@@ -89,7 +90,9 @@ def _validation_message(path: Path, **columns: str | None) -> str:
         (lambda f: f.assign(final_loss=f["final_loss"].astype(object).where(f.index != 0, "n/a")), ":2: column 'final_loss'"),
     ],
 )
-def test_bad_input_fails_before_anything_is_written(tmp_path: Path, capsys: pytest.CaptureFixture[str], mutate, expected_fragment: str) -> None:
+def test_bad_input_fails_before_anything_is_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], mutate, expected_fragment: str
+) -> None:
     bad = write_csv(mutate(isoflop_family()), tmp_path / "bad.csv")
     out = tmp_path / "never"
     message = _error_of(["report", str(bad), "--out", str(out), *SYNTHETIC_OPTIONS], capsys)
@@ -113,7 +116,9 @@ def test_default_columns_follow_atlas_fit(tmp_path: Path, capsys: pytest.Capture
     assert not (tmp_path / "never").exists()
 
 
-def test_missing_file_and_bad_options_are_one_line_errors(synthetic_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_file_and_bad_options_are_one_line_errors(
+    synthetic_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "never"
     assert "no such file" in _error_of(["report", str(tmp_path / "absent.csv"), "--out", str(out)], capsys)
     with pytest.raises(SystemExit) as usage_error:  # the option checks `atlas fit` shares, in argparse

@@ -6,11 +6,10 @@ import re
 import warnings
 from pathlib import Path
 
-import pytest
+from datasets import heldout_frame, isoflop_family, write_csv
 
 from analysis.cli import main
 from analysis.report import load_report
-from datasets import heldout_frame, isoflop_family, write_csv
 
 SYNTHETIC_OPTIONS = ["--n-col", "params", "--c-col", "flops", "--loss-col", "final_loss"]
 

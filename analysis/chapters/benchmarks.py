@@ -13,8 +13,7 @@ from analysis.chapters.common import N_BOOTSTRAP, SEED, provenance_columns
 from analysis.data import load_table
 from analysis.fit import LogLinearTrend, TrendResult
 from analysis.tables import markdown_table
-from analysis.text import LEVEL, format_count, format_si, format_signed, format_value, interval_text, number, \
-    with_interval
+from analysis.text import LEVEL, format_count, format_si, format_signed, format_value, interval_text, number, with_interval
 
 NOT_DETERMINED = "not determined"
 """What the book prints for an effective size the data do not determine."""

@@ -17,8 +17,16 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown
 
-from analysis.chapters.epoch import APPROACH_LABELS, EXCLUDE_TOP_LOSS, ISOFLOP_MIN_RUNS, RUNS_SOURCE, EpochFits, \
-    epoch_fits, notable_model, notable_models
+from analysis.chapters.epoch import (
+    APPROACH_LABELS,
+    EXCLUDE_TOP_LOSS,
+    ISOFLOP_MIN_RUNS,
+    RUNS_SOURCE,
+    EpochFits,
+    epoch_fits,
+    notable_model,
+    notable_models,
+)
 from analysis.fit.laws import PowerLaw, tokens_at_budget
 from analysis.published import published_laws
 from analysis.tables import markdown_table

@@ -22,8 +22,7 @@ import pandas as pd
 
 from analysis.chapters.common import SEED
 from analysis.data import load_chinchilla_runs, load_table
-from analysis.fit import ComputeOptimalResult, EnvelopeFit, IsoFLOPFit, ParametricLossFit, ParametricLossResult, \
-    TrainingRuns
+from analysis.fit import ComputeOptimalResult, EnvelopeFit, IsoFLOPFit, ParametricLossFit, ParametricLossResult, TrainingRuns
 from analysis.fit.isoflop import assign_to_budgets
 from analysis.fit.laws import training_flop
 

@@ -186,7 +186,9 @@ def effective_size_by_slope(
         y=alt.Y("size:Q", scale=y_scale, title=y_title, axis=y_axis),
         tooltip=[alt.Tooltip("text:N", title="Model"), alt.Tooltip("what:N", title="Line")],
     )
-    actual_label = alt.Chart(actual).mark_text(align="right", baseline="bottom", dx=-4, dy=-3, color=CATEGORICAL[5], fontSize=12).encode(
+    actual_label = alt.Chart(actual).mark_text(
+        align="right", baseline="bottom", dx=-4, dy=-3, color=CATEGORICAL[5], fontSize=12
+    ).encode(
         x=alt.value(WIDTH - 4),
         y=alt.Y("size:Q", scale=y_scale, title=y_title, axis=y_axis),
         text="text:N",

@@ -61,7 +61,8 @@ def size_vs_score(points: pd.DataFrame, baseline_size_mb: float, baseline_name: 
     y = alt.Y("glue:Q", title=GLUE_TITLE, scale=y_scale)
     labelled = points.assign(tag=points["method"] + " " + points["label"].fillna("")).reset_index(drop=True)
     data = pd.concat(
-        [labelled, place_labels(labelled["size_mb"], labelled["glue"], labelled["label"].fillna(""), Axis((low, high), log=True), Axis((y_low, y_high)))],
+        [labelled, place_labels(labelled["size_mb"], labelled["glue"], labelled["label"].fillna(""),
+                                Axis((low, high), log=True), Axis((y_low, y_high)))],
         axis=1,
     )
     methods = list(dict.fromkeys(points["method"]))
@@ -130,7 +131,8 @@ def compression_summary(points: pd.DataFrame) -> alt.HConcatChart:
                 "compression_ratio:Q",
                 title="Compression vs 32-bit BERT-Base (×, log)",
                 scale=alt.Scale(type="log"),
-                axis=alt.Axis(labelExpr="format(datum.value, '~g') + '×'", values=auto_log_ticks(ordered["compression_ratio"], pad=1.2)),
+                axis=alt.Axis(labelExpr="format(datum.value, '~g') + '×'",
+                              values=auto_log_ticks(ordered["compression_ratio"], pad=1.2)),
             )
         )
         .add_params(pick)

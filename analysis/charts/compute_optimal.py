@@ -304,7 +304,8 @@ def budget_readout_chart(laws: pd.DataFrame, initial_budget: float,
     """A table, driven by a compute-budget slider, of N_opt, D_opt and tokens per parameter per law.
 
     The slider sets the Vega parameter :data:`BUDGET_PARAM` (log10 of the budget in FLOP, steps
-    of 0.001, so ``initial_budget`` is shown to three significant figures); ``D_opt = C / (6 N_opt)`` for every law, the convention ``C = 6 N D`` of the chapter.
+    of 0.001, so ``initial_budget`` is shown to three significant figures); ``D_opt = C / (6 N_opt)`` for every
+    law, the convention ``C = 6 N D`` of the chapter.
     In the static (print) variant the slider is dropped and the table shows ``initial_budget``.
     """
     slider = alt.param(
@@ -344,7 +345,8 @@ def budget_readout_chart(laws: pd.DataFrame, initial_budget: float,
         .properties(
             width=CHART_WIDTH - 40,
             height=19 * len(laws),
-            title=alt.TitleParams(text=alt.ExprRef(f"'Compute-optimal allocation at ' + {axes.flop_expr('pow(10, ' + BUDGET_PARAM + ')')}")),
+            title=alt.TitleParams(
+                text=alt.ExprRef(f"'Compute-optimal allocation at ' + {axes.flop_expr('pow(10, ' + BUDGET_PARAM + ')')}")),
             description=(
                 "Table of compute-optimal parameters, tokens and tokens per parameter under each law "
                 f"at the selected compute budget (initially {_flop_label(initial_budget)})."

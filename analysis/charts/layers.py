@@ -225,7 +225,8 @@ def frontier_layer(frontier: pd.DataFrame, x: alt.X, y: alt.Y, tooltip: Sequence
     """The Pareto frontier as a step line through the frontier points (sorted by cost)."""
     return (
         alt.Chart(frontier)
-        .mark_line(color=FRONTIER_COLOR, interpolate="step-after", strokeWidth=1.6, point=alt.OverlayMarkDef(filled=False, size=110, color=FRONTIER_COLOR))
+        .mark_line(color=FRONTIER_COLOR, interpolate="step-after", strokeWidth=1.6,
+                   point=alt.OverlayMarkDef(filled=False, size=110, color=FRONTIER_COLOR))
         .encode(x=x, y=y, tooltip=list(tooltip))
     )
 

@@ -136,7 +136,7 @@ def _marker_frame(markers: pd.DataFrame, law: ParametricLaw) -> pd.DataFrame:
 
 def _run_frame(runs: pd.DataFrame) -> pd.DataFrame:
     frame = runs[["N", "D", "C", "loss"]].copy()
-    frame["budget"] = runs["budget"] if "budget" in runs else np.nan
+    frame["budget"] = runs.get("budget", np.nan)
     frame["N_label"] = [_size_label(n) for n in frame["N"]]
     frame["D_label"] = [format_si(float(d)) + " tokens" for d in frame["D"]]
     frame["C_label"] = [_flop_label(c) for c in frame["C"]]

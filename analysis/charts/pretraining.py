@@ -18,8 +18,15 @@ import altair as alt
 import pandas as pd
 
 from analysis.charts.axes import auto_log_ticks
-from analysis.charts.layers import (Axis, frontier_layer, label_layer, place_labels, ranked_residual_bars,
-                                   step_polyline, trend_layers)
+from analysis.charts.layers import (
+    Axis,
+    frontier_layer,
+    label_layer,
+    place_labels,
+    ranked_residual_bars,
+    step_polyline,
+    trend_layers,
+)
 from analysis.charts.theme import CATEGORICAL, HEIGHT, INK, MUTED_OPACITY, SEQUENTIAL_SCHEME, SHAPES, WIDTH
 
 GFLOPS_TITLE = "Inference compute per example (GFLOPs, log scale)"
@@ -174,7 +181,8 @@ def efficiency_over_time(
     dates = data["release_date"].astype("int64")
     date_axis = Axis(tuple(float(pd.Timestamp(d).value) for d in date_domain))
     data = pd.concat(
-        [data, place_labels(dates.astype(float), data["glue_adjusted"], data["name"], date_axis, Axis((y_low, y_high)), height=HEIGHT - 40)],
+        [data, place_labels(dates.astype(float), data["glue_adjusted"], data["name"], date_axis, Axis((y_low, y_high)),
+                            height=HEIGHT - 40)],
         axis=1,
     )
     dots = (

@@ -123,8 +123,12 @@ class TrainingRuns:
         N = values[n_col]
         if d_col is not None and c_col is not None:
             _check_flop(frame, values[c_col], training_flop(N, values[d_col]), (n_col, d_col, c_col), source, flop_rtol)
-        D = values[d_col] if d_col is not None else tokens_at_budget(values[c_col], N)
-        C = values[c_col] if c_col is not None else training_flop(N, D)
+        if d_col is not None:
+            D = values[d_col]
+            C = values[c_col] if c_col is not None else training_flop(N, D)
+        else:
+            C = values[str(c_col)]  # one of the two is given (checked above)
+            D = tokens_at_budget(C, N)
         labels = tuple(_row(source, label, position) for position, label in enumerate(frame.index))
         return cls(N=N, D=D, C=C, loss=values[loss_col], labels=labels)
 

@@ -2,7 +2,8 @@
 
 A report is a small Quarto book: ``_quarto.yml``, one ``.qmd`` per chapter, ``report.yml``
 (column mapping and fitting options), a copy of the runs table and the bibliography entries it
-cites (``references.json``, CSL JSON as pandoc reads the package's bibliography). The chapters hold prose and calls into :mod:`analysis.report`; no number is written into
+cites (``references.json``, CSL JSON as pandoc reads the package's bibliography). The chapters hold
+prose and calls into :mod:`analysis.report`; no number is written into
 the sources, so a user can edit the table or the settings and render again.
 """
 
