@@ -3,6 +3,9 @@ a description for screen readers, and readable log ticks."""
 
 from __future__ import annotations
 
+import html
+import re
+
 import altair as alt
 import numpy as np
 import pytest
@@ -79,7 +82,7 @@ def test_scatter_charts_have_legend_highlight_and_zoom(charts, name) -> None:
 SVG_TEXT = {
     "glue_vs_compute": ("ELECTRA", "GLUE score"),
     "residuals_by_model": ("ELMo", "below (−) the trend"),
-    "efficiency_over_time": ("ELECTRA", "Release date"),
+    "efficiency_over_time": ("GFLOPs per example (adjusted)", "Release date"),
     "size_vs_score": ("L=12", "Model size (MB"),
     "compression_summary": ("XTC-BERT", "GLUE points per MB"),
     "score_vs_parameters": ("Memory", "Non-embedding parameters"),
@@ -92,9 +95,10 @@ SVG_TEXT = {
 def test_static_svg_renders_every_chart(charts, name) -> None:
     svg = chart_svg(charts[name].to_dict())
     assert svg.startswith("<svg")
+    drawn = " ".join(html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg))  # text on the page
     for expected in SVG_TEXT[name]:
-        assert expected in svg, f"{name}: {expected!r} not drawn"
-    assert svg.count("<text") > 10 and svg.count("<path") > 2  # axes, labels and data marks, not an empty frame
+        assert expected in drawn, f"{name}: {expected!r} not drawn"
+    assert svg.count("<path") > 2  # data marks, not an empty frame
 
 
 def test_labels_from_the_data_appear_with_units_in_tooltips(charts) -> None:

@@ -106,6 +106,9 @@ def test_published_laws_give_hoffmanns_table_3(ch4: co.ComputeOptimalChapter) ->
         assert n_opt == pytest.approx(size, rel=0.05)
         # the paper counts FLOP more precisely than 6ND (its 67B x 1.5T row is 6.0e23 by 6ND)
         assert budget / (6 * n_opt) == pytest.approx(tokens, rel=0.1)
+    # Anchored at Chinchilla, the law asks at Chinchilla's budget for Chinchilla's published 1.4T tokens.
+    chinchilla = ch4.optimum("chinchilla", co.PUB1)
+    assert chinchilla["N_opt"] == pytest.approx(70e9) and chinchilla["D_opt"] == pytest.approx(1.4e12)
     # The table's rows are the same law at each model's budget.
     gopher = ch4.optimum("gopher", co.PUB1)
     assert gopher["N_opt"] == pytest.approx(co.n_opt_under(law, 6 * 280e9 * 300e9), rel=1e-12)
