@@ -116,33 +116,10 @@ def residuals_ranked(points: pd.DataFrame) -> alt.LayerChart:
     )
 
 
-def effective_size_by_slope(
-    profile: pd.DataFrame,
-    model_name: str,
-    actual_parameters: float,
-    slope_estimate: float,
-    slope_interval: tuple[float, float],
-    level: float = 0.95,
-) -> alt.LayerChart:
-    """Effective size of one model against the slope assumed for the trend (log y).
-
-    ``profile`` comes from :meth:`analysis.chapters.benchmarks.BenchmarksChapter.effective_size_profile` (``slope`` in points per
-    tenfold parameters, ``effective_parameters``, ``slope_text``, ``effective_text``, ``what``).
-    The shaded band is the slope's ``level`` interval (its part above zero); the vertical rule is
-    the fitted slope and the horizontal rule the model's actual non-embedding size. The curve
-    rises without bound as the slope approaches zero: that is why an interval reaching zero
-    leaves the effective size undetermined.
-    """
-    low, high = slope_interval
-    x_high = float(profile["slope"].max())
-    y_low = min(float(profile["effective_parameters"].min()), actual_parameters) / 2
-    y_high = float(profile["effective_parameters"].max())
-    x_title = "Assumed slope of the trend (points per tenfold parameters)"
-    x_scale = alt.Scale(domain=[0, x_high], nice=False)
-    x = alt.X("slope:Q", title=x_title, scale=x_scale)
-    y_scale = alt.Scale(type="log", domain=[y_low, y_high], nice=False)
-    y_axis = alt.Axis(values=auto_log_ticks([y_low, y_high]), labelExpr=si_label_expr())
-    y_title = f"Effective size of {model_name} (log scale)"
+def _slope_band_layers(interval: tuple[float, float], level: float, slope_estimate: float, x_high: float,
+                       x_scale: alt.Scale, x_title: str) -> tuple[alt.Chart, alt.Chart]:
+    """The slope's bootstrap interval as a shaded band (its part above zero) and its label."""
+    low, high = interval
     interval_text = f"{level:.0%} bootstrap interval of the slope: {low:.1f} to {high:.1f} points per tenfold"
     band_frame = pd.DataFrame({
         "from": [max(low, 0.0)], "to": [min(high, x_high)], "what": [interval_text],
@@ -161,6 +138,60 @@ def effective_size_by_slope(
         text="label:N",
         tooltip=[alt.Tooltip("what:N", title="Shaded"), alt.Tooltip("note:N", title="Lower end")],
     )
+    return band, band_label
+
+
+def _actual_size_layers(model_name: str, actual_parameters: float, y_scale: alt.Scale, y_title: str,
+                        y_axis: alt.Axis) -> tuple[alt.Chart, alt.Chart]:
+    """A horizontal rule at the model's actual size and its label at the right edge."""
+    actual = pd.DataFrame({
+        "size": [actual_parameters], "text": [f"{model_name}: {format_si(actual_parameters)} non-embedding parameters"],
+        "what": ["actual size (read off the figure, approximate)"],
+    })
+    actual_rule = alt.Chart(actual).mark_rule(color=CATEGORICAL[5], strokeWidth=1.5).encode(
+        y=alt.Y("size:Q", scale=y_scale, title=y_title, axis=y_axis),
+        tooltip=[alt.Tooltip("text:N", title="Model"), alt.Tooltip("what:N", title="Line")],
+    )
+    actual_label = alt.Chart(actual).mark_text(
+        align="right", baseline="bottom", dx=-4, dy=-3, color=CATEGORICAL[5], fontSize=12
+    ).encode(
+        x=alt.value(WIDTH - 4),
+        y=alt.Y("size:Q", scale=y_scale, title=y_title, axis=y_axis),
+        text="text:N",
+        tooltip=[alt.Tooltip("text:N", title="Model"), alt.Tooltip("what:N", title="Line")],
+    )
+    return actual_rule, actual_label
+
+
+def effective_size_by_slope(
+    profile: pd.DataFrame,
+    model_name: str,
+    actual_parameters: float,
+    slope_estimate: float,
+    slope_interval: tuple[float, float],
+    level: float = 0.95,
+) -> alt.LayerChart:
+    """Effective size of one model against the slope assumed for the trend (log y).
+
+    ``profile`` comes from :meth:`analysis.chapters.benchmarks.BenchmarksChapter.effective_size_profile`
+    (``slope`` in points per tenfold parameters, ``effective_parameters``, ``slope_text``,
+    ``effective_text``, ``what``).
+    The shaded band is the slope's ``level`` interval (its part above zero); the vertical rule is
+    the fitted slope and the horizontal rule the model's actual non-embedding size. The curve
+    rises without bound as the slope approaches zero: that is why an interval reaching zero
+    leaves the effective size undetermined.
+    """
+    low, high = slope_interval
+    x_high = float(profile["slope"].max())
+    y_low = min(float(profile["effective_parameters"].min()), actual_parameters) / 2
+    y_high = float(profile["effective_parameters"].max())
+    x_title = "Assumed slope of the trend (points per tenfold parameters)"
+    x_scale = alt.Scale(domain=[0, x_high], nice=False)
+    x = alt.X("slope:Q", title=x_title, scale=x_scale)
+    y_scale = alt.Scale(type="log", domain=[y_low, y_high], nice=False)
+    y_axis = alt.Axis(values=auto_log_ticks([y_low, y_high]), labelExpr=si_label_expr())
+    y_title = f"Effective size of {model_name} (log scale)"
+    band, band_label = _slope_band_layers((low, high), level, slope_estimate, x_high, x_scale, x_title)
     curve = alt.Chart(profile).mark_line(color=CATEGORICAL[0], strokeWidth=2.2).encode(
         x=x,
         y=alt.Y("effective_parameters:Q", title=y_title, scale=y_scale, axis=y_axis),
@@ -178,22 +209,7 @@ def effective_size_by_slope(
         x=alt.X("slope:Q", scale=x_scale, title=x_title),
         tooltip=[alt.Tooltip("text:N", title="Estimate"), alt.Tooltip("what:N", title="Line")],
     )
-    actual = pd.DataFrame({
-        "size": [actual_parameters], "text": [f"{model_name}: {format_si(actual_parameters)} non-embedding parameters"],
-        "what": ["actual size (read off the figure, approximate)"],
-    })
-    actual_rule = alt.Chart(actual).mark_rule(color=CATEGORICAL[5], strokeWidth=1.5).encode(
-        y=alt.Y("size:Q", scale=y_scale, title=y_title, axis=y_axis),
-        tooltip=[alt.Tooltip("text:N", title="Model"), alt.Tooltip("what:N", title="Line")],
-    )
-    actual_label = alt.Chart(actual).mark_text(
-        align="right", baseline="bottom", dx=-4, dy=-3, color=CATEGORICAL[5], fontSize=12
-    ).encode(
-        x=alt.value(WIDTH - 4),
-        y=alt.Y("size:Q", scale=y_scale, title=y_title, axis=y_axis),
-        text="text:N",
-        tooltip=[alt.Tooltip("text:N", title="Model"), alt.Tooltip("what:N", title="Line")],
-    )
+    actual_rule, actual_label = _actual_size_layers(model_name, actual_parameters, y_scale, y_title, y_axis)
     return alt.layer(band, band_label, curve, estimate, actual_rule, actual_label).properties(
         width=WIDTH,
         height=HEIGHT,
