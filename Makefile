@@ -1,6 +1,6 @@
 # Scaling Atlas: the two commands a fresh machine needs.
 #   make site  -> set up, fetch the external dataset, build the website and the PDF into _book/
-#   make test  -> set up (system packages included), fetch the external dataset, run the test suite
+#   make test  -> set up (system packages included), fetch the external dataset, run ruff, mypy and the test suite
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -20,6 +20,8 @@ site: setup data
 	$(BIN)/atlas build
 
 test: setup-test system-packages lint-tools data
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 setup: $(STAMP)

@@ -15,6 +15,7 @@ import pandas as pd
 
 from analysis.data import load_table
 from analysis.fit import ComputeOptimalResult, IsoFLOPFit, TrainingRuns
+from analysis.published import published_laws
 
 DATASETS = {"rw": "RefinedWeb", "owt2": "OpenWebText2"}
 """Dataset codes of the runs table and their names."""
@@ -51,11 +52,12 @@ def setting_runs(runs: pd.DataFrame, dataset: str, step: int) -> TrainingRuns:
 def published_exponents() -> pd.DataFrame:
     """The ten published exponents: ``dataset``, ``step``, ``a`` (``N_opt ∝ C^a``) and ``approach`` (the setting
     in words), from ``data/scaling_laws.csv``, ordered by dataset and step."""
-    laws = load_table("scaling_laws")
     rows = []
-    for law in laws[(laws["coefficient"] == "a") & laws["law_id"].str.fullmatch(_LAW_ID.pattern)].itertuples():
-        dataset, step = _LAW_ID.fullmatch(law.law_id).groups()
-        rows.append({"dataset": dataset, "step": int(step), "a": float(law.value), "approach": law.approach})
+    for law_id, law in published_laws().items():
+        match = _LAW_ID.fullmatch(law_id)
+        if match and "a" in law.coefficients:
+            dataset, step = match.groups()
+            rows.append({"dataset": dataset, "step": int(step), "a": law.coefficients["a"], "approach": law.approach})
     rows.sort(key=lambda row: (list(DATASETS).index(row["dataset"]), row["step"]))
     return pd.DataFrame(rows)
 

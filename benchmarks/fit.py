@@ -24,14 +24,12 @@ import json
 import os
 import time
 import tracemalloc
-from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import huber
 
-from analysis.errors import AtlasError
+from analysis.data import load_chinchilla_runs
 from analysis.fit import ParametricLossFit, TrainingRuns, huber_objective
 
 HUBER_DELTA = 1e-3
@@ -39,16 +37,8 @@ EXCLUDE_TOP_LOSS = 5
 
 
 def load_epoch_runs() -> TrainingRuns:
-    """The Epoch runs via ``analysis.data``, or straight from the mirror folder."""
-    try:
-        from analysis.data import load_chinchilla_runs
-
-        frame = load_chinchilla_runs()
-    except (ImportError, AtlasError):
-        mirror = Path(os.environ.get("ATLAS_DATA_MIRROR") or "/work/shared/data")
-        raw = pd.read_csv(mirror / "chinchilla_fig4_svg_extracted.csv")
-        n, c = raw["Model Size"].astype(float), raw["Training FLOP"].astype(float)
-        frame = pd.DataFrame({"N": n, "D": c / (6 * n), "C": c, "loss": raw["loss"].astype(float)})
+    """The Epoch runs as the book reads them (the verified cache of ``atlas data fetch``)."""
+    frame = load_chinchilla_runs()
     return TrainingRuns.from_frame(frame, d_col="D", c_col="C").exclude_top_loss(EXCLUDE_TOP_LOSS)
 
 

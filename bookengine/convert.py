@@ -7,12 +7,12 @@ import base64
 import hashlib
 import os
 import posixpath
-from contextvars import ContextVar
-from html import escape as html_escape
 import re
 import subprocess
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
+from html import escape as html_escape
 from pathlib import Path
 from typing import Any
 
@@ -171,7 +171,7 @@ class FormatOptions:
     code_summary: str = "Code"
 
     @classmethod
-    def from_config(cls, name: str, execute: dict[str, Any], fmt: dict[str, Any]) -> "FormatOptions":
+    def from_config(cls, name: str, execute: dict[str, Any], fmt: dict[str, Any]) -> FormatOptions:
         merged = {**execute, **{k: v for k, v in fmt.items() if k in ("echo", "warning", "code-fold")}}
         return cls(name=name, echo=merged.get("echo", True), warning=merged.get("warning", True),
                    code_fold=merged.get("code-fold", name == "html"),

@@ -12,7 +12,7 @@ import string
 from dataclasses import dataclass, field
 
 from bookengine.errors import BuildError
-from bookengine.qmd import Cell, Document, Markdown, split_fenced
+from bookengine.qmd import Document, Markdown, split_fenced
 
 HEADING = re.compile(r"^(?P<hashes>#{1,6})[ \t]+(?P<text>.*?)(?:[ \t]+\{(?P<attrs>[^{}]*)\})?[ \t]*#*[ \t]*$")
 REF_BRACKET = re.compile(r"\[(?P<minus>-?)@(?P<label>(?:fig|tbl|sec)-[A-Za-z0-9_:-]*[A-Za-z0-9_])\]")
@@ -184,7 +184,7 @@ class Numbering:
             raise BuildError(f"{rel}: duplicate label '{target.label}' (also in {other})")
         self.targets[target.label] = target
 
-    def resolve(self, text: str, rel: str, href: "callable") -> str:
+    def resolve(self, text: str, rel: str, href: callable) -> str:
         """Replace references in non-code Markdown with links; ``href(target)`` gives the URL."""
 
         def link(label: str, prefix: bool) -> str:

@@ -97,10 +97,10 @@ def lint_quarto_config(root: Path, config: BookConfig) -> list[LintProblem]:
                                   f"of the project (.venv included); write '/{pattern}'")
     formats = config.raw.get("format") or {}
     typst = formats.get("typst") if isinstance(formats, dict) else None
-    if config.bibliography and isinstance(formats, dict) and "typst" in formats:
-        if not (isinstance(typst, dict) and typst.get("citeproc") is True):
-            problem("typst:", "format typst: set 'citeproc: true' so the PDF cites in the style of the site "
-                              "(without it Quarto's Typst cites in Typst's own numbered style)")
+    cites_in_typst = isinstance(typst, dict) and typst.get("citeproc") is True
+    if config.bibliography and isinstance(formats, dict) and "typst" in formats and not cites_in_typst:
+        problem("typst:", "format typst: set 'citeproc: true' so the PDF cites in the style of the site "
+                          "(without it Quarto's Typst cites in Typst's own numbered style)")
     return problems
 
 

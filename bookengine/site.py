@@ -8,11 +8,21 @@ import posixpath
 import re
 import shutil
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
 
 import jinja2
 
-TEMPLATE_ROOT = Path(__file__).resolve().parent.parent / "templates"
+
+def _template_root() -> Path:
+    """The site and Typst templates: inside an installed wheel (``bookengine/_bundled/templates``, see
+    ``setup.py``), else ``templates/`` of the checkout the package runs from."""
+    package = Path(str(files("bookengine")))
+    bundled = package / "_bundled" / "templates"
+    return bundled if bundled.is_dir() else package.parent / "templates"
+
+
+TEMPLATE_ROOT = _template_root()
 TAG = re.compile(r"<[^>]+>")
 
 

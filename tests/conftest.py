@@ -5,6 +5,10 @@
   ``.pdf`` the PDF). Execution reuses the project's ``.atlas-cache``, so a warm cache makes it fast.
 * ``vega_bundle``: the offline Vega bundle written once per session (for copies of the minibook).
 * ``browser``: one headless Chromium for the whole session (see ``tests/browser.py``).
+
+And the rule for what a test needs from outside the repository (the fetched dataset, the data
+mirror's held-out tables, Chromium): :func:`unavailable` skips the test on a developer's machine
+but fails it under ``CI=true``, where everything is meant to be there.
 """
 
 from __future__ import annotations
@@ -18,12 +22,20 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def unavailable(reason: str) -> None:
+    """A test's prerequisite (dataset, browser) is missing: skip it locally, fail it under ``CI=true``."""
+    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        pytest.fail(f"{reason} (CI is set, so this is a failure, not a skip)", pytrace=False)
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def real_book(tmp_path_factory: pytest.TempPathFactory):
-    from bookengine.build import build
-    from datasets import mirror_dir
+    from datasets import require_epoch_runs
 
-    os.environ.setdefault("ATLAS_DATA_MIRROR", str(mirror_dir()))
+    from bookengine.build import build
+
+    require_epoch_runs()
     output = tmp_path_factory.mktemp("real-book") / "_book"
     yield build(ROOT, output_dir=str(output))
     shutil.rmtree(output, ignore_errors=True)

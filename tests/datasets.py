@@ -8,13 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
+from conftest import unavailable
 
-from analysis.errors import AtlasError
+from analysis.data import DATA_DIR, external_dataset, load_chinchilla_runs
+from analysis.data.external import MIRROR_ENV
 
 DEFAULT_MIRROR = Path(__file__).resolve().parents[2] / "shared" / "data"
 """Where CI keeps the mirror: the folder ``shared/data`` beside the checkout."""
-EPOCH_FILE = "chinchilla_fig4_svg_extracted.csv"
 
 # Published estimates on the Epoch runs (facts from the papers, see the mirror's README).
 BESIROGLU_2024 = {"E": 1.82, "A": 482.01, "B": 2085.43, "alpha": 0.3478, "beta": 0.3658}
@@ -23,31 +23,43 @@ HOFFMANN_2022 = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}
 
 
 def mirror_dir() -> Path:
-    """The mirror folder (``$ATLAS_DATA_MIRROR``, else ``shared/data`` beside the checkout); skips if absent."""
-    root = Path(os.environ.get("ATLAS_DATA_MIRROR") or DEFAULT_MIRROR)
-    if not (root / EPOCH_FILE).is_file():
-        pytest.skip(f"data mirror not found: set ATLAS_DATA_MIRROR to a folder holding {EPOCH_FILE}")
+    """The data mirror (``$ATLAS_DATA_MIRROR``, else ``shared/data`` beside the checkout), for the files only
+    it has (held-out tables, its README); unavailable without one."""
+    root = Path(os.environ.get(MIRROR_ENV) or DEFAULT_MIRROR)
+    if not root.is_dir():
+        unavailable(f"data mirror not found: set {MIRROR_ENV} to the mirror folder")
     return root
 
 
-def epoch_runs_frame() -> pd.DataFrame:
-    """The 245 Epoch runs as columns N, D, C, loss (via ``analysis.data`` when it can load them)."""
-    root = mirror_dir()
-    try:
-        from analysis.data import load_chinchilla_runs
+def epoch_runs_path() -> Path:
+    """The verified Epoch runs file, as ``atlas data fetch`` caches it (``data/external/``).
 
-        return load_chinchilla_runs()
-    except (ImportError, AtlasError):
-        raw = pd.read_csv(root / EPOCH_FILE)
-        n, c = raw["Model Size"].astype(float), raw["Training FLOP"].astype(float)
-        return pd.DataFrame({"N": n, "D": c / (6 * n), "C": c, "loss": raw["loss"].astype(float)})
+    Read through :func:`analysis.data.load_chinchilla_runs`, so a checksum or loader failure fails the
+    test. Unavailable only when the file is neither fetched nor reachable through ``$ATLAS_DATA_MIRROR``.
+    """
+    path = DATA_DIR / external_dataset().path
+    if not path.is_file() and not os.environ.get(MIRROR_ENV):
+        unavailable(f"{path} not fetched: run `atlas data fetch` (or set {MIRROR_ENV})")
+    load_chinchilla_runs()  # copies from the mirror when needed; verifies the checksum
+    return path
+
+
+def require_epoch_runs() -> None:
+    """Make sure the Epoch runs can be loaded (see :func:`epoch_runs_path`)."""
+    epoch_runs_path()
+
+
+def epoch_runs_frame() -> pd.DataFrame:
+    """The 245 Epoch runs as columns N, D, C, loss, read by :func:`analysis.data.load_chinchilla_runs`."""
+    require_epoch_runs()
+    return load_chinchilla_runs()
 
 
 def heldout_frame(name: str) -> pd.DataFrame:
-    """A held-out table from the mirror's ``heldout/`` folder (skips the test if absent)."""
+    """A held-out table from the mirror's ``heldout/`` folder."""
     path = mirror_dir() / "heldout" / name
     if not path.is_file():
-        pytest.skip(f"held-out table not in the mirror: {path}")
+        unavailable(f"held-out table not in the mirror: {path}")
     return pd.read_csv(path)
 
 

@@ -8,8 +8,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy.stats import linregress
+from scipy.stats import t as student_t
 
-from analysis import book
+from analysis.chapters.appendices import build_date
+from analysis.chapters.common import source_text
+from analysis.chapters.compression import compression_chapter
+from analysis.chapters.preface import key_findings
+from analysis.chapters.pretraining import pretraining_chapter
+from analysis.fit import EfficiencyTrend
+from analysis.text import LEVEL
 
 ROOT = Path(__file__).resolve().parent.parent
 OWN_SOURCES = [
@@ -29,12 +37,13 @@ ALLOWED_PHRASES = {
     r"\b(1|2|32)-bit|\b32 bits": "weight widths named in the figure's labels and the fp32 reference",
     r"\b4 bytes": "a 32-bit float is 4 bytes (definition)",
     r"\b6-layer|\b12 layers|L=\d+": "layer counts named in the figure's labels",
-    r"\b95%": "the book's fixed interval level (book.LEVEL, checked below)",
+    r"\b95%": "the book's fixed interval level (analysis.text.LEVEL, checked below)",
     r"\b(19|20)\d\d\b": "years (citations and publication dates)",
     r"\b[Cc]hapters?\s+\d(\s+(to|and)\s+\d)?": "chapter numbers",
     r"\bFigure \d\b|\bTable \d\b": "figure/table numbers of the source papers",
     r"\bseed 0\d\d": "seed file numbers",
-    r"\bMemory[³3]-2B(-SFT)?|\bLlama3-8B(-it)?|\bX-B\b|X-billion|\b(GPT|Phi|Falcon|Gemma)-\d+B?(-it)?|MiniLMv2|Llama \d|Qwen1\.5": "model names",
+    r"\bMemory[³3]-2B(-SFT)?|\bLlama3-8B(-it)?|\bX-B\b|X-billion|\b(GPT|Phi|Falcon|Gemma)-\d+B?(-it)?"
+    r"|MiniLMv2|Llama \d|Qwen1\.5": "model names",
     r"\bApproach(es)?\s\d(\sand\s\d)?": "names of the three approaches of Hoffmann et al. (2022)",
     r"\bSHA-256": "the name of the hash function",
     r"C = 6ND|\b6ND": "the standard training-compute approximation",
@@ -81,65 +90,79 @@ def test_the_checker_catches_a_typed_number() -> None:
 
 
 def test_interval_level_is_the_one_named_in_prose() -> None:
-    assert book.LEVEL == 0.95
+    assert LEVEL == 0.95
 
 
-def test_efficiency_estimator_matches_normal_equations() -> None:
-    ch1 = book.pretraining_analysis()
+def test_efficiency_slopes_match_the_frisch_waugh_lovell_route() -> None:
+    # An independent route to the same coefficients: partial out log-compute from GLUE and from the
+    # date with scipy's one-variable regression, then regress residual on residual.
+    ch1 = pretraining_chapter()
     p = ch1.points
-    years = book.decimal_year(p["release_date"])
-    design = np.column_stack([np.ones(len(p)), np.log10(p["gflops"]), years - ch1.efficiency.reference_year])
-    coef = np.linalg.solve(design.T @ design, design.T @ p["glue"].to_numpy())
-    params = ch1.efficiency.params
-    assert np.allclose([params["intercept"], params["compute_slope"], params["year_slope"]], coef)
-    assert params["compute_factor_per_year"] == pytest.approx(10 ** (coef[2] / coef[1]))
-    for name in ("compute_slope", "year_slope", "compute_factor_per_year"):
-        low, high = ch1.efficiency.ci[name]
-        assert low < params[name] < high
+    log_c, glue = np.log10(p["gflops"].to_numpy()), p["glue"].to_numpy()
+    years = p["release_date"].dt.year + (p["release_date"].dt.month - 0.5) / 12
+    glue_left = glue - np.polyval(np.polyfit(log_c, glue, 1), log_c)
+    year_left = years.to_numpy() - np.polyval(np.polyfit(log_c, years, 1), log_c)
+    assert ch1.efficiency.params["year_slope"] == pytest.approx(linregress(year_left, glue_left).slope, rel=1e-9)
+    compute_left = log_c - np.polyval(np.polyfit(years, log_c, 1), years)
+    glue_given_year = glue - np.polyval(np.polyfit(years, glue, 1), years)
+    assert ch1.efficiency.params["compute_slope"] == pytest.approx(
+        linregress(compute_left, glue_given_year).slope, rel=1e-9)
 
 
-def test_efficiency_estimator_recovers_a_known_rate() -> None:
+def test_efficiency_intervals_cover_a_known_rate_as_often_as_the_textbook_interval() -> None:
+    # Noisy data from a known law: the bootstrap interval of the yearly gain is close to the classical
+    # t interval of OLS (scipy's t quantile and the residual variance), and covers the true rate.
     rng = np.random.default_rng(1)
-    gflops = 10 ** rng.uniform(0, 2, 40)
-    years = rng.uniform(2018, 2021, 40)
-    score = 70 + 5 * np.log10(gflops) + 2 * (years - years.mean())
-    result = book.EfficiencyTrend(n_bootstrap=200).fit(gflops, years, score)
-    assert result.params["year_slope"] == pytest.approx(2)
-    assert result.params["compute_factor_per_year"] == pytest.approx(10 ** (2 / 5))
-    assert result.ci["year_slope"][0] == pytest.approx(2) and result.ci["year_slope"][1] == pytest.approx(2)
+    n = 60
+    gflops, years = 10 ** rng.uniform(0, 2, n), rng.uniform(2018, 2021, n)
+    score = 70 + 5 * np.log10(gflops) + 2 * (years - years.mean()) + rng.normal(0, 1.0, n)
+    result = EfficiencyTrend(n_bootstrap=1000, seed=0).fit(gflops, years, score)
+    design = np.column_stack([np.ones(n), np.log10(gflops), years - years.mean()])
+    residual = score - design @ np.linalg.lstsq(design, score, rcond=None)[0]
+    se = np.sqrt(residual @ residual / (n - 3) * np.linalg.inv(design.T @ design)[2, 2])
+    half_width = student_t.ppf(0.975, n - 3) * se
+    low, high = result.ci["year_slope"]
+    assert low < 2 < high
+    assert (high - low) / 2 == pytest.approx(half_width, rel=0.25)
+    assert result.to_dict()["params"]["year_slope"] == pytest.approx(result.params["year_slope"])
+    assert "year_slope" in result.summary()
 
 
-def test_statements_quote_the_fit_results() -> None:
-    ch1 = book.pretraining_analysis()
-    eff = ch1.efficiency
-    text = book.efficiency_statement(eff)
-    low, high = eff.ci["year_slope"]
-    assert text == f"{book.number(eff.params['year_slope'])} GLUE points per year (95% CI {book.number(low)} to {book.number(high)})"
-    slope_text = book.slope_statement(ch1.trend, "GLUE points")
-    assert slope_text.startswith(book.number(ch1.trend.slope))
-    assert book.slope_excludes_zero(ch1.trend) == (ch1.trend.ci["slope"][0] > 0 or ch1.trend.ci["slope"][1] < 0)
+def _numbers(text: str) -> list[float]:
+    text = text.replace("95% CI", "")
+    return [float(v.replace("−", "-")) for v in re.findall(r"−?\d+(?:\.\d+)?", text)]
 
 
-def test_compression_ratios_use_bert_base_in_fp32() -> None:
-    ch2 = book.compression_analysis()
-    assert ch2.baseline_size_mb == pytest.approx(ch2.baseline_parameters * 4 / 1e6)
-    assert np.allclose(ch2.points["compression_ratio"] * ch2.points["size_mb"], ch2.baseline_size_mb)
-    frontier = ch2.points[ch2.points["on_frontier"]]
-    for _, row in ch2.points.iterrows():  # frontier points are undominated, others dominated
+def test_statements_print_the_fit_to_their_precision() -> None:
+    # The sentence, read back as numbers, gives the estimate and its interval to the digits printed.
+    ch1 = pretraining_chapter()
+    value, low, high = _numbers(ch1.efficiency_statement)
+    for printed, exact in zip((value, low, high), (ch1.efficiency.params["year_slope"], *ch1.efficiency.ci["year_slope"])):
+        assert abs(printed - exact) <= 0.05 * max(abs(exact), 1e-9) + 0.05
+    assert low < value < high
+    assert re.fullmatch(r"\S+ GLUE points per year \(95% CI \S+ to \S+\)", ch1.efficiency_statement)
+
+
+def test_compression_reference_is_bert_base_at_440_mb() -> None:
+    # BERT-Base has 110M parameters (Devlin et al. 2019): 440 MB as 32-bit floats.
+    ch2 = compression_chapter()
+    assert ch2.baseline_size_mb == pytest.approx(440, rel=0.01)
+    assert (ch2.points["compression_ratio"] > 1).all()
+    frontier = ch2.frontier
+    for _, row in ch2.points.iterrows():  # brute force: frontier points are undominated, others dominated
         dominated = ((ch2.points["size_mb"] <= row["size_mb"]) & (ch2.points["glue"] >= row["glue"])
                      & ((ch2.points["size_mb"] < row["size_mb"]) | (ch2.points["glue"] > row["glue"]))).any()
         assert dominated != (row.name in frontier.index)
 
 
 def test_key_findings_cover_every_chapter() -> None:
-    findings = book.key_findings()
+    findings = key_findings()
     assert findings["chapter"].tolist() == ["1", "2", "3", "4", "5"]
-    ch1 = book.pretraining_analysis()
-    assert book.efficiency_statement(ch1.efficiency) in findings.iloc[0]["finding"]
+    assert pretraining_chapter().efficiency_statement in findings.iloc[0]["finding"]
 
 
 def test_author_year_and_build_date(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert book.author_year("wu2022xtc").endswith("2022")
-    assert book.author_year("not-a-key") == "not-a-key"
+    assert source_text("wu2022xtc", "") == "Wu et al. 2022"
+    assert source_text("not-a-key", "Table 1") == "not-a-key, Table 1"
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
-    assert book.build_date() == "2023-11-14"
+    assert build_date() == "2023-11-14"

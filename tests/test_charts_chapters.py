@@ -3,14 +3,19 @@ a description for screen readers, and readable log ticks."""
 
 from __future__ import annotations
 
+import html
+import re
+
 import altair as alt
 import numpy as np
-import pandas as pd
 import pytest
 
 import analysis.charts  # noqa: F401
-from analysis import book
-from analysis.charts import benchmarks, compression, formatting, pretraining
+from analysis import text
+from analysis.chapters.benchmarks import benchmarks_chapter
+from analysis.chapters.compression import compression_chapter
+from analysis.chapters.pretraining import pretraining_chapter
+from analysis.charts import axes, benchmarks, compression, pretraining
 from analysis.charts.layers import Axis, place_labels, step_polyline
 from analysis.charts.renderer import chart_svg
 
@@ -33,7 +38,7 @@ def _mark_type(view: dict) -> str:
 
 @pytest.fixture(scope="module")
 def charts() -> dict[str, alt.TopLevelMixin]:
-    ch1, ch2, ch3 = book.pretraining_analysis(), book.compression_analysis(), book.benchmark_analysis()
+    ch1, ch2, ch3 = pretraining_chapter(), compression_chapter(), benchmarks_chapter()
     return {
         "glue_vs_compute": pretraining.glue_vs_compute(ch1.points, ch1.curve),
         "residuals_by_model": pretraining.residuals_by_model(ch1.points),
@@ -74,9 +79,26 @@ def test_scatter_charts_have_legend_highlight_and_zoom(charts, name) -> None:
     assert "legend" in binds and "scales" in binds
 
 
-def test_static_svg_renders_every_chart(charts) -> None:
-    svg = chart_svg(charts["glue_vs_compute"].to_dict())
-    assert svg.startswith("<svg") and "ELECTRA" in svg
+SVG_TEXT = {
+    "glue_vs_compute": ("ELECTRA", "GLUE score"),
+    "residuals_by_model": ("ELMo", "below (−) the trend"),
+    "efficiency_over_time": ("GFLOPs per example (adjusted)", "Release date"),
+    "size_vs_score": ("L=12", "Model size (MB"),
+    "compression_summary": ("XTC-BERT", "GLUE points per MB"),
+    "score_vs_parameters": ("Memory", "Non-embedding parameters"),
+    "residuals_ranked": ("Gemma", "below (−) the trend"),
+}
+"""Per chart, a label from the data and an axis title its static SVG must show."""
+
+
+@pytest.mark.parametrize("name", sorted(SVG_TEXT))
+def test_static_svg_renders_every_chart(charts, name) -> None:
+    svg = chart_svg(charts[name].to_dict())
+    assert svg.startswith("<svg")
+    drawn = " ".join(html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg))  # text on the page
+    for expected in SVG_TEXT[name]:
+        assert expected in drawn, f"{name}: {expected!r} not drawn"
+    assert svg.count("<path") > 2  # data marks, not an empty frame
 
 
 def test_labels_from_the_data_appear_with_units_in_tooltips(charts) -> None:
@@ -88,15 +110,15 @@ def test_labels_from_the_data_appear_with_units_in_tooltips(charts) -> None:
 
 
 def test_log_ticks_and_labels() -> None:
-    assert formatting.log_ticks(3, 700) == [10.0, 100.0]
-    assert formatting.log_ticks(3, 70, (1, 2, 5)) == [5.0, 10.0, 20.0, 50.0]
-    assert formatting.auto_log_ticks([1.5e9, 4e10]) == [2e9, 5e9, 1e10, 2e10]
-    assert formatting.format_si(1.3e9) == "1.3B" and formatting.format_si(2.4e12) == "2.4T"
-    assert formatting.format_power(1.23e21, unit="FLOP") == "1.2e21 FLOP"
-    assert formatting.format_power(5.88e23, digits=3) == "5.88e23"
-    expr = formatting.si_label_expr()
+    assert axes.log_ticks(3, 700) == [10.0, 100.0]
+    assert axes.log_ticks(3, 70, (1, 2, 5)) == [5.0, 10.0, 20.0, 50.0]
+    assert axes.auto_log_ticks([1.5e9, 4e10]) == [2e9, 5e9, 1e10, 2e10]
+    assert text.format_si(1.3e9) == "1.3B" and text.format_si(2.4e12) == "2.4T"
+    assert text.format_power(1.23e21, unit="FLOP") == "1.2e21 FLOP"
+    assert text.format_power(5.88e23, digits=3) == "5.88e23"
+    expr = axes.si_label_expr()
     assert "'B'" in expr and "1e+09" in expr
-    assert formatting.power_label_expr("FLOP").endswith("+ ' FLOP'")
+    assert axes.power_label_expr("FLOP").endswith("+ ' FLOP'")
 
 
 def test_place_labels_avoids_overlap() -> None:
@@ -111,7 +133,8 @@ def test_place_labels_avoids_overlap() -> None:
 
         px = Axis((5.0, 100.0), log=True).to_unit(np.array([x[i]]))[0] * 560
         py = (1 - Axis((60.0, 90.0)).to_unit(np.array([y[i]]))[0]) * 340
-        boxes.append(_text_box(px, py, 0.62 * 11 * len(labels[i]), tuple(row[["label_dx", "label_dy", "label_align", "label_baseline"]])))
+        candidate = tuple(row[["label_dx", "label_dy", "label_align", "label_baseline"]])
+        boxes.append(_text_box(px, py, 0.62 * 11 * len(labels[i]), candidate))
     for a in range(len(boxes)):
         for b in range(a + 1, len(boxes)):
             A, B = boxes[a], boxes[b]
@@ -133,8 +156,8 @@ def test_step_polyline_matches_step_after() -> None:
 
 
 def test_signed_and_scientific_formats_use_a_true_minus() -> None:
-    assert formatting.format_signed(-1.234, 2) == "\u22121.2"
-    assert formatting.format_signed(0.46, decimals=1, plus=True) == "+0.5"
-    assert formatting.format_signed(-0.04, decimals=1, plus=True) == "0.0"  # rounds to zero: no sign
-    assert formatting.format_scientific(1.234e-4, 3) == "1.23 \u00d7 10\u207b\u2074"
-    assert formatting.format_scientific(-2.5e7, 2) == "\u22122.5 \u00d7 10\u2077"
+    assert text.format_signed(-1.234, 2) == "\u22121.2"
+    assert text.format_signed(0.46, decimals=1, plus=True) == "+0.5"
+    assert text.format_signed(-0.04, decimals=1, plus=True) == "0.0"  # rounds to zero: no sign
+    assert text.format_scientific(1.234e-4, 3) == "1.23 \u00d7 10\u207b\u2074"
+    assert text.format_scientific(-2.5e7, 2) == "\u22122.5 \u00d7 10\u2077"

@@ -89,7 +89,7 @@ def test_bundle_path_is_relative_to_project_root(tmp_path: Path) -> None:
     chapter_dir.mkdir()
     assert renderer.bundle_url(chapter_dir) == "../assets/vega/vega-bundle.js"
     assert renderer.bundle_url(tmp_path) == "assets/vega/vega-bundle.js"
-    assert f'"../assets/vega/vega-bundle.js"' in renderer.chart_html(_chart().to_dict(), cwd=chapter_dir)
+    assert '"../assets/vega/vega-bundle.js"' in renderer.chart_html(_chart().to_dict(), cwd=chapter_dir)
 
 
 def test_static_spec_drops_bindings_but_keeps_params() -> None:

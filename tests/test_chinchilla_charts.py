@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,28 +11,24 @@ import numpy as np
 import pandas as pd
 import pytest
 import vl_convert
+from datasets import require_epoch_runs
 
 import analysis.charts  # noqa: F401  (theme and renderer)
-from analysis import chinchilla as ch
+from analysis.chapters import compute_optimal as co
+from analysis.chapters import epoch
+from analysis.chapters import parametric_loss as pl
 from analysis.charts.compute_optimal import BUDGET_PARAM, compute_optimal_figure, optimal_size_chart
-from analysis.charts.parametric_loss import (
-    count_text,
-    flop_text,
-    isoflop_slices_chart,
-    isoloss_isoflop_figure,
-    residual_chart,
-)
+from analysis.charts.parametric_loss import isoflop_slices_chart, isoloss_isoflop_figure, residual_chart
 from analysis.charts.renderer import static_spec
-
-from datasets import mirror_dir
+from analysis.fit.laws import ParametricLaw
 
 N_BOOTSTRAP = 60
 
 
 @pytest.fixture(scope="module")
-def fits() -> ch.EpochFits:
-    os.environ.setdefault("ATLAS_DATA_MIRROR", str(mirror_dir()))
-    return ch.epoch_fits(N_BOOTSTRAP, ch.SEED)
+def fits() -> epoch.EpochFits:
+    require_epoch_runs()
+    return epoch.epoch_fits(N_BOOTSTRAP, epoch.SEED)
 
 
 def _unit_specs(spec: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -64,10 +59,10 @@ def _check_chart(chart: alt.TopLevelMixin) -> dict[str, Any]:
     return spec
 
 
-def test_compute_optimal_figure(fits: ch.EpochFits) -> None:
-    laws = ch.all_laws(fits)
-    gopher_c = float(ch.model("gopher")["C"])
-    spec = _check_chart(compute_optimal_figure(laws, ch.fitted_bands(fits), ch.notable_models(),
+def test_compute_optimal_figure(fits: epoch.EpochFits) -> None:
+    laws = co.all_power_laws(fits)
+    gopher_c = float(epoch.notable_model("gopher")["C"])
+    spec = _check_chart(compute_optimal_figure(laws, co.fitted_bands(fits), epoch.notable_models(),
                                                initial_budget=gopher_c))
     marks = [_mark_type(unit) for unit in _unit_specs(spec)]
     assert marks.count("area") == 1 and marks.count("line") == 1
@@ -86,9 +81,9 @@ def _datasets(spec: dict[str, Any]) -> list[list[dict[str, Any]]]:
     return list(spec.get("datasets", {}).values())
 
 
-def test_optimal_size_chart_log_axes_and_models(fits: ch.EpochFits) -> None:
-    models = ch.notable_models()
-    spec = optimal_size_chart(ch.all_laws(fits), ch.fitted_bands(fits), models).to_dict()
+def test_optimal_size_chart_log_axes_and_models(fits: epoch.EpochFits) -> None:
+    models = epoch.notable_models()
+    spec = optimal_size_chart(co.all_power_laws(fits), co.fitted_bands(fits), models).to_dict()
     encodings = [unit["encoding"] for unit in _unit_specs(spec) if "x" in unit["encoding"]]
     assert all(e["x"]["scale"]["type"] == "log" for e in encodings)
     axis = next(e["y"]["axis"] for e in encodings if "axis" in e.get("y", {}))
@@ -99,9 +94,9 @@ def test_optimal_size_chart_log_axes_and_models(fits: ch.EpochFits) -> None:
     assert gopher["C"] == pytest.approx(6 * 280e9 * 300e9) and gopher["C_label"] == "5.04e23 FLOP"
 
 
-def test_isoloss_isoflop_figure_shares_the_slice_selection(fits: ch.EpochFits) -> None:
-    markers = ch.notable_models().query("model_id == 'gopher'")
-    spec = _check_chart(isoloss_isoflop_figure(fits.runs, fits.parametric.params, markers, source=ch.RUNS_SOURCE))
+def test_isoloss_isoflop_figure_shares_the_slice_selection(fits: epoch.EpochFits) -> None:
+    markers = epoch.notable_models().query("model_id == 'gopher'")
+    spec = _check_chart(isoloss_isoflop_figure(fits.runs, fits.parametric.law, markers, source=epoch.RUNS_SOURCE))
     assert len(spec["hconcat"]) == 2
     selections = [p for p in spec.get("params", []) if p.get("select")]
     assert [p["name"] for p in selections] == ["slice"]
@@ -114,25 +109,20 @@ def test_isoloss_isoflop_figure_shares_the_slice_selection(fits: ch.EpochFits) -
     assert left_marks.count("line") == 2 and "rule" in left_marks and "point" in left_marks  # contours, frontier
 
 
-def test_isoflop_slices_mark_gopher_at_its_size(fits: ch.EpochFits) -> None:
-    markers = ch.notable_models().query("model_id == 'gopher'")
-    spec = isoflop_slices_chart(fits.runs, fits.parametric.params, markers, source=ch.RUNS_SOURCE).to_dict()
+def test_isoflop_slices_mark_gopher_at_its_size(fits: epoch.EpochFits) -> None:
+    markers = epoch.notable_models().query("model_id == 'gopher'")
+    spec = isoflop_slices_chart(fits.runs, fits.parametric.law, markers, source=epoch.RUNS_SOURCE).to_dict()
     stars = [row for data in _datasets(spec) for row in data if row.get("name") == "Gopher" and "value_kind" in row]
     assert len(stars) == 1 and stars[0]["N"] == 280e9
     optimum = [row for data in _datasets(spec) for row in data if row.get("name") == "Gopher" and "value_kind" not in row
                and "C_label" in row and row.get("N_label", "").endswith("parameters") and "loss" in row]
-    assert any(row["N"] == pytest.approx(ch.gopher_slice(fits)["N_opt"]) for row in optimum)
+    assert any(row["N"] == pytest.approx(pl.chapter_for(fits).gopher_slice["N_opt"]) for row in optimum)
 
 
-def test_residual_chart(fits: ch.EpochFits) -> None:
-    spec = _check_chart(residual_chart(ch.residual_frame(fits)))
+def test_residual_chart(fits: epoch.EpochFits) -> None:
+    spec = _check_chart(residual_chart(pl.chapter_for(fits).residuals))
     assert spec["facet"]["column"]["field"] == "fit"
     assert [_mark_type(u) for u in _unit_specs(spec)] == ["rule", "point"]
-
-
-def test_number_text() -> None:
-    assert count_text(67.2e9) == "67.2B" and count_text(1.4e12) == "1.4T" and count_text(4e8) == "400M"
-    assert flop_text(5.04e23) == "5.04e23 FLOP" and flop_text(1e21) == "1e21 FLOP"
 
 
 def test_charts_take_generic_runs() -> None:
@@ -146,20 +136,20 @@ def test_charts_take_generic_runs() -> None:
                          "loss": 2.0 + 300 / n**0.3 + 900 / d**0.3})
     runs = pd.DataFrame(rows)
     markers = pd.DataFrame({"name": ["Mine"], "N": [1e9], "C": [1e20], "source": ["user"], "value_kind": ["exact"]})
-    _check_chart(isoloss_isoflop_figure(runs, params, markers, source="user runs"))
+    _check_chart(isoloss_isoflop_figure(runs, ParametricLaw.from_params(params), markers, source="user runs"))
 
 
-def test_model_names_clear_of_law_lines_and_of_each_other(fits: ch.EpochFits) -> None:
+def test_model_names_clear_of_law_lines_and_of_each_other(fits: epoch.EpochFits) -> None:
     from analysis.charts.compute_optimal import CHART_WIDTH, MODEL_LABEL_SIZE, law_lines, model_label_positions
     from analysis.charts.theme import HEIGHT
 
-    laws, models = ch.all_laws(fits), ch.notable_models()
+    laws, models = co.all_power_laws(fits), epoch.notable_models()
     c_range, n_range, width, height = (1e17, 1e26), (1e7, 1e13), CHART_WIDTH, HEIGHT - 20
     lines = [(group["C"], group["N"]) for _, group in law_lines(laws, c_range).groupby("law")]
     placed = model_label_positions(models, lines, c_range, n_range)
     x_decade, y_decade = width / 9, height / 6
     boxes = []
-    for name, row in zip(models["name"], placed.itertuples()):
+    for name, star_C, star_N, row in zip(models["name"], models["C"], models["N"], placed.itertuples()):
         # the text box in log10 units, from the anchor and Vega's align/baseline
         text_w, text_h = 0.62 * MODEL_LABEL_SIZE * len(name) / x_decade, (MODEL_LABEL_SIZE + 1) / y_decade
         left = np.log10(row.label_C) - {"left": 0, "center": text_w / 2, "right": text_w}[row.label_align]
@@ -169,9 +159,14 @@ def test_model_names_clear_of_law_lines_and_of_each_other(fits: ch.EpochFits) ->
         for law in laws.itertuples():
             ends = [np.log10(law.n_ref) + law.a * (c - np.log10(law.c_ref)) for c in (left, left + text_w)]
             assert max(ends) < bottom or min(ends) > bottom + text_h, f"{name} label crosses {law.law}"
-        assert 17 <= left and left + text_w <= 26 and 7 <= bottom and bottom + text_h <= 13
-        if row.leader:  # the leader stops short of the text, on the star's side
-            assert min(row.label_C, row.leader_C) <= row.leader_C <= max(row.label_C, row.leader_C)
+        assert left >= 17 and left + text_w <= 26 and bottom >= 7 and bottom + text_h <= 13
+        if row.leader:  # the leader runs from the star towards the text and stops short of it
+            star_c, star_n = np.log10(star_C), np.log10(star_N)
+            end_c, end_n = np.log10(row.leader_C), np.log10(row.leader_N)
+            text_c, text_n = np.log10(row.label_C), np.log10(row.label_N)
+            assert min(star_c, text_c) - 1e-9 <= end_c <= max(star_c, text_c) + 1e-9
+            assert min(star_n, text_n) - 1e-9 <= end_n <= max(star_n, text_n) + 1e-9
+            assert 0 < np.hypot(end_c - star_c, end_n - star_n) < np.hypot(text_c - star_c, text_n - star_n)
     for a in range(len(boxes)):
         for b in range(a + 1, len(boxes)):
             A, B = boxes[a], boxes[b]

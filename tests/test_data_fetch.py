@@ -20,12 +20,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from datasets import DEFAULT_MIRROR
 
 from analysis.data import DATA_DIR, external_dataset, fetch_chinchilla_runs, load_chinchilla_runs
 from analysis.data import tables as tables_module
 from analysis.data.external import MIRROR_ENV, URL_ENV
 from analysis.errors import AtlasError
-from datasets import DEFAULT_MIRROR
 
 MIRROR_NAME = "chinchilla_fig4_svg_extracted.csv"
 SHARED_MIRROR = Path(os.environ.get(MIRROR_ENV) or DEFAULT_MIRROR)

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from datasets import mirror_dir
 from frictionless import validate
 
 from analysis.data import DATA_DIR, check_data_dir, describe_tables, load_table
-from datasets import mirror_dir
 
 REPO = DATA_DIR.parent
 TABLES = [

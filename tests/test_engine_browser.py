@@ -7,9 +7,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from browser import broken_internal_links, check_pages, open_page, served
 
 from bookengine.build import build
-from browser import broken_internal_links, check_pages, hover_until_tooltip, open_page, served
 
 pytestmark = pytest.mark.browser
 

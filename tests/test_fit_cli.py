@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from datasets import BESIROGLU_2024, epoch_runs_path, heldout_frame, synthetic_isoflop_runs
 
 from analysis.cli import main
 from analysis.fit import IsoFLOPFit, ParametricLossFit, TrainingRuns
-from datasets import BESIROGLU_2024, EPOCH_FILE, heldout_frame, mirror_dir, synthetic_isoflop_runs
 
 EPOCH_COLUMNS = ["--n-col", "Model Size", "--c-col", "Training FLOP"]
 
@@ -22,7 +22,7 @@ def run_atlas(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_parametric_json_on_the_epoch_file(capsys: pytest.CaptureFixture[str]) -> None:
-    path = mirror_dir() / EPOCH_FILE
+    path = epoch_runs_path()
     status = main(["fit", "parametric", str(path), *EPOCH_COLUMNS, "--exclude-top-loss", "5",
                    "--bootstrap", "100", "--seed", "3", "--json"])
     out, err = capsys.readouterr()

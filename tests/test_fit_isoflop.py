@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from datasets import epoch_runs_frame, heldout_frame, synthetic_isoflop_runs
 
 from analysis.errors import AtlasError
 from analysis.fit import EnvelopeFit, IsoFLOPFit, TrainingRuns, detect_budgets
-from datasets import epoch_runs_frame, heldout_frame, synthetic_isoflop_runs
 
 LAW = {"E": 1.8, "A": 400.0, "B": 1500.0, "alpha": 0.34, "beta": 0.30}
 TRUE_A = LAW["beta"] / (LAW["alpha"] + LAW["beta"])
@@ -75,7 +75,7 @@ def test_unusable_budgets_are_reported_and_left_out() -> None:
     frame = synthetic_isoflop_runs(LAW, BUDGETS, noise=0.0, seed=0)
     # Budget 1e18: only the smallest sizes (minimum outside the sampled range).
     # Budget 3e20: only three runs.
-    small = frame[(frame.C == 1e18) & (frame.N > frame[frame.C == 1e18].N.median())]
+    small = frame[(frame.C == 1e18) & (frame[frame.C == 1e18].N.median() < frame.N)]
     few = frame[frame.C == 3e20].iloc[:3]
     rest = frame[~frame.C.isin([1e18, 3e20])]
     result = IsoFLOPFit().fit(TrainingRuns.from_frame(pd.concat([small, few, rest])))

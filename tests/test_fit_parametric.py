@@ -7,14 +7,6 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from scipy.optimize import minimize
-from scipy.special import huber, logsumexp
-
-from analysis.errors import AtlasError
-from analysis.fit import ParametricLossFit, TrainingRuns, huber_objective
-from analysis.fit.parametric import huber_terms
 from datasets import (
     BESIROGLU_2024,
     BESIROGLU_2024_SE,
@@ -24,6 +16,14 @@ from datasets import (
     law_loss,
     synthetic_grid_runs,
 )
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy.optimize import minimize
+from scipy.special import huber, logsumexp
+
+from analysis.errors import AtlasError
+from analysis.fit import ParametricLossFit, TrainingRuns, huber_objective
+from analysis.fit.parametric import huber_terms
 
 TRUTH = {"E": 1.8, "A": 400.0, "B": 1500.0, "alpha": 0.34, "beta": 0.30}
 
@@ -86,17 +86,21 @@ def test_bootstrap_spread_matches_published_standard_errors(epoch_fit) -> None:
 
 def test_derived_quantities_agree_with_brute_force_minimisation(epoch_fit) -> None:
     p = epoch_fit.params
-    assert epoch_fit.exponents["a"] == pytest.approx(p["beta"] / (p["alpha"] + p["beta"]))
+    optima = {}
     for C in (1e20, 5.76e23):
         sizes = np.geomspace(1e6, 1e14, 400_001)
         losses = law_loss(p, sizes, C / (6 * sizes))
-        best = sizes[np.argmin(losses)]
+        best = optima[C] = sizes[np.argmin(losses)]
         assert epoch_fit.n_opt(C) == pytest.approx(best, rel=1e-3)
         assert epoch_fit.d_opt(C) == pytest.approx(C / (6 * best), rel=1e-3)
         assert epoch_fit.loss_at_budget(C) == pytest.approx(losses.min(), rel=1e-9)
         assert epoch_fit.tokens_per_parameter(C) == pytest.approx(epoch_fit.d_opt(C) / epoch_fit.n_opt(C))
         assert epoch_fit.compute_for_loss(epoch_fit.loss_at_budget(C)) == pytest.approx(C, rel=1e-9)
     assert np.isinf(epoch_fit.compute_for_loss(p["E"] - 0.1))
+    # The exponent a is the slope of the brute-force optimum in log-log space.
+    slope = np.log(optima[5.76e23] / optima[1e20]) / np.log(5.76e23 / 1e20)
+    assert epoch_fit.exponents["a"] == pytest.approx(slope, abs=1e-4)
+    assert epoch_fit.exponents["a"] + epoch_fit.exponents["b"] == pytest.approx(1.0)  # C = 6 N D
 
 
 def test_n_opt_interval_is_a_band_around_the_estimate(epoch_fit) -> None:

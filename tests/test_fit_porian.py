@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from datasets import law_loss, mirror_dir, true_n_opt
 
 from analysis import porian
 from analysis.cli import main
 from analysis.data import DATA_DIR, describe_tables
 from analysis.errors import AtlasError
 from analysis.fit import IsoFLOPFit, TrainingRuns
-from datasets import law_loss, mirror_dir, true_n_opt
 
 LAW = {"E": 1.8, "A": 400.0, "B": 1500.0, "alpha": 0.34, "beta": 0.30}
 TRUE_A = LAW["beta"] / (LAW["alpha"] + LAW["beta"])

@@ -14,19 +14,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
-from analysis.cli import main
-from analysis.errors import AtlasError
-from analysis.fit import EnvelopeFit, IsoFLOPFit, ParametricLossFit, TrainingRuns
 from datasets import (
-    EPOCH_FILE,
     epoch_runs_frame,
+    epoch_runs_path,
     heldout_frame,
-    mirror_dir,
     pure_noise_runs,
     synthetic_grid_runs,
     synthetic_isoflop_runs,
 )
+
+from analysis.cli import main
+from analysis.errors import AtlasError
+from analysis.fit import EnvelopeFit, IsoFLOPFit, ParametricLossFit, TrainingRuns
 
 LAW = {"E": 1.8, "A": 400.0, "B": 1500.0, "alpha": 0.34, "beta": 0.30}
 # Seeds of pure_noise_runs whose unconstrained optimum had a negative exponent (1), an overflowing
@@ -163,7 +162,7 @@ def test_heldout_and_epoch_tables_agree_with_6nd() -> None:
 
 
 def test_cli_wrong_tokens_column_is_caught_by_the_6nd_check(capsys: pytest.CaptureFixture[str]) -> None:
-    path = mirror_dir() / EPOCH_FILE
+    path = epoch_runs_path()
     status = main(["fit", "parametric", str(path), "--n-col", "Model Size", "--c-col", "Training FLOP",
                    "--d-col", "loss"])
     err = capsys.readouterr().err.strip().splitlines()

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
-
-from analysis.cli import main
-from analysis.fit.runs import TrainingRuns, read_runs_table
-from analysis.errors import AtlasError
-from analysis.report.formatting import count_interval, interval, number, power_of_ten
-from analysis.report.generator import cited_entries, copied_name
-from analysis.report.settings import ReportSettings
 from datasets import isoflop_family, write_csv
+
+from analysis.bibliography import csl_entries
+from analysis.cli import main
+from analysis.errors import AtlasError
+from analysis.fit.runs import TrainingRuns, read_runs_table
+from analysis.report.generator import copied_name
+from analysis.report.settings import ReportSettings
+from analysis.text import count_interval, interval, number, power_of_ten
 
 SYNTHETIC_OPTIONS = ["--n-col", "params", "--c-col", "flops", "--loss-col", "final_loss"]
 
@@ -27,11 +29,12 @@ def synthetic_csv(tmp_path: Path) -> Path:
 
 def test_no_render_writes_an_editable_project(synthetic_csv: Path, tmp_path: Path) -> None:
     out = tmp_path / "report"
-    status = main(["report", str(synthetic_csv), "--out", str(out), "--no-render", "--title", "Our family", "--seed", "7", *SYNTHETIC_OPTIONS])
+    status = main(["report", str(synthetic_csv), "--out", str(out), "--no-render", "--title", "Our family", "--seed", "7",
+                   *SYNTHETIC_OPTIONS])
     assert status == 0
     written = sorted(p.name for p in out.iterdir())
     assert written == sorted(
-        ["_quarto.yml", "_bundle.py", "report.yml", "my-runs.csv", "references.bib", "index.qmd", "data.qmd",
+        ["_quarto.yml", "_bundle.py", "report.yml", "my-runs.csv", "references.json", "index.qmd", "data.qmd",
          "parametric.qmd", "allocation.qmd", "published.qmd", "references.qmd"]
     )
     assert (out / "my-runs.csv").read_bytes() == synthetic_csv.read_bytes()
@@ -51,7 +54,7 @@ def test_no_render_writes_an_editable_project(synthetic_csv: Path, tmp_path: Pat
     for value in frame["final_loss"].head(20):
         assert f"{value:.4f}"[:6] not in sources
     assert sources.count("report = load_report()") == 4
-    bib_keys = re.findall(r"^@\w+\{([^,]+),", (out / "references.bib").read_text(), re.MULTILINE)
+    bib_keys = [item["id"] for item in json.loads((out / "references.json").read_text())]
     assert sorted(bib_keys) == sorted(set(re.findall(r"@(hoffmann2022chinchilla|besiroglu2024replication)\b", sources)))
 
 
@@ -87,7 +90,9 @@ def _validation_message(path: Path, **columns: str | None) -> str:
         (lambda f: f.assign(final_loss=f["final_loss"].astype(object).where(f.index != 0, "n/a")), ":2: column 'final_loss'"),
     ],
 )
-def test_bad_input_fails_before_anything_is_written(tmp_path: Path, capsys: pytest.CaptureFixture[str], mutate, expected_fragment: str) -> None:
+def test_bad_input_fails_before_anything_is_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], mutate, expected_fragment: str
+) -> None:
     bad = write_csv(mutate(isoflop_family()), tmp_path / "bad.csv")
     out = tmp_path / "never"
     message = _error_of(["report", str(bad), "--out", str(out), *SYNTHETIC_OPTIONS], capsys)
@@ -111,7 +116,9 @@ def test_default_columns_follow_atlas_fit(tmp_path: Path, capsys: pytest.Capture
     assert not (tmp_path / "never").exists()
 
 
-def test_missing_file_and_bad_options_are_one_line_errors(synthetic_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_file_and_bad_options_are_one_line_errors(
+    synthetic_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "never"
     assert "no such file" in _error_of(["report", str(tmp_path / "absent.csv"), "--out", str(out)], capsys)
     with pytest.raises(SystemExit) as usage_error:  # the option checks `atlas fit` shares, in argparse
@@ -152,12 +159,18 @@ def test_copied_name_keeps_safe_names_only() -> None:
     assert copied_name(Path("/x/data.parquet")) == "data.parquet"
 
 
-def test_cited_entries_extracts_whole_entries(tmp_path: Path) -> None:
+def test_cited_entries_are_pandocs_reading_of_the_bibliography(tmp_path: Path) -> None:
     bib = tmp_path / "refs.bib"
-    bib.write_text("@article{one,\n  title = {A {B} c},\n}\n\n@book{two,\n  title={Two}\n}\n")
-    assert cited_entries(bib, ("two",)) == "@book{two,\n  title={Two}\n}\n"
+    bib.write_text("@comment{@article{ghost, title = {Not an entry}}}\n"
+                   "@article{one,\n  author = {Smith, Ann and Jones, Bo and others},\n  title = {A {B} c},\n"
+                   "  year = {2020}\n}\n\n@book{two,\n  title={Two}\n}\n")
+    items = json.loads(csl_entries(bib, ("two", "one")))
+    assert [item["id"] for item in items] == ["two", "one"]
+    assert items[1]["title"] == "A B c" and items[1]["author"][0] == {"family": "Smith", "given": "Ann"}
     with pytest.raises(AtlasError, match="no entry for three"):
-        cited_entries(bib, ("one", "three"))
+        csl_entries(bib, ("one", "three"))
+    with pytest.raises(AtlasError, match="no entry for ghost"):  # a key inside @comment defines nothing
+        csl_entries(bib, ("ghost",))
 
 
 def test_number_formatting() -> None:

@@ -7,7 +7,6 @@ bootstrap) and shared by the tests of this module.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -17,12 +16,12 @@ from typing import Any, TypeVar
 
 import numpy as np
 import pytest
+from datasets import TRUE_LAW, epoch_runs_path, isoflop_family, law_loss, pure_noise_runs, true_n_opt, write_csv
 
 from analysis.cli import main
 from analysis.data import load_table
 from bookengine.build import build
 from bookengine.lint import lint_project
-from datasets import TRUE_LAW, isoflop_family, law_loss, mirror_dir, pure_noise_runs, true_n_opt, write_csv
 
 pytestmark = pytest.mark.slow
 T = TypeVar("T")
@@ -139,9 +138,7 @@ def synthetic_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def epoch_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from analysis.data import fetch_chinchilla_runs
-
-    csv = fetch_chinchilla_runs(mirror=str(mirror_dir())).path
+    csv = epoch_runs_path()
     return render(csv, tmp_path_factory.mktemp("epoch") / "report", "--n-col", "Model Size",
                   "--c-col", "Training FLOP", "--exclude-top-loss", "5")
 
@@ -289,7 +286,7 @@ def test_ten_row_report_renders_with_wide_intervals_or_reasons(tmp_path: Path) -
     D = rng.permutation(np.geomspace(5e9, 4e11, 10))
     loss = law_loss(TRUE_LAW, N, D) * np.exp(rng.normal(0, 0.01, 10))
     csv = tmp_path / "ten.csv"
-    csv.write_text("N,D,loss\n" + "".join(f"{n},{d},{l}\n" for n, d, l in zip(N, D, loss, strict=True)))
+    csv.write_text("N,D,loss\n" + "".join(f"{n},{d},{value}\n" for n, d, value in zip(N, D, loss, strict=True)))
     site = render(csv, tmp_path / "report")
     rows = by_parameter(site)
     text = page_text(site, "parametric.html")

@@ -8,11 +8,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from browser import broken_internal_links, check_pages, hover_until_tooltip, internal_links, open_page, served
 from pypdf import PdfReader
 
 from bookengine.config import load_config
-from browser import (broken_internal_links, check_pages, hover_until_tooltip, internal_links, open_page,
-                     served)
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

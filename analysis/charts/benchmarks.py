@@ -1,6 +1,6 @@
 """Charts of chapter 3: average benchmark score against non-embedding parameters (seed 002).
 
-Inputs are frames prepared by :mod:`analysis.book` (one row per model):
+Inputs are frames prepared by :mod:`analysis.chapters.benchmarks` (one row per model):
 
 ``points`` -- ``name``, ``organisation``, ``parameters`` (non-embedding parameters, count),
     ``score`` (average benchmark score, points), ``residual`` (points above the trend),
@@ -14,9 +14,10 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from analysis.charts.formatting import auto_log_ticks, format_si, si_label_expr
+from analysis.charts.axes import auto_log_ticks, si_label_expr
 from analysis.charts.layers import Axis, label_layer, place_labels, ranked_residual_bars, trend_layers
-from analysis.charts.theme import CATEGORICAL, FIT_COLOR, HEIGHT, MUTED_OPACITY, WIDTH
+from analysis.charts.theme import CATEGORICAL, FIT_COLOR, HEIGHT, INK, MUTED_OPACITY, OTHER_COLOR, WIDTH
+from analysis.text import format_si
 
 PARAMS_TITLE = "Non-embedding parameters (log scale)"
 SCORE_TITLE = "Average benchmark score (points)"
@@ -40,7 +41,7 @@ def _family_colour(points: pd.DataFrame) -> alt.Color:
     """Colour by family for families with several models; the rest share grey."""
     groups = sorted(g for g in points["family_group"].unique() if g != "other families")
     domain = [*groups, "other families"]
-    palette = [c for c in CATEGORICAL if c != "#000000"][: len(groups)] + ["#999999"]
+    palette = list(CATEGORICAL[:-1])[: len(groups)] + [OTHER_COLOR]  # black is reserved for fits
     return alt.Color("family_group:N", title="Family (click to highlight)", scale=alt.Scale(domain=domain, range=palette))
 
 
@@ -71,7 +72,7 @@ def score_vs_parameters(points: pd.DataFrame, curve: pd.DataFrame, level: float 
     zoom = alt.selection_interval(bind="scales", name="zoom")
     opacity = alt.condition(pick, alt.value(1.0), alt.value(MUTED_OPACITY))
     base = alt.Chart(data).encode(x=x, y=y)
-    dots = base.mark_point(filled=True, size=90, stroke="#333333", strokeWidth=0.5).encode(
+    dots = base.mark_point(filled=True, size=90, stroke=INK, strokeWidth=0.5).encode(
         color=_family_colour(points),
         opacity=opacity,
         tooltip=_tooltip(),
@@ -115,6 +116,53 @@ def residuals_ranked(points: pd.DataFrame) -> alt.LayerChart:
     )
 
 
+def _slope_band_layers(interval: tuple[float, float], level: float, slope_estimate: float, x_high: float,
+                       x_scale: alt.Scale, x_title: str) -> tuple[alt.Chart, alt.Chart]:
+    """The slope's bootstrap interval as a shaded band (its part above zero) and its label."""
+    low, high = interval
+    interval_text = f"{level:.0%} bootstrap interval of the slope: {low:.1f} to {high:.1f} points per tenfold"
+    band_frame = pd.DataFrame({
+        "from": [max(low, 0.0)], "to": [min(high, x_high)], "what": [interval_text],
+        "note": ["continues below zero, where no size reaches the score" if low <= 0 else "entirely above zero"],
+        "label": [f"{level:.0%} interval of the slope" + (f" (continues to {low:.1f})".replace("-", "−") if low <= 0 else "")],
+    })
+    band = alt.Chart(band_frame).mark_rect(color=FIT_COLOR, opacity=0.12).encode(
+        x=alt.X("from:Q", scale=x_scale, title=x_title), x2="to:Q",
+        tooltip=[alt.Tooltip("what:N", title="Shaded"), alt.Tooltip("note:N", title="Lower end")],
+    )
+    band_label = alt.Chart(band_frame.assign(at=slope_estimate)).mark_text(
+        align="left", baseline="bottom", dx=8, color=INK, fontSize=12
+    ).encode(
+        x=alt.X("at:Q", scale=x_scale, title=x_title),
+        y=alt.value(HEIGHT - 40),
+        text="label:N",
+        tooltip=[alt.Tooltip("what:N", title="Shaded"), alt.Tooltip("note:N", title="Lower end")],
+    )
+    return band, band_label
+
+
+def _actual_size_layers(model_name: str, actual_parameters: float, y_scale: alt.Scale, y_title: str,
+                        y_axis: alt.Axis) -> tuple[alt.Chart, alt.Chart]:
+    """A horizontal rule at the model's actual size and its label at the right edge."""
+    actual = pd.DataFrame({
+        "size": [actual_parameters], "text": [f"{model_name}: {format_si(actual_parameters)} non-embedding parameters"],
+        "what": ["actual size (read off the figure, approximate)"],
+    })
+    actual_rule = alt.Chart(actual).mark_rule(color=CATEGORICAL[5], strokeWidth=1.5).encode(
+        y=alt.Y("size:Q", scale=y_scale, title=y_title, axis=y_axis),
+        tooltip=[alt.Tooltip("text:N", title="Model"), alt.Tooltip("what:N", title="Line")],
+    )
+    actual_label = alt.Chart(actual).mark_text(
+        align="right", baseline="bottom", dx=-4, dy=-3, color=CATEGORICAL[5], fontSize=12
+    ).encode(
+        x=alt.value(WIDTH - 4),
+        y=alt.Y("size:Q", scale=y_scale, title=y_title, axis=y_axis),
+        text="text:N",
+        tooltip=[alt.Tooltip("text:N", title="Model"), alt.Tooltip("what:N", title="Line")],
+    )
+    return actual_rule, actual_label
+
+
 def effective_size_by_slope(
     profile: pd.DataFrame,
     model_name: str,
@@ -125,8 +173,9 @@ def effective_size_by_slope(
 ) -> alt.LayerChart:
     """Effective size of one model against the slope assumed for the trend (log y).
 
-    ``profile`` comes from :func:`analysis.book.effective_size_profile` (``slope`` in points per
-    tenfold parameters, ``effective_parameters``, ``slope_text``, ``effective_text``, ``what``).
+    ``profile`` comes from :meth:`analysis.chapters.benchmarks.BenchmarksChapter.effective_size_profile`
+    (``slope`` in points per tenfold parameters, ``effective_parameters``, ``slope_text``,
+    ``effective_text``, ``what``).
     The shaded band is the slope's ``level`` interval (its part above zero); the vertical rule is
     the fitted slope and the horizontal rule the model's actual non-embedding size. The curve
     rises without bound as the slope approaches zero: that is why an interval reaching zero
@@ -142,25 +191,8 @@ def effective_size_by_slope(
     y_scale = alt.Scale(type="log", domain=[y_low, y_high], nice=False)
     y_axis = alt.Axis(values=auto_log_ticks([y_low, y_high]), labelExpr=si_label_expr())
     y_title = f"Effective size of {model_name} (log scale)"
-    interval_text = f"{level:.0%} bootstrap interval of the slope: {low:.1f} to {high:.1f} points per tenfold"
-    band_frame = pd.DataFrame({
-        "from": [max(low, 0.0)], "to": [min(high, x_high)], "what": [interval_text],
-        "note": ["continues below zero, where no size reaches the score" if low <= 0 else "entirely above zero"],
-        "label": [f"{level:.0%} interval of the slope" + (f" (continues to {low:.1f})".replace("-", "−") if low <= 0 else "")],
-    })
-    band = alt.Chart(band_frame).mark_rect(color=FIT_COLOR, opacity=0.12).encode(
-        x=alt.X("from:Q", scale=x_scale, title=x_title), x2="to:Q",
-        tooltip=[alt.Tooltip("what:N", title="Shaded"), alt.Tooltip("note:N", title="Lower end")],
-    )
-    band_label = alt.Chart(band_frame.assign(at=slope_estimate)).mark_text(
-        align="left", baseline="bottom", dx=8, color="#333333", fontSize=12
-    ).encode(
-        x=alt.X("at:Q", scale=x_scale, title=x_title),
-        y=alt.value(HEIGHT - 40),
-        text="label:N",
-        tooltip=[alt.Tooltip("what:N", title="Shaded"), alt.Tooltip("note:N", title="Lower end")],
-    )
-    curve = alt.Chart(profile).mark_line(color="#0072B2", strokeWidth=2.2).encode(
+    band, band_label = _slope_band_layers((low, high), level, slope_estimate, x_high, x_scale, x_title)
+    curve = alt.Chart(profile).mark_line(color=CATEGORICAL[0], strokeWidth=2.2).encode(
         x=x,
         y=alt.Y("effective_parameters:Q", title=y_title, scale=y_scale, axis=y_axis),
         tooltip=[
@@ -177,20 +209,7 @@ def effective_size_by_slope(
         x=alt.X("slope:Q", scale=x_scale, title=x_title),
         tooltip=[alt.Tooltip("text:N", title="Estimate"), alt.Tooltip("what:N", title="Line")],
     )
-    actual = pd.DataFrame({
-        "size": [actual_parameters], "text": [f"{model_name}: {format_si(actual_parameters)} non-embedding parameters"],
-        "what": ["actual size (read off the figure, approximate)"],
-    })
-    actual_rule = alt.Chart(actual).mark_rule(color="#D55E00", strokeWidth=1.5).encode(
-        y=alt.Y("size:Q", scale=y_scale, title=y_title, axis=y_axis),
-        tooltip=[alt.Tooltip("text:N", title="Model"), alt.Tooltip("what:N", title="Line")],
-    )
-    actual_label = alt.Chart(actual).mark_text(align="right", baseline="bottom", dx=-4, dy=-3, color="#D55E00", fontSize=12).encode(
-        x=alt.value(WIDTH - 4),
-        y=alt.Y("size:Q", scale=y_scale, title=y_title, axis=y_axis),
-        text="text:N",
-        tooltip=[alt.Tooltip("text:N", title="Model"), alt.Tooltip("what:N", title="Line")],
-    )
+    actual_rule, actual_label = _actual_size_layers(model_name, actual_parameters, y_scale, y_title, y_axis)
     return alt.layer(band, band_label, curve, estimate, actual_rule, actual_label).properties(
         width=WIDTH,
         height=HEIGHT,

@@ -1,6 +1,6 @@
 """Charts of chapter 2: compressed BERT-type models, average GLUE over 8 tasks vs size (seed 001).
 
-Inputs are frames prepared by :mod:`analysis.book` (one row per compressed model):
+Inputs are frames prepared by :mod:`analysis.chapters.compression` (one row per compressed model):
 
 ``points`` -- ``method`` (e.g. ``"XTC-BERT"``), ``label`` (configuration, e.g. ``"L=12 (2-bit)"``),
     ``technique`` (``"quantization"`` or ``"layer reduction"``), ``size_mb`` (model size in MB),
@@ -14,9 +14,9 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from analysis.charts.formatting import auto_log_ticks
+from analysis.charts.axes import auto_log_ticks
 from analysis.charts.layers import Axis, frontier_layer, label_layer, place_labels
-from analysis.charts.theme import FIT_COLOR, HEIGHT, MUTED_OPACITY, SHAPES, WIDTH
+from analysis.charts.theme import FIT_COLOR, HEIGHT, INK, MUTED_OPACITY, SHAPES, WIDTH
 
 SIZE_TITLE = "Model size (MB, log scale)"
 GLUE_TITLE = "Average GLUE score over 8 tasks"
@@ -61,7 +61,8 @@ def size_vs_score(points: pd.DataFrame, baseline_size_mb: float, baseline_name: 
     y = alt.Y("glue:Q", title=GLUE_TITLE, scale=y_scale)
     labelled = points.assign(tag=points["method"] + " " + points["label"].fillna("")).reset_index(drop=True)
     data = pd.concat(
-        [labelled, place_labels(labelled["size_mb"], labelled["glue"], labelled["label"].fillna(""), Axis((low, high), log=True), Axis((y_low, y_high)))],
+        [labelled, place_labels(labelled["size_mb"], labelled["glue"], labelled["label"].fillna(""),
+                                Axis((low, high), log=True), Axis((y_low, y_high)))],
         axis=1,
     )
     methods = list(dict.fromkeys(points["method"]))
@@ -69,7 +70,7 @@ def size_vs_score(points: pd.DataFrame, baseline_size_mb: float, baseline_name: 
     zoom = alt.selection_interval(bind="scales", name="zoom")
     opacity = alt.condition(pick, alt.value(1.0), alt.value(MUTED_OPACITY))
     base = alt.Chart(data).encode(x=x, y=y)
-    dots = base.mark_point(filled=True, size=100, stroke="#333333", strokeWidth=0.5).encode(
+    dots = base.mark_point(filled=True, size=100, stroke=INK, strokeWidth=0.5).encode(
         color=_method_colour(methods),
         shape=alt.Shape("technique:N", title="Technique", scale=TECHNIQUE_SHAPES),
         opacity=opacity,
@@ -122,7 +123,7 @@ def compression_summary(points: pd.DataFrame) -> alt.HConcatChart:
         opacity=alt.condition(pick, alt.value(1.0), alt.value(MUTED_OPACITY)),
         tooltip=tooltip,
     )
-    dot = {"filled": True, "size": 80, "stroke": "#333333", "strokeWidth": 0.5}
+    dot = {"filled": True, "size": 80, "stroke": INK, "strokeWidth": 0.5}
     ratio = (
         base.mark_point(**dot)
         .encode(
@@ -130,7 +131,8 @@ def compression_summary(points: pd.DataFrame) -> alt.HConcatChart:
                 "compression_ratio:Q",
                 title="Compression vs 32-bit BERT-Base (×, log)",
                 scale=alt.Scale(type="log"),
-                axis=alt.Axis(labelExpr="format(datum.value, '~g') + '×'", values=auto_log_ticks(ordered["compression_ratio"], pad=1.2)),
+                axis=alt.Axis(labelExpr="format(datum.value, '~g') + '×'",
+                              values=auto_log_ticks(ordered["compression_ratio"], pad=1.2)),
             )
         )
         .add_params(pick)

@@ -27,10 +27,12 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from analysis.charts import parametric_loss as axes
-from analysis.charts.parametric_loss import STAR
+from analysis.charts import axes
 from analysis.charts.layers import Axis, place_labels, radial_candidates
-from analysis.charts.theme import CATEGORICAL, HEIGHT, MUTED_OPACITY
+from analysis.charts.parametric_loss import STAR
+from analysis.charts.theme import CATEGORICAL, GUIDE_COLOR, HEIGHT, INK, MUTED_OPACITY, NAMED_MODEL_COLOR
+from analysis.fit.laws import FLOP_PER_PARAMETER_TOKEN, PowerLaw
+from analysis.text import format_power, format_si
 
 BUDGET_PARAM = "log_budget"
 """Name of the Vega parameter holding log10 of the selected compute budget (FLOP)."""
@@ -50,7 +52,7 @@ def approach_colours(approaches: Sequence[str]) -> alt.Scale:
     for name in approaches:
         numbered = [k for k in (1, 2, 3) if f"Approach {k}" in name]
         if "Kaplan" in name:
-            colours.append("#000000")
+            colours.append(CATEGORICAL[-1])
         else:
             colours.append(CATEGORICAL[numbered[0] - 1] if numbered else next(spare))
     return alt.Scale(domain=list(approaches), range=colours)
@@ -64,7 +66,7 @@ def law_lines(laws: pd.DataFrame, c_range: tuple[float, float], points: int = 40
     budgets = np.geomspace(c_range[0], c_range[1], points)
     rows = []
     for law in laws.itertuples(index=False):
-        n_opt = law.n_ref * (budgets / law.c_ref) ** law.a
+        n_opt = PowerLaw(law.a, law.c_ref, law.n_ref)(budgets)
         rows.append(
             pd.DataFrame(
                 {
@@ -73,8 +75,8 @@ def law_lines(laws: pd.DataFrame, c_range: tuple[float, float], points: int = 40
                     "law": law.law,
                     "C": budgets,
                     "N": n_opt,
-                    "C_label": [axes.flop_text(c) for c in budgets],
-                    "N_label": [axes.count_text(n) for n in n_opt],
+                    "C_label": [_flop_label(c) for c in budgets],
+                    "N_label": [format_si(n) for n in n_opt],
                     "a": law.a,
                     "source": law.source,
                     "value_kind": law.value_kind,
@@ -85,7 +87,14 @@ def law_lines(laws: pd.DataFrame, c_range: tuple[float, float], points: int = 40
     return pd.concat(rows, ignore_index=True)
 
 
+def _flop_label(C: float) -> str:
+    return format_power(float(C), 3, unit="FLOP")
+
+
 MODEL_LABEL_SIZE = 12
+"""Font size (px) of the models' names."""
+
+
 def model_label_positions(
     models: pd.DataFrame,
     lines: Sequence[tuple[Sequence[float], Sequence[float]]],
@@ -131,6 +140,117 @@ def _n_opt_expr(budget_expr: str) -> str:
     return f"datum.n_ref * pow(({budget_expr}) / datum.c_ref, datum.a)"
 
 
+def _band_layer(bands: pd.DataFrame, x: alt.X, n_range: tuple[float, float], colour: alt.Color,
+                family: alt.Parameter) -> alt.Chart:
+    band_frame = bands.assign(
+        C_label=[_flop_label(c) for c in bands["C"]],
+        interval=[f"{format_si(lo)} to {format_si(hi)}" for lo, hi in zip(bands["N_lo"], bands["N_hi"], strict=True)],
+    )
+    return (
+        alt.Chart(band_frame)
+        .mark_area(clip=True)
+        .encode(
+            x=x, y=alt.Y("N_lo:Q", scale=alt.Scale(type="log", domain=list(n_range))), y2="N_hi:Q",
+            color=colour,
+            detail="law:N",
+            opacity=alt.condition(family, alt.value(0.13), alt.value(0.03)),
+            tooltip=[
+                alt.Tooltip("law:N", title="Law"),
+                alt.Tooltip("C_label:N", title="Budget"),
+                alt.Tooltip("interval:N", title="Bootstrap interval"),
+                alt.Tooltip("level:Q", title="Level", format=".0%"),
+            ],
+        )
+    )
+
+
+def _law_line_layer(lines_frame: pd.DataFrame, x: alt.X, y: alt.Y, colour: alt.Color,
+                    family: alt.Parameter) -> alt.Chart:
+    zoom = alt.selection_interval(bind="scales", name="zoom_compute_optimal")
+    return (
+        alt.Chart(lines_frame)
+        .mark_line(clip=True)
+        .encode(
+            x=x, y=y, color=colour, detail="law:N", opacity=alt.condition(family, alt.value(1.0), alt.value(MUTED_OPACITY)),
+            strokeDash=alt.StrokeDash("variant:N", title="Line", scale=alt.Scale(
+                domain=list(VARIANT_DASH), range=list(VARIANT_DASH.values())),
+                legend=alt.Legend(orient="none", legendX=CHART_WIDTH + 14, legendY=100, symbolType="stroke",
+                                  symbolSize=500, symbolStrokeWidth=2, symbolStrokeColor=INK)),
+            tooltip=[
+                alt.Tooltip("law:N", title="Law"),
+                alt.Tooltip("C_label:N", title="Budget"),
+                alt.Tooltip("N_label:N", title="Compute-optimal size"),
+                alt.Tooltip("a:Q", title="Exponent a (N ∝ Cᵃ)", format=".3f"),
+                alt.Tooltip("source:N", title="Source"),
+                alt.Tooltip("value_kind:N", title="Value kind"),
+                alt.Tooltip("note:N", title="How obtained"),
+            ],
+        )
+        .add_params(family, zoom)
+    )
+
+
+def _model_layers(models: pd.DataFrame, obstacles: list, c_range: tuple[float, float], n_range: tuple[float, float],
+                  x: alt.X, y: alt.Y) -> list[alt.Chart]:
+    """Stars at the models' size and budget, their names placed clear of the lines, and leader lines."""
+    model_frame = models.assign(
+        N_label=[format_si(n) + " parameters" for n in models["N"]],
+        D_label=[format_si(d) + " tokens" for d in models["D"]],
+        C_label=[_flop_label(c) for c in models["C"]],
+    )
+    model_tooltip = [
+        alt.Tooltip("name:N", title="Model"),
+        alt.Tooltip("N_label:N", title="Size"),
+        alt.Tooltip("D_label:N", title="Training tokens"),
+        alt.Tooltip("C_label:N", title="Budget (6ND)"),
+        alt.Tooltip("source:N", title="Source"),
+        alt.Tooltip("value_kind:N", title="Value kind"),
+    ]
+    model_frame = pd.concat([model_frame.reset_index(drop=True),
+                             model_label_positions(model_frame, obstacles, c_range, n_range)], axis=1)
+    model_base = alt.Chart(model_frame).encode(x=x, y=y, tooltip=model_tooltip)
+    leaders = model_base.transform_filter("datum.leader").mark_rule(color=GUIDE_COLOR, strokeWidth=0.8).encode(
+        x2="leader_C:Q", y2="leader_N:Q")
+    label_base = alt.Chart(model_frame).encode(
+        x=alt.X("label_C:Q", scale=alt.Scale(type="log", domain=list(c_range))),
+        y=alt.Y("label_N:Q", scale=alt.Scale(type="log", domain=list(n_range))), text="name:N", tooltip=model_tooltip)
+    label = {"fontSize": MODEL_LABEL_SIZE, "align": alt.ExprRef("datum.label_align"),
+             "baseline": alt.ExprRef("datum.label_baseline")}
+    return [
+        leaders,
+        model_base.mark_point(shape=STAR, size=260, filled=True, color=NAMED_MODEL_COLOR, opacity=1),
+        label_base.mark_text(**label, stroke="white", strokeWidth=4, strokeJoin="round"),
+        label_base.mark_text(**label),
+    ]
+
+
+def _budget_layers(laws: pd.DataFrame, x: alt.X, y: alt.Y, colour: alt.Color) -> list[alt.Chart]:
+    """A rule at the budget the slider holds and a marker per law at its compute-optimal size there."""
+    budget = f"pow(10, {BUDGET_PARAM})"
+    rule_data = pd.DataFrame({"what": ["selected budget"]})
+    rule = (
+        alt.Chart(rule_data)
+        .transform_calculate(C=budget, C_text=axes.flop_expr("datum.C"))
+        .mark_rule(color=GUIDE_COLOR, strokeDash=[2, 2])
+        .encode(x=x, tooltip=[alt.Tooltip("what:N", title="Rule"), alt.Tooltip("C_text:N", title="Budget")])
+    )
+    markers = (
+        alt.Chart(laws[list(LAW_COLUMNS)])
+        .transform_calculate(C=budget, N=_n_opt_expr("datum.C"))
+        .transform_calculate(N_text=axes.count_expr("datum.N"), C_text=axes.flop_expr("datum.C"))
+        .mark_point(filled=True, size=55, opacity=1, clip=True)
+        .encode(
+            x=x, y=y, color=colour,
+            shape=alt.Shape("variant:N", title="Line", scale=alt.Scale(domain=list(VARIANT_DASH),
+                            range=["circle", "diamond"]), legend=None),
+            tooltip=[alt.Tooltip("law:N", title="Law"), alt.Tooltip("C_text:N", title="Budget"),
+                     alt.Tooltip("N_text:N", title="Compute-optimal size"),
+                     alt.Tooltip("source:N", title="Source")],
+        )
+    )
+    return [rule, markers]
+
+
 def optimal_size_chart(
     laws: pd.DataFrame,
     bands: pd.DataFrame,
@@ -152,120 +272,29 @@ def optimal_size_chart(
             budget held by the Vega parameter :data:`BUDGET_PARAM` (which the slider of
             :func:`budget_readout_chart` sets); the parameter is declared by that chart.
     """
-    order = _approach_order(laws)
-    colour = alt.Color("approach:N", title="Scaling law", scale=approach_colours(order),
+    colour = alt.Color("approach:N", title="Scaling law", scale=approach_colours(_approach_order(laws)),
                        legend=alt.Legend(orient="none", legendX=CHART_WIDTH + 14, legendY=0, symbolType="stroke",
                                          symbolOpacity=1, symbolStrokeWidth=3))
     family = alt.selection_point(fields=["approach"], bind="legend", name="family")
-    zoom = alt.selection_interval(bind="scales", name="zoom_compute_optimal")
-    x_scale = alt.Scale(type="log", domain=list(c_range))
-    y_scale = alt.Scale(type="log", domain=list(n_range))
-    x = alt.X("C:Q", title="Training compute (FLOP)", scale=x_scale, axis=axes.flop_axis(c_range, label_every=2))
-    y = alt.Y("N:Q", title="Parameters", scale=y_scale, axis=axes.count_axis(n_range))
-    highlight = alt.condition(family, alt.value(1.0), alt.value(MUTED_OPACITY))
-
+    x = alt.X("C:Q", title="Training compute (FLOP)", scale=alt.Scale(type="log", domain=list(c_range)),
+              axis=axes.flop_axis(c_range, label_every=2))
+    y = alt.Y("N:Q", title="Parameters", scale=alt.Scale(type="log", domain=list(n_range)),
+              axis=axes.count_axis(n_range))
     lines_frame = law_lines(laws, c_range)
-    lines = (
-        alt.Chart(lines_frame)
-        .mark_line(clip=True)
-        .encode(
-            x=x, y=y, color=colour, detail="law:N", opacity=highlight,
-            strokeDash=alt.StrokeDash("variant:N", title="Line", scale=alt.Scale(
-                domain=list(VARIANT_DASH), range=list(VARIANT_DASH.values())),
-                legend=alt.Legend(orient="none", legendX=CHART_WIDTH + 14, legendY=100, symbolType="stroke",
-                                  symbolSize=500, symbolStrokeWidth=2, symbolStrokeColor="#333333")),
-            tooltip=[
-                alt.Tooltip("law:N", title="Law"),
-                alt.Tooltip("C_label:N", title="Budget"),
-                alt.Tooltip("N_label:N", title="Compute-optimal size"),
-                alt.Tooltip("a:Q", title="Exponent a (N ∝ Cᵃ)", format=".3f"),
-                alt.Tooltip("source:N", title="Source"),
-                alt.Tooltip("value_kind:N", title="Value kind"),
-                alt.Tooltip("note:N", title="How obtained"),
-            ],
-        )
-        .add_params(family, zoom)
-    )
     layers: list[alt.Chart] = []
     if len(bands):
-        band_frame = bands.assign(
-            C_label=[axes.flop_text(c) for c in bands["C"]],
-            interval=[f"{axes.count_text(lo)} to {axes.count_text(hi)}" for lo, hi in zip(bands["N_lo"], bands["N_hi"])],
-        )
-        layers.append(
-            alt.Chart(band_frame)
-            .mark_area(clip=True)
-            .encode(
-                x=x, y=alt.Y("N_lo:Q", scale=alt.Scale(type="log", domain=list(n_range))), y2="N_hi:Q",
-                color=colour,
-                detail="law:N",
-                opacity=alt.condition(family, alt.value(0.13), alt.value(0.03)),
-                tooltip=[
-                    alt.Tooltip("law:N", title="Law"),
-                    alt.Tooltip("C_label:N", title="Budget"),
-                    alt.Tooltip("interval:N", title="Bootstrap interval"),
-                    alt.Tooltip("level:Q", title="Level", format=".0%"),
-                ],
-            )
-        )
-    layers.append(lines)
-    model_frame = models.assign(
-        N_label=[axes.count_text(n) + " parameters" for n in models["N"]],
-        D_label=[axes.count_text(d) + " tokens" for d in models["D"]],
-        C_label=[axes.flop_text(c) for c in models["C"]],
-    )
-    model_tooltip = [
-        alt.Tooltip("name:N", title="Model"),
-        alt.Tooltip("N_label:N", title="Size"),
-        alt.Tooltip("D_label:N", title="Training tokens"),
-        alt.Tooltip("C_label:N", title="Budget (6ND)"),
-        alt.Tooltip("source:N", title="Source"),
-        alt.Tooltip("value_kind:N", title="Value kind"),
-    ]
+        layers.append(_band_layer(bands, x, n_range, colour, family))
+    layers.append(_law_line_layer(lines_frame, x, y, colour, family))
     obstacles = [(group["C"], group["N"]) for _, group in lines_frame.groupby("law")]
     if initial_budget is not None:
         obstacles.append(([initial_budget, initial_budget], list(n_range)))
-    model_frame = pd.concat([model_frame.reset_index(drop=True),
-                             model_label_positions(model_frame, obstacles, c_range, n_range)], axis=1)
-    model_base = alt.Chart(model_frame).encode(x=x, y=y, tooltip=model_tooltip)
-    leaders = model_base.transform_filter("datum.leader").mark_rule(color="#555555", strokeWidth=0.8).encode(
-        x2="leader_C:Q", y2="leader_N:Q")
-    layers.append(leaders)
-    layers.append(model_base.mark_point(shape=STAR, size=260, filled=True, color="#222222", opacity=1))
-    label_base = alt.Chart(model_frame).encode(
-        x=alt.X("label_C:Q", scale=x_scale), y=alt.Y("label_N:Q", scale=y_scale), text="name:N", tooltip=model_tooltip)
-    label = {"fontSize": MODEL_LABEL_SIZE, "align": alt.ExprRef("datum.label_align"),
-             "baseline": alt.ExprRef("datum.label_baseline")}
-    layers.append(label_base.mark_text(**label, stroke="white", strokeWidth=4, strokeJoin="round"))
-    layers.append(label_base.mark_text(**label))
+    layers += _model_layers(models, obstacles, c_range, n_range, x, y)
     if initial_budget is not None:
-        budget = f"pow(10, {BUDGET_PARAM})"
-        rule_data = pd.DataFrame({"what": ["selected budget"]})
-        layers.append(
-            alt.Chart(rule_data)
-            .transform_calculate(C=budget, C_text=axes.flop_expr("datum.C"))
-            .mark_rule(color="#666666", strokeDash=[2, 2])
-            .encode(x=x, tooltip=[alt.Tooltip("what:N", title="Rule"), alt.Tooltip("C_text:N", title="Budget")])
-        )
-        layers.append(
-            alt.Chart(laws[list(LAW_COLUMNS)])
-            .transform_calculate(C=budget, N=_n_opt_expr("datum.C"))
-            .transform_calculate(N_text=axes.count_expr("datum.N"), C_text=axes.flop_expr("datum.C"))
-            .mark_point(filled=True, size=55, opacity=1, clip=True)
-            .encode(
-                x=x, y=y, color=colour,
-                shape=alt.Shape("variant:N", title="Line", scale=alt.Scale(domain=list(VARIANT_DASH),
-                                range=["circle", "diamond"]), legend=None),
-                tooltip=[alt.Tooltip("law:N", title="Law"), alt.Tooltip("C_text:N", title="Budget"),
-                         alt.Tooltip("N_text:N", title="Compute-optimal size"),
-                         alt.Tooltip("source:N", title="Source")],
-            )
-        )
-    names = ", ".join(model_frame["name"])
+        layers += _budget_layers(laws, x, y, colour)
     description = (
         "Log-log chart of compute-optimal model size (parameters) against training compute (FLOP). "
         f"Lines: {', '.join(laws['law'])}. Shaded bands: bootstrap intervals of the laws fitted here. "
-        f"Stars: {names} at their actual size and training budget (C = 6ND)."
+        f"Stars: {', '.join(models['name'])} at their actual size and training budget (C = 6ND)."
     )
     return alt.layer(*layers).properties(width=CHART_WIDTH, height=HEIGHT - 20, description=description)
 
@@ -275,7 +304,8 @@ def budget_readout_chart(laws: pd.DataFrame, initial_budget: float,
     """A table, driven by a compute-budget slider, of N_opt, D_opt and tokens per parameter per law.
 
     The slider sets the Vega parameter :data:`BUDGET_PARAM` (log10 of the budget in FLOP, steps
-    of 0.001, so ``initial_budget`` is shown to three significant figures); ``D_opt = C / (6 N_opt)`` for every law, the convention ``C = 6 N D`` of the chapter.
+    of 0.001, so ``initial_budget`` is shown to three significant figures); ``D_opt = C / (6 N_opt)`` for every
+    law, the convention ``C = 6 N D`` of the chapter.
     In the static (print) variant the slider is dropped and the table shows ``initial_budget``.
     """
     slider = alt.param(
@@ -290,7 +320,7 @@ def budget_readout_chart(laws: pd.DataFrame, initial_budget: float,
         .add_params(slider)
         .transform_calculate(C=f"pow(10, {BUDGET_PARAM})")
         .transform_calculate(N_opt=_n_opt_expr("datum.C"))
-        .transform_calculate(D_opt="datum.C / (6 * datum.N_opt)")
+        .transform_calculate(D_opt=f"datum.C / ({FLOP_PER_PARAMETER_TOKEN:g} * datum.N_opt)")
         .transform_calculate(
             **{
                 columns[0]: axes.count_expr("datum.N_opt"),
@@ -315,10 +345,11 @@ def budget_readout_chart(laws: pd.DataFrame, initial_budget: float,
         .properties(
             width=CHART_WIDTH - 40,
             height=19 * len(laws),
-            title=alt.TitleParams(text=alt.ExprRef(f"'Compute-optimal allocation at ' + {axes.flop_expr('pow(10, ' + BUDGET_PARAM + ')')}")),
+            title=alt.TitleParams(
+                text=alt.ExprRef(f"'Compute-optimal allocation at ' + {axes.flop_expr('pow(10, ' + BUDGET_PARAM + ')')}")),
             description=(
                 "Table of compute-optimal parameters, tokens and tokens per parameter under each law "
-                f"at the selected compute budget (initially {axes.flop_text(initial_budget)})."
+                f"at the selected compute budget (initially {_flop_label(initial_budget)})."
             ),
         )
     )

@@ -16,7 +16,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from analysis.charts.theme import FIT_COLOR, FRONTIER_COLOR, HEIGHT, WIDTH
+from analysis.charts.theme import FIT_COLOR, FRONTIER_COLOR, HEIGHT, INK, WIDTH
 
 LABEL_FONT_SIZE = 11
 _POINT_RADIUS = 6.0
@@ -191,7 +191,7 @@ def label_layer(base: alt.Chart, text_field: str, opacity: alt.Opacity | None = 
         dy=alt.ExprRef("datum.label_dy"),
         align=alt.ExprRef("datum.label_align"),
         baseline=alt.ExprRef("datum.label_baseline"),
-        color="#333333",
+        color=INK,
     ).encode(text=alt.Text(f"{text_field}:N")).transform_filter("datum.label_shown")
     return layer.encode(opacity=opacity) if opacity is not None else layer
 
@@ -225,7 +225,8 @@ def frontier_layer(frontier: pd.DataFrame, x: alt.X, y: alt.Y, tooltip: Sequence
     """The Pareto frontier as a step line through the frontier points (sorted by cost)."""
     return (
         alt.Chart(frontier)
-        .mark_line(color=FRONTIER_COLOR, interpolate="step-after", strokeWidth=1.6, point=alt.OverlayMarkDef(filled=False, size=110, color=FRONTIER_COLOR))
+        .mark_line(color=FRONTIER_COLOR, interpolate="step-after", strokeWidth=1.6,
+                   point=alt.OverlayMarkDef(filled=False, size=110, color=FRONTIER_COLOR))
         .encode(x=x, y=y, tooltip=list(tooltip))
     )
 

@@ -6,8 +6,8 @@ they serve any set of training runs, not only the Chinchilla ones:
 ``runs`` -- one row per training run, columns ``N`` (parameters), ``D`` (tokens), ``C`` (FLOP),
     ``loss`` (nats per token) and, for the IsoFLOP charts, ``budget`` (the FLOP budget of the
     slice the run belongs to, NaN for runs in no slice).
-``params`` -- a fitted parametric loss ``L(N, D) = E + A / N**alpha + B / D**beta`` as a mapping
-    with keys ``E``, ``A``, ``B``, ``alpha``, ``beta`` (e.g. ``ParametricLossFit(...).fit(runs).params``).
+``law`` -- a parametric loss ``L(N, D) = E + A / N**alpha + B / D**beta``: an
+    :class:`analysis.fit.laws.ParametricLaw` (a fit's ``result.law``, or a published law).
 ``markers`` -- named models to mark, columns ``name``, ``N`` (parameters), ``C`` (FLOP),
     ``source`` and ``value_kind``.
 
@@ -19,83 +19,36 @@ is its minimum over N, ``N_opt(C) = G (C / 6) ** (beta / (alpha + beta))`` with
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import altair as alt
 import numpy as np
 import pandas as pd
 
-from analysis.charts.formatting import format_power, format_si, log_ticks, power_label_expr, si_label_expr
-from analysis.charts.theme import CATEGORICAL, FIT_COLOR, FRONTIER_COLOR, HEIGHT, MUTED_OPACITY, SEQUENTIAL_SCHEME, WIDTH
+from analysis.charts.axes import count_axis, flop_axis, loss_axis
+from analysis.charts.theme import (
+    CATEGORICAL,
+    FIT_COLOR,
+    FRONTIER_COLOR,
+    GUIDE_COLOR,
+    HEIGHT,
+    INK,
+    MUTED_OPACITY,
+    NAMED_MODEL_COLOR,
+    SEQUENTIAL_SCHEME,
+)
+from analysis.fit.laws import ParametricLaw, tokens_at_budget, training_flop
+from analysis.text import format_power, format_si
 
-FLOP_PER_PARAMETER_TOKEN = 6.0
 STAR = "M0,-1L0.24,-0.32L0.95,-0.31L0.38,0.12L0.59,0.81L0,0.4L-0.59,0.81L-0.38,0.12L-0.95,-0.31L-0.24,-0.32Z"
 """A five-pointed star (SVG path in the unit square) marking named models."""
 
 # ---------------------------------------------------------------------------------------------
-# Number formatting shared by the chapter 4 and 5 charts, on top of analysis.charts.formatting.
-
-
-def count_text(value: float, digits: int = 3) -> str:
-    """Parameters or tokens as short text: 67.2B, 1.4T, 400M (``digits`` significant figures)."""
-    return format_si(float(value), digits)
-
-
-def flop_text(value: float, digits: int = 3) -> str:
-    """A FLOP count as text, e.g. ``5.04e23 FLOP``."""
-    return format_power(float(value), digits, unit="FLOP")
-
-
-def count_expr(field: str) -> str:
-    """Vega expression formatting the number ``field`` like :func:`count_text` (B for 1e9, not G)."""
-    return "(" + si_label_expr().replace("datum.value", field).replace("'~g'", "'.3~r'") + ")"
-
-
-def flop_expr(field: str) -> str:
-    """Vega expression formatting the FLOP count ``field`` like :func:`flop_text`."""
-    return power_label_expr("FLOP").replace("datum.value", field)
-
-
-def flop_axis(value_range: tuple[float, float], every: int = 1, label_every: int = 1) -> alt.Axis:
-    """Log axis with a tick at every ``every``-th power of ten (1e18, 1e19, ...), labelled at
-    every ``label_every``-th tick (counted from the first) where labels would crowd."""
-    ticks = log_ticks(*value_range)[::every]
-    label = power_label_expr()
-    if label_every > 1:
-        labelled = ", ".join(repr(float(t)) for t in ticks[::label_every])
-        label = f"indexof([{labelled}], datum.value) >= 0 ? {label} : ''"
-    return alt.Axis(values=ticks, labelExpr=label)
-
-
-def count_axis(value_range: tuple[float, float], every: int = 1) -> alt.Axis:
-    """Log axis of parameters or tokens labelled 10M, 100M, 1B, 10B, ... at powers of ten."""
-    return alt.Axis(values=log_ticks(*value_range)[::every], labelExpr=si_label_expr())
-
-
-def loss_axis(values: Sequence[float]) -> alt.Axis:
-    """Loss axis (nats per token) with the given tick values."""
-    return alt.Axis(values=list(values), format=".1f")
-
-
-# ---------------------------------------------------------------------------------------------
-# The parametric loss and its frontier from a parameter mapping.
-
-
-def parametric_loss(params: Mapping[str, float], N: np.ndarray, D: np.ndarray) -> np.ndarray:
-    """``E + A / N**alpha + B / D**beta`` in nats per token (N parameters, D tokens, any shape)."""
-    N, D = np.asarray(N, dtype=float), np.asarray(D, dtype=float)
-    return params["E"] + params["A"] / N ** params["alpha"] + params["B"] / D ** params["beta"]
-
-
-def frontier_n_opt(params: Mapping[str, float], C: np.ndarray) -> np.ndarray:
-    """Compute-optimal size (parameters) of the parametric loss at budgets ``C`` (FLOP)."""
-    alpha, beta = params["alpha"], params["beta"]
-    G = (alpha * params["A"] / (beta * params["B"])) ** (1.0 / (alpha + beta))
-    return G * (np.asarray(C, dtype=float) / FLOP_PER_PARAMETER_TOKEN) ** (beta / (alpha + beta))
+# Curves of the law.
 
 
 def isoloss_contours(
-    params: Mapping[str, float],
+    law: ParametricLaw,
     levels: Sequence[float],
     n_range: tuple[float, float],
     c_range: tuple[float, float],
@@ -110,20 +63,13 @@ def isoloss_contours(
     sizes = np.geomspace(n_range[0], n_range[1], points)
     rows = []
     for level in levels:
-        headroom = level - params["E"] - params["A"] / sizes ** params["alpha"]
-        ok = headroom > 0
-        tokens = (params["B"] / headroom[ok]) ** (1.0 / params["beta"])
-        budgets = FLOP_PER_PARAMETER_TOKEN * sizes[ok] * tokens
+        all_tokens = law.isoloss_tokens(level, sizes)
+        ok = np.isfinite(all_tokens)
+        tokens = all_tokens[ok]
+        budgets = training_flop(sizes[ok], tokens)
         inside = (budgets >= c_range[0]) & (budgets <= c_range[1])
         rows.append(pd.DataFrame({"level": level, "N": sizes[ok][inside], "D": tokens[inside], "C": budgets[inside]}))
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["level", "N", "D", "C"])
-
-
-def budget_label(budget: float) -> str:
-    """A slice budget as a short label, e.g. ``6e18``."""
-    mantissa, exponent = f"{budget:.1e}".split("e")
-    mantissa = mantissa.rstrip("0").rstrip(".")
-    return f"{mantissa}e{int(exponent)}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -138,11 +84,19 @@ SLICE_SCHEME = alt.Scale(scheme=alt.SchemeParams(name="plasma", extent=[0.0, 0.8
 """Colours of the IsoFLOP slices: a sequential scheme distinct from the loss colours (viridis)."""
 
 
-def _loss_levels(params: Mapping[str, float], runs: pd.DataFrame, count: int = 8) -> list[float]:
+LOSS_TICKS = (2.0, 2.5, 3.0, 3.5, 4.0, 5.0)
+"""Tick values of the loss axis (nats/token) of the IsoFLOP panel, where they fall in its domain."""
+LEVEL_MARGIN = 0.02
+"""A contour level must exceed the irreducible loss E by this much (nats/token) to be drawn."""
+CURVE_SPAN = 1.5
+"""Each IsoFLOP curve extends this factor beyond the smallest and largest size of its slice."""
+
+
+def _loss_levels(law: ParametricLaw, runs: pd.DataFrame, count: int = 8) -> list[float]:
     """Round loss levels spread over the observed losses, kept above the irreducible loss E."""
     low, high = float(runs["loss"].min()), float(np.quantile(runs["loss"], 0.95))
     levels = np.round(np.linspace(low, high, count), 1)
-    return sorted({float(level) for level in levels if level > params["E"] + 0.02})
+    return sorted({float(level) for level in levels if level > law.E + LEVEL_MARGIN})
 
 
 def slice_selection() -> alt.Parameter:
@@ -153,29 +107,89 @@ def slice_selection() -> alt.Parameter:
     return alt.selection_point(fields=["budget"], bind="legend", name="slice")
 
 
-def _marker_frame(markers: pd.DataFrame, params: Mapping[str, float]) -> pd.DataFrame:
-    tokens = markers["C"] / (FLOP_PER_PARAMETER_TOKEN * markers["N"])
+def _size_label(N: float) -> str:
+    return format_si(float(N)) + " parameters"
+
+
+def _flop_label(C: float) -> str:
+    return format_power(float(C), 3, unit="FLOP")
+
+
+def _slice_label(budget: float) -> str:
+    return format_power(float(budget), 2) + " FLOP"
+
+
+def _decade_range(values: np.ndarray) -> tuple[float, float]:
+    """The whole powers of ten around ``values`` (all positive)."""
+    return 10.0 ** math.floor(math.log10(values.min())), 10.0 ** math.ceil(math.log10(values.max()))
+
+
+def _marker_frame(markers: pd.DataFrame, law: ParametricLaw) -> pd.DataFrame:
+    tokens = tokens_at_budget(markers["C"], markers["N"])
     return markers.assign(
         D=tokens,
-        loss=parametric_loss(params, markers["N"], tokens),
-        N_label=[count_text(n) + " parameters" for n in markers["N"]],
-        C_label=[flop_text(c) for c in markers["C"]],
+        loss=law.loss(markers["N"], tokens),
+        N_label=[_size_label(n) for n in markers["N"]],
+        C_label=[_flop_label(c) for c in markers["C"]],
     )
 
 
 def _run_frame(runs: pd.DataFrame) -> pd.DataFrame:
     frame = runs[["N", "D", "C", "loss"]].copy()
-    frame["budget"] = runs["budget"] if "budget" in runs else np.nan
-    frame["N_label"] = [count_text(n) + " parameters" for n in frame["N"]]
-    frame["D_label"] = [count_text(d) + " tokens" for d in frame["D"]]
-    frame["C_label"] = [flop_text(c) for c in frame["C"]]
-    frame["slice"] = [budget_label(b) + " FLOP" if np.isfinite(b) else "none" for b in frame["budget"]]
+    frame["budget"] = runs.get("budget", np.nan)
+    frame["N_label"] = [_size_label(n) for n in frame["N"]]
+    frame["D_label"] = [format_si(float(d)) + " tokens" for d in frame["D"]]
+    frame["C_label"] = [_flop_label(c) for c in frame["C"]]
+    frame["slice"] = [_slice_label(b) if np.isfinite(b) else "none" for b in frame["budget"]]
     return frame
+
+
+def _runs_source(source: str, source_note: str | None) -> str:
+    return alt.expr.toString(source + (f" ({source_note})" if source_note else ""))
+
+
+def _named_model_layers(marks: pd.DataFrame, x: alt.X, y: alt.Y, tooltip: list[alt.Tooltip],
+                        text: dict[str, object]) -> list[alt.Chart]:
+    """A star at each named model and its name beside it (``text``: the name's mark properties)."""
+    base = alt.Chart(marks).encode(x=x, y=y, tooltip=tooltip)
+    return [base.mark_point(shape=STAR, size=240, filled=True, color=NAMED_MODEL_COLOR, opacity=1),
+            base.mark_text(**text, fontSize=12).encode(text="name:N")]
+
+
+def _contour_layer(law: ParametricLaw, levels: list[float], c_range: tuple[float, float],
+                   n_range: tuple[float, float], x: alt.X, y: alt.Y, colour: alt.Color) -> alt.Chart:
+    contours = isoloss_contours(law, levels, n_range, c_range).rename(columns={"level": "loss"})
+    contours["C_label"] = [_flop_label(c) for c in contours["C"]]
+    contours["N_label"] = [_size_label(n) for n in contours["N"]]
+    return (
+        alt.Chart(contours)
+        .mark_line(strokeWidth=1.2, opacity=0.75, clip=True)
+        .encode(x=x, y=y, color=colour, detail="loss:Q", order="N:Q",
+                tooltip=[alt.Tooltip("loss:Q", title="IsoLoss contour (nats/token)", format=".2f"),
+                         alt.Tooltip("N_label:N", title="Size"), alt.Tooltip("C_label:N", title="Budget"),
+                         alt.Tooltip("fit:N", title="From")])
+        .transform_calculate(fit="'fitted L(N, D)'")
+    )
+
+
+def _frontier_layer(law: ParametricLaw, c_range: tuple[float, float], x: alt.X, y: alt.Y) -> alt.Chart:
+    budgets = np.geomspace(c_range[0], c_range[1], 60)
+    frontier = pd.DataFrame({"C": budgets, "N": law.n_opt(budgets)})
+    frontier["C_label"] = [_flop_label(c) for c in frontier["C"]]
+    frontier["N_label"] = [_size_label(n) for n in frontier["N"]]
+    frontier["loss_label"] = [f"{v:.3f}" for v in law.loss_at_size(frontier["N"], frontier["C"])]
+    return (
+        alt.Chart(frontier)
+        .mark_line(color=FRONTIER_COLOR, strokeWidth=2.5, clip=True)
+        .encode(x=x, y=y, tooltip=[alt.Tooltip("C_label:N", title="Budget"),
+                                    alt.Tooltip("N_label:N", title="Efficient frontier: N_opt"),
+                                    alt.Tooltip("loss_label:N", title="Predicted loss (nats/token)")])
+    )
 
 
 def isoloss_frontier_chart(
     runs: pd.DataFrame,
-    params: Mapping[str, float],
+    law: ParametricLaw,
     markers: pd.DataFrame,
     *,
     source: str,
@@ -188,7 +202,7 @@ def isoloss_frontier_chart(
 
     Args:
         runs: training runs (see the module docstring); ``budget`` marks the slices.
-        params: fitted parametric loss (``E``, ``A``, ``B``, ``alpha``, ``beta``).
+        law: the fitted parametric loss.
         markers: named models to mark at their size and budget (e.g. Gopher).
         source: where the runs come from, shown in tooltips.
         c_range, n_range: axis ranges in FLOP and parameters (default: the runs and markers, to
@@ -196,10 +210,8 @@ def isoloss_frontier_chart(
         selection: the shared slice selection (:func:`slice_selection`); when given, runs and
             slice rules outside the selected slices are dimmed.
     """
-    all_c = np.concatenate([runs["C"], markers["C"]])
-    all_n = np.concatenate([runs["N"], markers["N"]])
-    c_range = c_range or (10.0 ** math.floor(math.log10(all_c.min())), 10.0 ** math.ceil(math.log10(all_c.max())))
-    n_range = n_range or (10.0 ** math.floor(math.log10(all_n.min())), 10.0 ** math.ceil(math.log10(all_n.max())))
+    c_range = c_range or _decade_range(np.concatenate([runs["C"], markers["C"]]))
+    n_range = n_range or _decade_range(np.concatenate([runs["N"], markers["N"]]))
     x = alt.X("C:Q", title="Training compute (FLOP)", scale=alt.Scale(type="log", domain=list(c_range)),
               axis=flop_axis(c_range))
     y = alt.Y("N:Q", title="Model size (parameters)", scale=alt.Scale(type="log", domain=list(n_range)),
@@ -209,60 +221,33 @@ def isoloss_frontier_chart(
     colour = alt.Color("loss:Q", title=LOSS_TITLE, scale=alt.Scale(scheme=SEQUENTIAL_SCHEME, domain=loss_domain,
                        clamp=True, reverse=True), legend=alt.Legend(format=".1f", orient="bottom", type="gradient",
                                                                 gradientLength=200, direction="horizontal"))
-    levels = _loss_levels(params, runs)
-    contours = isoloss_contours(params, levels, n_range, c_range).rename(columns={"level": "loss"})
-    contours["C_label"] = [flop_text(c) for c in contours["C"]]
-    contours["N_label"] = [count_text(n) + " parameters" for n in contours["N"]]
-    contour_layer = (
-        alt.Chart(contours)
-        .mark_line(strokeWidth=1.2, opacity=0.75, clip=True)
-        .encode(x=x, y=y, color=colour, detail="loss:Q", order="N:Q",
-                tooltip=[alt.Tooltip("loss:Q", title="IsoLoss contour (nats/token)", format=".2f"),
-                         alt.Tooltip("N_label:N", title="Size"), alt.Tooltip("C_label:N", title="Budget"),
-                         alt.Tooltip("fit:N", title="From")])
-        .transform_calculate(fit="'fitted L(N, D)'")
-    )
-    budgets = np.geomspace(c_range[0], c_range[1], 60)
-    frontier = pd.DataFrame({"C": budgets, "N": frontier_n_opt(params, budgets)})
-    frontier["C_label"] = [flop_text(c) for c in frontier["C"]]
-    frontier["N_label"] = [count_text(n) + " parameters" for n in frontier["N"]]
-    frontier["loss_label"] = [f"{v:.3f}" for v in parametric_loss(params, frontier["N"], frontier["C"] / (6 * frontier["N"]))]
-    frontier_layer = (
-        alt.Chart(frontier)
-        .mark_line(color=FRONTIER_COLOR, strokeWidth=2.5, clip=True)
-        .encode(x=x, y=y, tooltip=[alt.Tooltip("C_label:N", title="Budget"),
-                                    alt.Tooltip("N_label:N", title="Efficient frontier: N_opt"),
-                                    alt.Tooltip("loss_label:N", title="Predicted loss (nats/token)")])
-    )
+    levels = _loss_levels(law, runs)
     slices = frame.dropna(subset=["budget"]).groupby("budget", as_index=False).agg(runs=("N", "size"))
-    slices["slice"] = [budget_label(b) + " FLOP" for b in slices["budget"]]
+    slices["slice"] = [_slice_label(b) for b in slices["budget"]]
     slice_opacity = alt.condition(selection, alt.value(0.9), alt.value(0.2)) if selection else alt.value(0.6)
     slice_layer = (
         alt.Chart(slices)
-        .mark_rule(strokeDash=[4, 3], color="#555555")
+        .mark_rule(strokeDash=[4, 3], color=GUIDE_COLOR)
         .encode(x=alt.X("budget:Q", scale=alt.Scale(type="log", domain=list(c_range))), opacity=slice_opacity,
                 tooltip=[alt.Tooltip("slice:N", title="IsoFLOP slice"), alt.Tooltip("runs:Q", title="Runs")])
     )
     run_opacity = alt.condition(selection, alt.value(0.95), alt.value(MUTED_OPACITY)) if selection else alt.value(0.9)
     run_layer = (
         alt.Chart(frame)
-        .mark_point(size=38, filled=True, stroke="#333333", strokeWidth=0.4)
+        .mark_point(size=38, filled=True, stroke=INK, strokeWidth=0.4)
         .encode(x=x, y=y, color=colour, opacity=run_opacity,
                 tooltip=[alt.Tooltip("N_label:N", title="Size"), alt.Tooltip("D_label:N", title="Tokens"),
                          alt.Tooltip("C_label:N", title="Budget"), alt.Tooltip("loss:Q", title=LOSS_TITLE, format=".3f"),
                          alt.Tooltip("slice:N", title="IsoFLOP slice"), alt.Tooltip("source:N", title="Source")])
-        .transform_calculate(source=alt.expr.toString(source + (f" ({source_note})" if source_note else "")))
+        .transform_calculate(source=_runs_source(source, source_note))
     )
-    marks = _marker_frame(markers, params)
-    marker_base = alt.Chart(marks).encode(
-        x=x, y=y,
-        tooltip=[alt.Tooltip("name:N", title="Model"), alt.Tooltip("N_label:N", title="Size"),
-                 alt.Tooltip("C_label:N", title="Budget (6ND)"), alt.Tooltip("source:N", title="Source"),
-                 alt.Tooltip("value_kind:N", title="Value kind")],
-    )
-    layers = [contour_layer, slice_layer, frontier_layer, run_layer,
-              marker_base.mark_point(shape=STAR, size=240, filled=True, color="#111111", opacity=1),
-              marker_base.mark_text(align="right", dx=-10, dy=-8, fontSize=12).encode(text="name:N")]
+    marks = _marker_frame(markers, law)
+    tooltip = [alt.Tooltip("name:N", title="Model"), alt.Tooltip("N_label:N", title="Size"),
+               alt.Tooltip("C_label:N", title="Budget (6ND)"), alt.Tooltip("source:N", title="Source"),
+               alt.Tooltip("value_kind:N", title="Value kind")]
+    layers = [_contour_layer(law, levels, c_range, n_range, x, y, colour), slice_layer,
+              _frontier_layer(law, c_range, x, y), run_layer,
+              *_named_model_layers(marks, x, y, tooltip, {"align": "right", "dx": -10, "dy": -8})]
     description = (
         f"Log-log chart of model size against training compute for {len(frame)} training runs coloured by final "
         f"loss, with IsoLoss contours of the fitted loss at {', '.join(f'{v:.1f}' for v in levels)} nats per token, "
@@ -272,9 +257,55 @@ def isoloss_frontier_chart(
     return alt.layer(*layers).properties(width=PANEL_WIDTH, height=HEIGHT - 40, description=description)
 
 
+def _slice_curves(frame: pd.DataFrame, law: ParametricLaw) -> pd.DataFrame:
+    """The fitted loss along each slice's budget, over the slice's sizes widened by :data:`CURVE_SPAN`."""
+    curves = []
+    for budget, group in frame.groupby("budget"):
+        sizes = np.geomspace(group["N"].min() / CURVE_SPAN, group["N"].max() * CURVE_SPAN, 50)
+        curves.append(pd.DataFrame({"budget": budget, "N": sizes, "loss": law.loss_at_size(sizes, budget)}))
+    curve_frame = pd.concat(curves, ignore_index=True)
+    curve_frame["slice"] = [_slice_label(b) for b in curve_frame["budget"]]
+    curve_frame["N_label"] = [_size_label(n) for n in curve_frame["N"]]
+    return curve_frame
+
+
+def _marker_curve_layers(marks: pd.DataFrame, law: ParametricLaw, n_range: tuple[float, float],
+                         x: alt.X, y: alt.Y) -> list[alt.Chart]:
+    """For each named model: the fitted curve at its budget (dashed) and a ring at the curve's minimum."""
+    marker_curves, optima = [], []
+    for marker in marks.itertuples(index=False):
+        n_opt = float(law.n_opt(marker.C))
+        low, high = min(n_opt, marker.N) / 8, max(n_opt, marker.N) * 3
+        sizes = np.geomspace(max(low, n_range[0]), min(high, n_range[1]), 60)
+        marker_curves.append(pd.DataFrame({"name": marker.name, "N": sizes, "C_label": marker.C_label,
+                                           "loss": law.loss_at_size(sizes, marker.C)}))
+        optima.append({"name": marker.name, "N": n_opt, "C_label": marker.C_label, "N_label": _size_label(n_opt),
+                       "loss": float(law.loss_at_size(n_opt, marker.C))})
+    marker_curve_frame = (pd.concat(marker_curves, ignore_index=True) if marker_curves
+                          else pd.DataFrame(columns=["name", "N", "C_label", "loss"]))
+    marker_curve_frame["N_label"] = [_size_label(n) for n in marker_curve_frame["N"]]
+    curve_layer = (
+        alt.Chart(marker_curve_frame)
+        .mark_line(strokeDash=[6, 3], color=NAMED_MODEL_COLOR, strokeWidth=1.5)
+        .encode(x=x, y=y, detail="name:N",
+                tooltip=[alt.Tooltip("name:N", title="Fitted curve at the budget of"),
+                         alt.Tooltip("C_label:N", title="Budget"), alt.Tooltip("N_label:N", title="Size"),
+                         alt.Tooltip("loss:Q", title="Predicted loss (nats/token)", format=".3f")])
+    )
+    optimum_layer = (
+        alt.Chart(pd.DataFrame(optima, columns=["name", "N", "C_label", "N_label", "loss"]))
+        .mark_point(shape="circle", size=110, filled=False, color=NAMED_MODEL_COLOR, strokeWidth=1.8)
+        .encode(x=x, y=y, tooltip=[alt.Tooltip("name:N", title="Optimum of the curve at the budget of"),
+                                    alt.Tooltip("C_label:N", title="Budget"),
+                                    alt.Tooltip("N_label:N", title="Compute-optimal size"),
+                                    alt.Tooltip("loss:Q", title="Predicted loss (nats/token)", format=".3f")])
+    )
+    return [curve_layer, optimum_layer]
+
+
 def isoflop_slices_chart(
     runs: pd.DataFrame,
-    params: Mapping[str, float],
+    law: ParametricLaw,
     markers: pd.DataFrame,
     *,
     source: str,
@@ -289,31 +320,20 @@ def isoflop_slices_chart(
     the curve's minimum (the compute-optimal size for that budget).
     """
     frame = _run_frame(runs).dropna(subset=["budget"])
-    marks = _marker_frame(markers, params)
-    all_n = np.concatenate([frame["N"], marks["N"], frontier_n_opt(params, marks["C"])])
-    n_range = n_range or (10.0 ** math.floor(math.log10(all_n.min())), 10.0 ** math.ceil(math.log10(all_n.max())))
+    marks = _marker_frame(markers, law)
+    n_range = n_range or _decade_range(np.concatenate([frame["N"], marks["N"], law.n_opt(marks["C"])]))
     x = alt.X("N:Q", title="Model size (parameters)", scale=alt.Scale(type="log", domain=list(n_range)),
               axis=count_axis(n_range))
-    loss_ticks = [2.0, 2.5, 3.0, 3.5, 4.0, 5.0]
     loss_domain = [min(1.9, float(frame["loss"].min()) - 0.05, float(marks["loss"].min()) - 0.05),
                    float(frame["loss"].max()) + 0.1]
     y = alt.Y("loss:Q", title=LOSS_TITLE, scale=alt.Scale(type="log", domain=loss_domain), axis=loss_axis(
-        [t for t in loss_ticks if loss_domain[0] <= t <= loss_domain[1]]))
+        [t for t in LOSS_TICKS if loss_domain[0] <= t <= loss_domain[1]]))
     colour = alt.Color("budget:O", title="IsoFLOP slice (FLOP)", scale=SLICE_SCHEME,
                        legend=alt.Legend(labelExpr="replace(format(datum.value, '.1~e'), '+', '')", orient="bottom",
                                          direction="horizontal", columns=5, symbolType="circle"))
     opacity = alt.condition(selection, alt.value(1.0), alt.value(MUTED_OPACITY)) if selection else alt.value(0.9)
-
-    curves = []
-    for budget, group in frame.groupby("budget"):
-        sizes = np.geomspace(group["N"].min() / 1.5, group["N"].max() * 1.5, 50)
-        curves.append(pd.DataFrame({"budget": budget, "N": sizes,
-                                    "loss": parametric_loss(params, sizes, budget / (FLOP_PER_PARAMETER_TOKEN * sizes))}))
-    curve_frame = pd.concat(curves, ignore_index=True)
-    curve_frame["slice"] = [budget_label(b) + " FLOP" for b in curve_frame["budget"]]
-    curve_frame["N_label"] = [count_text(n) + " parameters" for n in curve_frame["N"]]
     curve_layer = (
-        alt.Chart(curve_frame)
+        alt.Chart(_slice_curves(frame, law))
         .mark_line(strokeWidth=1.8)
         .encode(x=x, y=y, color=colour, opacity=opacity, detail="budget:O",
                 tooltip=[alt.Tooltip("slice:N", title="Fitted IsoFLOP curve"), alt.Tooltip("N_label:N", title="Size"),
@@ -321,56 +341,21 @@ def isoflop_slices_chart(
     )
     run_layer = (
         alt.Chart(frame)
-        .mark_point(size=42, filled=True, stroke="#333333", strokeWidth=0.4)
+        .mark_point(size=42, filled=True, stroke=INK, strokeWidth=0.4)
         .encode(x=x, y=y, color=colour, opacity=opacity,
                 tooltip=[alt.Tooltip("slice:N", title="IsoFLOP slice"), alt.Tooltip("N_label:N", title="Size"),
                          alt.Tooltip("D_label:N", title="Tokens"), alt.Tooltip("C_label:N", title="Budget"),
                          alt.Tooltip("loss:Q", title=LOSS_TITLE, format=".3f"), alt.Tooltip("source:N", title="Source")])
-        .transform_calculate(source=alt.expr.toString(source + (f" ({source_note})" if source_note else "")))
+        .transform_calculate(source=_runs_source(source, source_note))
     )
     if selection is not None:
         curve_layer = curve_layer.add_params(selection)
-
-    marker_curves, optima = [], []
-    for marker in marks.itertuples(index=False):
-        n_opt = float(frontier_n_opt(params, marker.C))
-        low, high = min(n_opt, marker.N) / 8, max(n_opt, marker.N) * 3
-        sizes = np.geomspace(max(low, n_range[0]), min(high, n_range[1]), 60)
-        marker_curves.append(pd.DataFrame({
-            "name": marker.name, "N": sizes, "C_label": marker.C_label,
-            "loss": parametric_loss(params, sizes, marker.C / (FLOP_PER_PARAMETER_TOKEN * sizes))}))
-        optima.append({"name": marker.name, "N": n_opt, "C_label": marker.C_label,
-                       "N_label": count_text(n_opt) + " parameters",
-                       "loss": float(parametric_loss(params, n_opt, marker.C / (FLOP_PER_PARAMETER_TOKEN * n_opt)))})
-    marker_curve_frame = (pd.concat(marker_curves, ignore_index=True) if marker_curves
-                          else pd.DataFrame(columns=["name", "N", "C_label", "loss"]))
-    marker_curve_frame["N_label"] = [count_text(n) + " parameters" for n in marker_curve_frame["N"]]
-    marker_curve_layer = (
-        alt.Chart(marker_curve_frame)
-        .mark_line(strokeDash=[6, 3], color="#111111", strokeWidth=1.5)
-        .encode(x=x, y=y, detail="name:N",
-                tooltip=[alt.Tooltip("name:N", title="Fitted curve at the budget of"),
-                         alt.Tooltip("C_label:N", title="Budget"), alt.Tooltip("N_label:N", title="Size"),
-                         alt.Tooltip("loss:Q", title="Predicted loss (nats/token)", format=".3f")])
-    )
-    optimum_layer = (
-        alt.Chart(pd.DataFrame(optima, columns=["name", "N", "C_label", "N_label", "loss"]))
-        .mark_point(shape="circle", size=110, filled=False, color="#111111", strokeWidth=1.8)
-        .encode(x=x, y=y, tooltip=[alt.Tooltip("name:N", title="Optimum of the curve at the budget of"),
-                                    alt.Tooltip("C_label:N", title="Budget"),
-                                    alt.Tooltip("N_label:N", title="Compute-optimal size"),
-                                    alt.Tooltip("loss:Q", title="Predicted loss (nats/token)", format=".3f")])
-    )
-    marker_base = alt.Chart(marks).encode(
-        x=x, y=y,
-        tooltip=[alt.Tooltip("name:N", title="Model"), alt.Tooltip("N_label:N", title="Size"),
-                 alt.Tooltip("C_label:N", title="Budget (6ND)"),
-                 alt.Tooltip("loss:Q", title="Fitted loss at this size and budget", format=".3f"),
-                 alt.Tooltip("source:N", title="Source"), alt.Tooltip("value_kind:N", title="Value kind")],
-    )
-    layers = [curve_layer, run_layer, marker_curve_layer, optimum_layer,
-              marker_base.mark_point(shape=STAR, size=240, filled=True, color="#111111", opacity=1),
-              marker_base.mark_text(align="center", dy=-16, fontSize=12).encode(text="name:N")]
+    tooltip = [alt.Tooltip("name:N", title="Model"), alt.Tooltip("N_label:N", title="Size"),
+               alt.Tooltip("C_label:N", title="Budget (6ND)"),
+               alt.Tooltip("loss:Q", title="Fitted loss at this size and budget", format=".3f"),
+               alt.Tooltip("source:N", title="Source"), alt.Tooltip("value_kind:N", title="Value kind")]
+    layers = [curve_layer, run_layer, *_marker_curve_layers(marks, law, n_range, x, y),
+              *_named_model_layers(marks, x, y, tooltip, {"align": "center", "dy": -16})]
     description = (
         f"Log-log chart of final loss against model size for {len(frame)} runs in "
         f"{frame['budget'].nunique()} IsoFLOP slices, coloured by the slice's training compute, with the fitted "
@@ -382,12 +367,12 @@ def isoflop_slices_chart(
 
 
 def isoloss_isoflop_figure(
-    runs: pd.DataFrame, params: Mapping[str, float], markers: pd.DataFrame, *, source: str
+    runs: pd.DataFrame, law: ParametricLaw, markers: pd.DataFrame, *, source: str
 ) -> alt.HConcatChart:
     """Both panels side by side; selecting a slice (legend or curve click) highlights it in both."""
     selection = slice_selection()
-    left = isoloss_frontier_chart(runs, params, markers, source=source, selection=selection)
-    right = isoflop_slices_chart(runs, params, markers, source=source, selection=selection)
+    left = isoloss_frontier_chart(runs, law, markers, source=source, selection=selection)
+    right = isoflop_slices_chart(runs, law, markers, source=source, selection=selection)
     return (
         alt.hconcat(left, right, spacing=20)
         .resolve_scale(color="independent")
@@ -405,11 +390,11 @@ def residual_chart(residuals: pd.DataFrame) -> alt.FacetChart:
             ``predicted`` (nats/token), ``residual`` (``log(loss) - log(predicted)``) and
             ``source`` (where the parameters come from).
     """
-    c_range = (10.0 ** math.floor(math.log10(residuals["C"].min())), 10.0 ** math.ceil(math.log10(residuals["C"].max())))
+    c_range = _decade_range(residuals["C"].to_numpy())
     frame = residuals.assign(
         percent=100 * np.expm1(residuals["residual"]),
-        N_label=[count_text(n) + " parameters" for n in residuals["N"]],
-        C_label=[flop_text(c) for c in residuals["C"]],
+        N_label=[_size_label(n) for n in residuals["N"]],
+        C_label=[_flop_label(c) for c in residuals["C"]],
     )
     fits = list(dict.fromkeys(frame["fit"]))
     colour = alt.Color("fit:N", title="Parameters", scale=alt.Scale(domain=fits, range=list(CATEGORICAL[: len(fits)])),

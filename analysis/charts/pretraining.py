@@ -1,6 +1,6 @@
 """Charts of chapter 1: GLUE score against inference compute, coloured by release date (seed 000).
 
-Inputs are frames prepared by :mod:`analysis.book` (one row per model):
+Inputs are frames prepared by :mod:`analysis.chapters.pretraining` (one row per model):
 
 ``points`` -- ``name``, ``family``, ``gflops`` (GFLOPs of inference per example), ``glue``
     (GLUE score, points), ``release_date`` (datetime), ``on_frontier`` (bool), ``residual``
@@ -17,10 +17,17 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from analysis.charts.formatting import auto_log_ticks
-from analysis.charts.layers import (Axis, frontier_layer, label_layer, place_labels, ranked_residual_bars,
-                                   step_polyline, trend_layers)
-from analysis.charts.theme import HEIGHT, MUTED_OPACITY, SEQUENTIAL_SCHEME, SHAPES, WIDTH
+from analysis.charts.axes import auto_log_ticks
+from analysis.charts.layers import (
+    Axis,
+    frontier_layer,
+    label_layer,
+    place_labels,
+    ranked_residual_bars,
+    step_polyline,
+    trend_layers,
+)
+from analysis.charts.theme import CATEGORICAL, HEIGHT, INK, MUTED_OPACITY, SEQUENTIAL_SCHEME, SHAPES, WIDTH
 
 GFLOPS_TITLE = "Inference compute per example (GFLOPs, log scale)"
 GLUE_TITLE = "GLUE score (dev/test average, points)"
@@ -79,7 +86,7 @@ def glue_vs_compute(points: pd.DataFrame, curve: pd.DataFrame, level: float = 0.
     zoom = alt.selection_interval(bind="scales", name="zoom")
     opacity = alt.condition(family, alt.value(1.0), alt.value(MUTED_OPACITY))
     base = alt.Chart(data).encode(x=x, y=alt.Y("glue:Q", title=GLUE_TITLE, scale=y_scale))
-    dots = base.mark_point(filled=True, size=90, stroke="#333333", strokeWidth=0.5).encode(
+    dots = base.mark_point(filled=True, size=90, stroke=INK, strokeWidth=0.5).encode(
         color=alt.Color(
             "release_date:T",
             title="Release date",
@@ -174,12 +181,13 @@ def efficiency_over_time(
     dates = data["release_date"].astype("int64")
     date_axis = Axis(tuple(float(pd.Timestamp(d).value) for d in date_domain))
     data = pd.concat(
-        [data, place_labels(dates.astype(float), data["glue_adjusted"], data["name"], date_axis, Axis((y_low, y_high)), height=HEIGHT - 40)],
+        [data, place_labels(dates.astype(float), data["glue_adjusted"], data["name"], date_axis, Axis((y_low, y_high)),
+                            height=HEIGHT - 40)],
         axis=1,
     )
     dots = (
         alt.Chart(data)
-        .mark_point(filled=True, size=80, color="#0072B2")
+        .mark_point(filled=True, size=80, color=CATEGORICAL[0])
         .encode(x=x, y=y, tooltip=tooltip)
     )
     labels = label_layer(alt.Chart(data).encode(x=x, y=y), "name").encode(tooltip=tooltip)

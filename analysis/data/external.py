@@ -26,6 +26,7 @@ from analysis.data.descriptor import ExternalSpec, load_package
 from analysis.data.problems import DataValidationError
 from analysis.data.tables import resolve_data_dir
 from analysis.errors import AtlasError
+from analysis.fit.laws import tokens_at_budget
 
 MIRROR_ENV = "ATLAS_DATA_MIRROR"
 URL_ENV = "ATLAS_CHINCHILLA_URL"
@@ -179,4 +180,4 @@ def load_chinchilla_runs(data_dir: str | Path | None = None) -> pd.DataFrame:
         raise AtlasError(f"{path}: missing columns {', '.join(missing)}")
     n = raw["Model Size"].astype("float64")
     c = raw["Training FLOP"].astype("float64")
-    return pd.DataFrame({"N": n, "D": c / (6.0 * n), "C": c, "loss": raw["loss"].astype("float64")})
+    return pd.DataFrame({"N": n, "D": tokens_at_budget(c, n), "C": c, "loss": raw["loss"].astype("float64")})

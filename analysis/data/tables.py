@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis import resources
 from analysis.data.descriptor import TableSpec
 from analysis.data.problems import DataValidationError, Problem
 from analysis.data.validate import ParsedTable, check_package
 
-DATA_DIR = Path(__file__).resolve().parents[2] / "data"
-"""The repository's ``data/`` directory (curated CSVs and ``datapackage.json``)."""
+DATA_DIR = resources.data_dir()
+"""The package's data folder (curated CSVs and ``datapackage.json``; ``data/`` of a checkout)."""
 
 
 SMALL_COUNT_LIMIT = 2**31
@@ -23,7 +24,7 @@ every integer up to 2**53 exactly)."""
 
 
 def resolve_data_dir(data_dir: str | Path | None) -> Path:
-    """``data_dir`` as a path, defaulting to the repository's ``data/``."""
+    """``data_dir`` as a path, defaulting to the package's data folder (:data:`DATA_DIR`)."""
     return DATA_DIR if data_dir is None else Path(data_dir)
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from analysis.bibliography import BibliographyError, bibliography_keys
 from analysis.data.descriptor import FieldSpec, PackageSpec, TableSpec, load_package
 from analysis.data.problems import Problem
 
@@ -23,8 +24,6 @@ _INTEGER = re.compile(r"[+-]?\d+")
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 _YEARMONTH = re.compile(r"(\d{4})-(\d{2})")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_BIB_ENTRY = re.compile(r"@\s*([A-Za-z]+)\s*[{(]\s*([^,\s{}()]+)\s*,")
-_BIB_NON_ENTRIES = {"comment", "string", "preamble"}
 BILLION = 1e9
 
 
@@ -44,15 +43,14 @@ class ParsedTable:
 
 
 def read_bibliography_keys(path: Path) -> tuple[set[str], list[Problem]]:
-    """Citation keys defined in a BibTeX file (``@comment``/``@string``/``@preamble`` excluded)."""
+    """Citation keys defined in a BibTeX file, as pandoc reads it (``@comment``/``@string``/``@preamble`` define none)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return set(), [Problem(str(path), None, None, "bibliography file not found; `source` keys cannot be checked")]
-    except UnicodeDecodeError as error:
-        return set(), [Problem(str(path), None, None, f"not valid UTF-8 text (byte {error.start})")]
-    keys = {key for kind, key in _BIB_ENTRY.findall(text) if kind.lower() not in _BIB_NON_ENTRIES}
-    return keys, []
+        return bibliography_keys(path), []
+    except BibliographyError as error:
+        message = str(error).removeprefix(f"{path}: ")
+        if not path.is_file():
+            message += "; `source` keys cannot be checked"
+        return set(), [Problem(str(path), None, None, message)]
 
 
 def parse_table(package: PackageSpec, spec: TableSpec, bib_keys: set[str] | None) -> ParsedTable:

@@ -1,24 +1,41 @@
-"""Scaling-law estimators with bootstrap uncertainty (scikit-learn style: configure, ``fit``, read the result).
+"""Scaling-law estimators with bootstrap uncertainty.
+
+The API is shaped like statsmodels' (a model is configured, ``fit`` returns a results object), not
+like scikit-learn's (no ``predict`` on the estimator, no mutation): every estimator is a frozen
+dataclass whose ``fit(...)`` returns an immutable result with the same surface -- ``params``,
+``ci`` (percentile bootstrap intervals at ``level``), ``summary()`` (text) and ``to_dict()``
+(JSON-ready).
 
 * :class:`ParametricLossFit` -- ``L(N, D) = E + A/N^alpha + B/D^beta`` (Chinchilla Approach 3).
 * :class:`IsoFLOPFit` -- IsoFLOP profiles (parabolas or interpolation) and ``N_opt ∝ C^a`` (Approach 2).
 * :class:`EnvelopeFit` -- lowest loss per FLOP range from final losses (Approach 1 analogue).
 * :class:`LogLinearTrend`, :class:`PowerLawTrend`, :func:`pareto_frontier` -- trend tools.
+* :class:`EfficiencyTrend` -- a score on log-compute and release date (efficiency over time).
+
+The laws themselves (``C = 6ND``, :class:`ParametricLaw`, :class:`PowerLaw`) live in
+:mod:`analysis.fit.laws`.
 """
 
+from analysis.fit.efficiency import EfficiencyResult, EfficiencyTrend
 from analysis.fit.envelope import EnvelopeFit
 from analysis.fit.isoflop import ComputeOptimalResult, IsoFLOPFit, detect_budgets
+from analysis.fit.laws import FLOP_PER_PARAMETER_TOKEN, ParametricLaw, PowerLaw
 from analysis.fit.parametric import ParametricLossFit, ParametricLossResult, huber_objective
 from analysis.fit.runs import TrainingRuns, read_runs_table
 from analysis.fit.trend import LogLinearTrend, PowerLawTrend, TrendResult, pareto_frontier
 
 __all__ = [
+    "FLOP_PER_PARAMETER_TOKEN",
     "ComputeOptimalResult",
+    "EfficiencyResult",
+    "EfficiencyTrend",
     "EnvelopeFit",
     "IsoFLOPFit",
     "LogLinearTrend",
+    "ParametricLaw",
     "ParametricLossFit",
     "ParametricLossResult",
+    "PowerLaw",
     "PowerLawTrend",
     "TrainingRuns",
     "TrendResult",

@@ -42,7 +42,8 @@ from analysis.fit.bootstrap import (
     chunked_noise,
     percentile_interval,
 )
-from analysis.fit.runs import FLOP_PER_PARAMETER_TOKEN, TrainingRuns
+from analysis.fit.laws import FLOP_PER_PARAMETER_TOKEN
+from analysis.fit.runs import TrainingRuns
 from analysis.fit.serialise import json_ready
 
 BUDGET_COLUMNS = ["C", "n_runs", "N_opt", "D_opt", "loss_opt", "included", "reason"]

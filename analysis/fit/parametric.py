@@ -43,10 +43,11 @@ from analysis.fit.bootstrap import (
     percentile_interval,
     standard_error,
 )
-from analysis.fit.runs import FLOP_PER_PARAMETER_TOKEN, TrainingRuns
+from analysis.fit.laws import PARAMETER_NAMES as PARAM_NAMES
+from analysis.fit.laws import ParametricLaw
+from analysis.fit.runs import TrainingRuns
 from analysis.fit.serialise import json_ready
 
-PARAM_NAMES = ("E", "A", "B", "alpha", "beta")
 N_PARAMETERS = len(PARAM_NAMES)
 DEFAULT_EXPONENT_GRID = tuple(np.geomspace(0.02, 2.5, 32))
 DEFAULT_EXPONENT_BOUNDS = (0.0, 5.0)
@@ -365,34 +366,6 @@ def _pick_starts(objective_grid: np.ndarray, n_starts: int) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------
-# Derived quantities (vectorised over parameter samples).
-# --------------------------------------------------------------------------------------
-
-
-def _derived(E: Any, A: Any, B: Any, alpha: Any, beta: Any) -> dict[str, Any]:
-    """``a, b, G`` (NaN where the law has no interior compute optimum: an exponent, A or B not positive)."""
-    A, B, alpha, beta = (np.asarray(value, dtype=float) for value in (A, B, alpha, beta))
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        defined = (alpha > 0) & (beta > 0) & (A > 0) & (B > 0)
-        a = np.where(defined, beta / (alpha + beta), np.nan)
-        b = np.where(defined, alpha / (alpha + beta), np.nan)
-        G = np.where(defined, (alpha * A / (beta * B)) ** (1.0 / (alpha + beta)), np.nan)
-    return {"a": a, "b": b, "G": G}
-
-
-def _n_opt(C: np.ndarray, p: dict[str, Any]) -> np.ndarray:
-    d = _derived(**p)
-    with np.errstate(over="ignore", invalid="ignore"):
-        return d["G"] * (C / FLOP_PER_PARAMETER_TOKEN) ** d["a"]
-
-
-def _d_opt(C: np.ndarray, p: dict[str, Any]) -> np.ndarray:
-    d = _derived(**p)
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        return (C / FLOP_PER_PARAMETER_TOKEN) ** d["b"] / d["G"]
-
-
-# --------------------------------------------------------------------------------------
 # Estimator and result.
 # --------------------------------------------------------------------------------------
 
@@ -442,69 +415,61 @@ class ParametricLossResult:
     warnings: tuple[str, ...] = ()
 
     @property
+    def law(self) -> ParametricLaw:
+        """The fitted law (:class:`analysis.fit.laws.ParametricLaw`) at the point estimates."""
+        return ParametricLaw.from_params(self.params)
+
+    @property
     def exponents(self) -> dict[str, float]:
         """Compute-optimal exponents: ``N_opt ∝ C**a`` with ``a = beta/(alpha+beta)``, ``D_opt ∝ C**b``."""
-        d = _derived(**self.params)
-        return {"a": float(d["a"]), "b": float(d["b"])}
+        return self.law.exponents
 
     @property
     def G(self) -> float:
         """``G = (alpha A / (beta B))**(1/(alpha+beta))``: ``N_opt(C) = G (C/6)**a``."""
-        return float(_derived(**self.params)["G"])
+        return self.law.G
 
     def loss(self, N: Any, D: Any) -> np.ndarray:
         """Predicted loss (nats/token) for ``N`` parameters trained on ``D`` tokens (broadcast)."""
-        p = self.params
-        with np.errstate(over="ignore", divide="ignore"):
-            return p["E"] + p["A"] / np.asarray(N, float) ** p["alpha"] + p["B"] / np.asarray(D, float) ** p["beta"]
+        return self.law.loss(N, D)
 
     def n_opt(self, C: Any) -> np.ndarray:
         """Compute-optimal model size (parameters) at budget ``C`` FLOP, with ``C = 6 N D``."""
-        return _n_opt(np.asarray(C, float), self.params)
+        return self.law.n_opt(C)
 
     def d_opt(self, C: Any) -> np.ndarray:
         """Compute-optimal training tokens at budget ``C`` FLOP."""
-        return _d_opt(np.asarray(C, float), self.params)
+        return self.law.d_opt(C)
 
     def tokens_per_parameter(self, C: Any) -> np.ndarray:
         """Compute-optimal ``D_opt / N_opt`` (tokens per parameter) at budget ``C`` FLOP."""
-        return self.d_opt(C) / self.n_opt(C)
+        return self.law.tokens_per_parameter(C)
 
     def loss_at_budget(self, C: Any) -> np.ndarray:
         """Lowest predicted loss (nats/token) reachable with ``C`` FLOP."""
-        return self.loss(self.n_opt(C), self.d_opt(C))
+        return self.law.loss_at_budget(C)
 
     def compute_for_loss(self, L: Any) -> np.ndarray:
-        """FLOP needed to reach loss ``L`` at the compute-optimal allocation (``inf`` if ``L <= E``).
+        """FLOP needed to reach loss ``L`` at the compute-optimal allocation (``inf`` if ``L <= E``)."""
+        return self.law.compute_for_loss(L)
 
-        At the optimum both reducible terms scale as ``(C/6)**(-alpha beta/(alpha+beta))``, so
-        ``L - E = K (C/6)**-gamma`` with ``K = A G**-alpha + B G**beta`` inverts in closed form.
-        """
-        p = {name: np.float64(value) for name, value in self.params.items()}
-        G = self.G
-        excess = np.asarray(L, float) - p["E"]
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            gamma = p["alpha"] * p["beta"] / (p["alpha"] + p["beta"])
-            K = p["A"] * G ** -p["alpha"] + p["B"] * G ** p["beta"]
-            flop = FLOP_PER_PARAMETER_TOKEN * (K / excess) ** (1.0 / gamma)
-        return np.where(np.isnan(G) | (excess > 0), flop, np.inf)
-
-    def _sample_params(self) -> dict[str, np.ndarray]:
+    def _sample_laws(self) -> ParametricLaw:
+        """The bootstrap estimates as one law of ``(S, 1)`` columns."""
         if self.samples.shape[0] == 0:
             raise ValueError("no bootstrap samples: fit with n_bootstrap > 0 to get intervals")
-        return {name: self.samples[:, i][:, None] for i, name in enumerate(PARAM_NAMES)}
+        return ParametricLaw(*(self.samples[:, i][:, None] for i in range(len(PARAM_NAMES))))
 
     def n_opt_interval(self, C: Any, level: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Bootstrap percentile band ``(lo, hi)`` of ``N_opt(C)``, arrays shaped like ``C``."""
         C = np.asarray(C, float)
-        values = _n_opt(C.reshape(1, -1), self._sample_params())
+        values = self._sample_laws().n_opt(C.reshape(1, -1))
         lo, hi = percentile_interval(values, level or self.level)
         return lo.reshape(C.shape), hi.reshape(C.shape)
 
     def d_opt_interval(self, C: Any, level: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Bootstrap percentile band ``(lo, hi)`` of ``D_opt(C)``, arrays shaped like ``C``."""
         C = np.asarray(C, float)
-        values = _d_opt(C.reshape(1, -1), self._sample_params())
+        values = self._sample_laws().d_opt(C.reshape(1, -1))
         lo, hi = percentile_interval(values, level or self.level)
         return lo.reshape(C.shape), hi.reshape(C.shape)
 
@@ -582,7 +547,7 @@ def _fmt(value: float) -> str:
 
 def _sample_table(samples: np.ndarray) -> dict[str, np.ndarray]:
     table = {name: samples[:, i] for i, name in enumerate(PARAM_NAMES)}
-    return table | _derived(**table)
+    return table | ParametricLaw.from_params(table).derived()
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import AtlasError
-
-FLOP_PER_PARAMETER_TOKEN = 6.0
-"""Training FLOP per parameter per token in the ``C = 6 N D`` approximation."""
+from analysis.fit.laws import tokens_at_budget, training_flop
 
 DEFAULT_FLOP_RTOL = 0.1
 """When both tokens and FLOP are given, each run's ``C`` may differ from ``6 N D`` by this fraction at most."""
@@ -124,10 +122,13 @@ class TrainingRuns:
             values[column] = numeric
         N = values[n_col]
         if d_col is not None and c_col is not None:
-            _check_flop(frame, values[c_col], FLOP_PER_PARAMETER_TOKEN * N * values[d_col],
-                        (n_col, d_col, c_col), source, flop_rtol)
-        D = values[d_col] if d_col is not None else values[c_col] / (FLOP_PER_PARAMETER_TOKEN * N)
-        C = values[c_col] if c_col is not None else FLOP_PER_PARAMETER_TOKEN * N * D
+            _check_flop(frame, values[c_col], training_flop(N, values[d_col]), (n_col, d_col, c_col), source, flop_rtol)
+        if d_col is not None:
+            D = values[d_col]
+            C = values[c_col] if c_col is not None else training_flop(N, D)
+        else:
+            C = values[str(c_col)]  # one of the two is given (checked above)
+            D = tokens_at_budget(C, N)
         labels = tuple(_row(source, label, position) for position, label in enumerate(frame.index))
         return cls(N=N, D=D, C=C, loss=values[loss_col], labels=labels)
 

@@ -19,18 +19,7 @@ import numpy as np
 
 from analysis.errors import AtlasError
 from analysis.fit.bootstrap import chunked_counts, percentile_interval
-
-
-def _weighted_line(u: np.ndarray, v: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted least-squares lines ``v = intercept + slope u`` for each row of ``weights`` ``(S, n)``."""
-    total = weights.sum(axis=1)
-    mean_u = weights @ u / total
-    mean_v = weights @ v / total
-    cov = weights @ (u * v) / total - mean_u * mean_v
-    var = weights @ (u * u) / total - mean_u**2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        slope = np.where(var > 1e-15 * np.maximum(mean_u**2, 1.0), cov / var, np.nan)
-    return mean_v - slope * mean_u, slope
+from analysis.fit.laws import weighted_least_squares
 
 
 @dataclass(frozen=True)
@@ -161,7 +150,8 @@ class _TrendFit:
             raise AtlasError(f"a trend needs at least 3 points and 2 distinct x values, got {x.size}")
         u = np.log10(x)
         v = np.log10(y) if self.kind == "power-law" else y
-        intercept, slope = (float(t[0]) for t in _weighted_line(u, v, np.ones((1, x.size))))
+        design = np.column_stack([np.ones_like(u), u])
+        intercept, slope = (float(t) for t in weighted_least_squares(design, v, np.ones(x.size)))
         fitted = intercept + slope * u
         total = np.sum((v - v.mean()) ** 2)
         r_squared = 1.0 - np.sum((v - fitted) ** 2) / total if total > 0 else 1.0
@@ -169,7 +159,7 @@ class _TrendFit:
         ci: dict[str, tuple[float, float]] = {}
         if self.n_bootstrap:
             chunks = [
-                np.stack(_weighted_line(u, v, counts), axis=1)
+                weighted_least_squares(design, v, counts)
                 for counts in chunked_counts(self.seed, x.size, self.n_bootstrap, self.chunk_size)
             ]
             samples = np.concatenate(chunks)

@@ -1,6 +1,6 @@
 """``atlas report``: a scaling-law report, as a small Quarto book, on anyone's training runs.
 
-:func:`write_report` writes the book from ``templates/report/``; :func:`render_report` renders
+:func:`write_report` writes the book from the report templates; :func:`render_report` renders
 it with the project's engine. The generated chapters call :func:`load_report` and the
 :class:`Report` it returns for every number, table and chart.
 """

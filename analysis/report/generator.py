@@ -1,8 +1,9 @@
-"""Write a report project from ``templates/report/`` and render it with the project's engine.
+"""Write a report project from the report templates and render it with the project's engine.
 
 A report is a small Quarto book: ``_quarto.yml``, one ``.qmd`` per chapter, ``report.yml``
 (column mapping and fitting options), a copy of the runs table and the bibliography entries it
-cites. The chapters hold prose and calls into :mod:`analysis.report`; no number is written into
+cites (``references.json``, CSL JSON as pandoc reads the package's bibliography). The chapters hold
+prose and calls into :mod:`analysis.report`; no number is written into
 the sources, so a user can edit the table or the settings and render again.
 """
 
@@ -16,12 +17,13 @@ from pathlib import Path
 
 import jinja2
 
+from analysis import resources
+from analysis.bibliography import csl_entries
 from analysis.errors import AtlasError
 from analysis.report.settings import SETTINGS_FILE, ReportSettings, read_runs
 
-REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
-TEMPLATE_DIR = REPOSITORY_ROOT / "templates" / "report"
-BIBLIOGRAPHY = REPOSITORY_ROOT / "references.bib"
+REFERENCES_FILE = "references.json"
+"""The report's bibliography: the cited entries as CSL JSON."""
 
 DEFAULT_TITLE = "Scaling-law report"
 
@@ -59,7 +61,7 @@ def write_report(
     if settings.runs in files:
         settings = replace(settings, runs=f"runs{runs_table.suffix.lower()}")
         files = render_sources(title.strip(), settings)
-    files["references.bib"] = cited_entries(BIBLIOGRAPHY, citations(files.values()))
+    files[REFERENCES_FILE] = csl_entries(resources.bibliography(), citations(files.values()))
 
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
@@ -70,9 +72,9 @@ def write_report(
 
 
 def render_sources(title: str, settings: ReportSettings) -> dict[str, str]:
-    """Every file of ``templates/report/`` rendered for this report: file name -> text."""
+    """Every report template rendered for this report: file name -> text."""
     environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+        loader=jinja2.FileSystemLoader(resources.report_templates()),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
@@ -139,27 +141,3 @@ def citations(sources: Iterable[str]) -> tuple[str, ...]:
             if not key.startswith(("fig-", "tbl-", "sec-", "eq-")):
                 keys.setdefault(key, None)
     return tuple(keys)
-
-
-_ENTRY_START = re.compile(r"^@\w+\s*\{\s*([^,\s]+)\s*,", re.MULTILINE)
-
-
-def cited_entries(bibliography: Path, keys: tuple[str, ...]) -> str:
-    """The BibTeX entries for ``keys`` from ``bibliography``, in the order given.
-
-    Raises:
-        AtlasError: the bibliography is missing or lacks one of the keys.
-    """
-    try:
-        text = bibliography.read_text(encoding="utf-8")
-    except OSError as error:
-        raise AtlasError(f"{bibliography}: cannot read the bibliography ({error.strerror})") from error
-    starts = list(_ENTRY_START.finditer(text))
-    entries = {}
-    for match, following in zip(starts, [*starts[1:], None], strict=True):
-        end = following.start() if following else len(text)
-        entries[match.group(1)] = text[match.start() : end].strip()
-    missing = [key for key in keys if key not in entries]
-    if missing:
-        raise AtlasError(f"{bibliography}: no entry for {', '.join(missing)}")
-    return "\n\n".join(entries[key] for key in keys) + "\n"

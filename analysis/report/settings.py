@@ -8,7 +8,7 @@ column name or the number of bootstrap resamples and re-rendering is all a user 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -45,10 +45,6 @@ class ReportSettings:
     bootstrap: int = 1000
     seed: int = 0
     level: float = 0.95
-
-    def to_yaml_mapping(self) -> dict[str, object]:
-        """The settings as the plain mapping written to ``report.yml``."""
-        return asdict(self)
 
     @classmethod
     def read(cls, path: str | Path) -> ReportSettings:

@@ -1,0 +1,159 @@
+"""The appendices: the methods' numbers, the data tables' descriptions, and what the book was built with."""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import hashlib
+import os
+import platform
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+
+import pandas as pd
+from IPython.display import Markdown
+
+from analysis.chapters.common import N_BOOTSTRAP, SEED
+from analysis.chapters.epoch import EXCLUDE_TOP_LOSS, ISOFLOP_MIN_RUNS, EpochFits, epoch_fits, isoflop_tolerance_dex
+from analysis.data import DATA_DIR, TableDescription, describe_tables, external_dataset
+from analysis.tables import markdown_table
+from analysis.text import LEVEL
+
+BUILD_PACKAGES = ("scaling-atlas", "numpy", "scipy", "pandas", "altair", "vl-convert-python", "jinja2", "nbclient",
+                  "ipykernel", "pypandoc-binary", "typst")
+"""The packages whose versions the reproducibility appendix lists."""
+
+__all__ = ["EXCLUDE_TOP_LOSS", "ISOFLOP_MIN_RUNS", "LEVEL", "N_BOOTSTRAP", "SEED", "Methods", "build_date",
+           "checksums_table", "columns_frame", "data_checksums", "data_tables", "methods", "package_versions",
+           "runs_section", "table_sections", "versions_table"]
+
+
+@dataclass(frozen=True)
+class Methods:
+    """The numbers the methods appendix prints about the fits of chapters 4 and 5."""
+
+    fits: EpochFits
+    tolerance_dex: float
+
+    @property
+    def n_isoflop_budgets(self) -> int:
+        """Budgets the IsoFLOP fit (Approach 2) uses."""
+        return int(self.fits.isoflop.budgets["included"].sum())
+
+    @property
+    def n_envelope_budgets(self) -> int:
+        """Budget clusters of the envelope fit (Approach 1 analogue)."""
+        return int(self.fits.envelope.budgets["included"].sum())
+
+    @property
+    def left_out(self) -> pd.DataFrame:
+        """The IsoFLOP budgets left out (``C``, ``n_runs``, ``reason``, ...)."""
+        budgets = self.fits.isoflop.budgets
+        return budgets[~budgets["included"]]
+
+
+@functools.cache
+def methods() -> Methods:
+    """The methods appendix (cached; the same fits as chapters 4 and 5)."""
+    return Methods(epoch_fits(), isoflop_tolerance_dex())
+
+
+def data_tables() -> list[TableDescription]:
+    """Machine-readable descriptions of every curated table (:func:`analysis.data.describe_tables`)."""
+    return describe_tables()
+
+
+def columns_frame(table: TableDescription) -> pd.DataFrame:
+    """A table's columns as rows: ``column``, ``type``, ``unit``, ``description``."""
+    return pd.DataFrame([
+        {"column": c.name, "type": c.type, "unit": c.unit or "",
+         "description": c.description + (f" ({c.constraints})" if c.constraints else "")}
+        for c in table.columns
+    ])
+
+
+def build_date() -> str:
+    """The build date (UTC, ``YYYY-MM-DD``): ``SOURCE_DATE_EPOCH`` when set, else today."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    moment = datetime.datetime.fromtimestamp(int(epoch), tz=datetime.UTC) if epoch else datetime.datetime.now(tz=datetime.UTC)
+    return moment.strftime("%Y-%m-%d")
+
+
+def data_checksums() -> pd.DataFrame:
+    """SHA-256 of every file in the data folder (the curated data, not the external cache)."""
+    rows = []
+    for path in sorted(DATA_DIR.glob("*")):
+        if path.is_file():
+            rows.append({"file": f"data/{path.name}", "bytes": path.stat().st_size,
+                         "sha256": hashlib.sha256(path.read_bytes()).hexdigest()})
+    return pd.DataFrame(rows)
+
+
+def package_versions(names: tuple[str, ...] = BUILD_PACKAGES) -> pd.DataFrame:
+    """Installed versions of the packages the book is built with."""
+    rows = [{"package": "python", "version": platform.python_version()}]
+    for name in names:
+        try:
+            rows.append({"package": name, "version": version(name)})
+        except PackageNotFoundError:
+            rows.append({"package": name, "version": "not installed"})
+    return pd.DataFrame(rows)
+
+
+def versions_table() -> Markdown:
+    """The package versions as a table."""
+    return markdown_table(package_versions(), columns={"package": "Package", "version": "Version"})
+
+
+def checksums_table() -> Markdown:
+    """The data files' sizes and SHA-256 as a table."""
+    return markdown_table(data_checksums(), columns={"file": "File", "bytes": "Bytes", "sha256": "SHA-256"},
+                          formats={"bytes": lambda v: f"{v:,}"}, widths={"file": 30, "bytes": 10, "sha256": 60})
+
+
+RUNS_COLUMNS = pd.DataFrame([
+    {"column": "Model Size", "loaded as": "N", "unit": "parameters", "description": "Model size as plotted."},
+    {"column": "Training FLOP", "loaded as": "C", "unit": "FLOP", "description": "Training compute as plotted."},
+    {"column": "loss", "loaded as": "loss", "unit": "nats/token", "description": "Final training loss as plotted."},
+    {"column": "(derived)", "loaded as": "D", "unit": "tokens", "description": "Training tokens, D = C / (6 N)."},
+    {"column": "x, y, color, hex_color", "loaded as": "(not used)", "unit": "",
+     "description": "SVG coordinates and marker colour of the extraction."},
+])
+"""The columns of the external runs file and how :func:`analysis.data.load_chinchilla_runs` loads them."""
+
+
+def table_section(table: TableDescription) -> str:
+    """One curated table in the data appendix: heading, description, download link, sources, columns."""
+    link = table.path if table.path.startswith("data/") else f"data/{table.path}"
+    header = (
+        f"## {table.title}\n\n{table.description}\n\n"
+        f"[Download {table.name}.csv](../{link}) · {table.n_rows} rows: "
+        f"{table.n_exact} exact, {table.n_approximate} approximate · sources: "
+        + "; ".join(f"[@{key}]" for key in table.sources)
+        + "\n\n"
+    )
+    return header + markdown_table(
+        columns_frame(table),
+        columns={"column": "Column", "type": "Type", "unit": "Unit", "description": "Description"},
+        widths={"column": 22, "type": 10, "unit": 12, "description": 56},
+    ).data
+
+
+def table_sections() -> Markdown:
+    """Every curated table's section of the data appendix."""
+    return Markdown("\n\n".join(table_section(t) for t in data_tables()))
+
+
+def runs_section() -> Markdown:
+    """The data appendix's section on the external training runs."""
+    runs = external_dataset()
+    header = (
+        f"## {runs.title}\n\n{runs.description} Every value is approximate: it was recovered from the positions of "
+        f"the markers in a published figure. {runs.licence_note}\n\n"
+        f"[Download {runs.mirror_name} from its source]({runs.url}) · {runs.rows} rows, all approximate · "
+        f"SHA-256 `{runs.sha256}` · sources: " + "; ".join(f"[@{key}]" for key in runs.citations) + "\n\n"
+    )
+    return Markdown(header + markdown_table(
+        RUNS_COLUMNS, columns={"column": "Column", "loaded as": "Loaded as", "unit": "Unit", "description": "Description"},
+        widths={"column": 22, "loaded as": 12, "unit": 12, "description": 54},
+    ).data)

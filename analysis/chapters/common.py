@@ -1,0 +1,48 @@
+"""What every chapter shares: interval settings, provenance text for tooltips, release dates."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analysis import resources
+from analysis.bibliography import author_year
+from analysis.text import LEVEL
+
+__all__ = ["LEVEL", "N_BOOTSTRAP", "SEED", "decimal_year", "month_start", "provenance_columns", "source_text"]
+
+N_BOOTSTRAP = 2000
+"""Bootstrap resamples of the models behind every interval of chapters 1 to 3."""
+SEED = 0
+"""Seed of every bootstrap of the book, so each build prints the same numbers."""
+
+VALUE_KINDS = {"approximate": "approximate (read off a figure)", "exact": "exact (from a table or text)"}
+"""How tooltips spell out a row's ``value_kind``."""
+
+
+def source_text(key: str, detail: str) -> str:
+    """Tooltip text for a row's provenance: ``"Wu et al. 2022, Figure 1: ..."``."""
+    cited = author_year(key, resources.bibliography())
+    return f"{cited}, {detail}" if detail else cited
+
+
+def provenance_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with ``source`` and ``value_kind`` as readable text, the raw values kept as
+    ``source_key`` and ``raw_value_kind``."""
+    return frame.assign(
+        source=[source_text(k, d) for k, d in zip(frame["source"], frame["source_detail"].fillna(""), strict=True)],
+        value_kind=[VALUE_KINDS.get(kind, kind) for kind in frame["value_kind"]],
+        source_key=frame["source"],
+        raw_value_kind=frame["value_kind"],
+    )
+
+
+def month_start(values: pd.Series) -> pd.Series:
+    """Release months (``YYYY-MM...``) as datetimes on the first of the month."""
+    return pd.to_datetime(values.astype(str).str.slice(0, 7), format="%Y-%m")
+
+
+def decimal_year(dates: pd.Series) -> np.ndarray:
+    """Release month as a decimal year, at the middle of the month (2020-03 -> 2020.208)."""
+    dates = pd.to_datetime(dates)
+    return (dates.dt.year + (dates.dt.month - 0.5) / 12).to_numpy(dtype=float)

@@ -1,0 +1,84 @@
+"""The preface: one finding per chapter, every number computed by the chapters' own modules."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import pandas as pd
+from IPython.display import Markdown
+
+from analysis.chapters.appendices import data_tables
+from analysis.chapters.benchmarks import benchmarks_chapter
+from analysis.chapters.compression import compression_chapter
+from analysis.chapters.compute_optimal import compute_optimal_chapter
+from analysis.chapters.parametric_loss import parametric_loss_chapter
+from analysis.chapters.pretraining import pretraining_chapter
+from analysis.tables import markdown_table
+from analysis.text import LEVEL, format_si, names_list, number, with_interval
+
+EQUAL_SPLIT = 0.5
+"""The exponent ``a`` of an allocation that grows parameters and tokens in equal proportion."""
+
+
+@dataclass(frozen=True)
+class Preface:
+    """The preface's numbers: the key findings and the size of the curated data."""
+
+    findings: pd.DataFrame
+    n_rows: int
+    n_approximate: int
+
+    def findings_table(self) -> Markdown:
+        """The key findings as a table: chapter, question, finding."""
+        return markdown_table(self.findings, columns={"chapter": "Chapter", "question": "Question", "finding": "Finding"},
+                              widths={"chapter": 8, "question": 26, "finding": 66})
+
+
+def key_findings() -> pd.DataFrame:
+    """One row per chapter finding (``chapter``, ``question``, ``finding``), every number computed."""
+    ch1, ch2, ch3 = pretraining_chapter(), compression_chapter(), benchmarks_chapter()
+    ch4, ch5 = compute_optimal_chapter(), parametric_loss_chapter()
+    best = ch2.best
+    gopher = ch5.gopher_slice
+    a_row = ch5.comparison.loc["a"]
+    rows = [
+        (
+            "1",
+            "How fast did the GLUE reached at fixed inference compute improve?",
+            f"By {ch1.efficiency_statement}; the same GLUE needed {ch1.compute_factor_statement} "
+            f"less inference compute per year ({ch1.efficiency.n_points} models, values read off a figure).",
+        ),
+        (
+            "2",
+            "Which compression gives the best score for its size?",
+            f"{names_list(sorted(ch2.frontier['technique'].str.capitalize().unique()))}: the Pareto frontier is "
+            f"{ch2.frontier_names}; the best score ({number(best['glue'], 3)}) is {best['method']} {best['label']} at "
+            f"{number(best['size_mb'], 2)} MB, {number(best['compression_ratio'], 2)}× smaller than 32-bit BERT-Base.",
+        ),
+        ("3", "Does non-embedding size predict benchmark score?", ch3.key_finding()),
+        (
+            "4",
+            "Were the largest models of 2020-2021 compute-optimal?",
+            f"{'No' if gopher['N_opt_hi'] < gopher['N'] else 'Not clearly'}: at Gopher's budget our Approach 3 fit "
+            f"puts the optimum at {format_si(gopher['N_opt'], 2)} parameters ({LEVEL:.0%} CI "
+            f"{format_si(gopher['N_opt_lo'], 2)} to {format_si(gopher['N_opt_hi'], 2)}), "
+            f"{number(gopher['size_ratio'], 2)}× smaller than Gopher's {format_si(gopher['N'], 2)}.",
+        ),
+        (
+            "5",
+            "How should compute be split between parameters and data?",
+            f"{'In nearly equal proportion' if a_row['ours_lo'] <= EQUAL_SPLIT <= a_row['ours_hi'] else 'Unequally'}: "
+            f"our parametric fit gives N_opt ∝ C^a with a = {with_interval(a_row['ours'], a_row['ours_lo'], a_row['ours_hi'])}, "
+            f"against {number(a_row['hoffmann'], 2)} from Hoffmann et al.'s published (rounded) parameters and "
+            f"{number(ch4.table2_a, 2)} in their Table 2.",
+        ),
+    ]
+    return pd.DataFrame(rows, columns=["chapter", "question", "finding"])
+
+
+@functools.cache
+def preface() -> Preface:
+    """The preface (cached)."""
+    tables = data_tables()
+    return Preface(key_findings(), sum(t.n_rows for t in tables), sum(t.n_approximate for t in tables))
