@@ -66,6 +66,7 @@ data: setup
 bench: setup data
 	$(BIN)/python benchmarks/fit.py
 	$(BIN)/python benchmarks/build.py
+	$(BIN)/python benchmarks/data_check.py
 
 clean:
 	rm -rf _book .atlas-cache build
