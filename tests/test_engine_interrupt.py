@@ -16,25 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from test_engine_build import copy_minibook
 
 pytestmark = pytest.mark.slow
 DEADLINE_SECONDS = 120
 SLOW_CELL = "\n```{python}\nimport pathlib, time\npathlib.Path('cell-started').touch()\ntime.sleep(120)\n```\n"
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory, vega_bundle) -> Path:
-    """A minibook built once (site, PDF, execution and conversion caches)."""
-    from bookengine.build import build
-
-    root = copy_minibook(tmp_path_factory.mktemp("interrupt") / "minibook", vega_bundle)
-    build(root)
-    return root
-
-
-def fresh_copy(built: Path, target: Path) -> Path:
-    shutil.copytree(built, target, symlinks=True)
+def fresh_copy(source: Path, target: Path) -> Path:
+    shutil.copytree(source, target, symlinks=True)
     return target
 
 
@@ -107,9 +96,9 @@ POINTS = {
 
 
 @pytest.mark.parametrize("point", list(POINTS))
-def test_interrupted_build_prints_one_line_and_keeps_the_site(built: Path, tmp_path: Path, point: str) -> None:
+def test_interrupted_build_prints_one_line_and_keeps_the_site(built_minibook: Path, tmp_path: Path, point: str) -> None:
     prepare, marker, delay, sig = POINTS[point]
-    root = fresh_copy(built, tmp_path / "book")
+    root = fresh_copy(built_minibook, tmp_path / "book")
     before = {path.relative_to(root): path.read_bytes() for path in (root / "_book").rglob("*") if path.is_file()}
     prepare(root)
     result, log = build_until(root, root / marker if isinstance(marker, Path) else marker, sig, delay=delay)
@@ -123,8 +112,8 @@ def test_interrupted_build_prints_one_line_and_keeps_the_site(built: Path, tmp_p
     assert processes_inside(root) == []
 
 
-def test_killed_build_leaves_scratch_that_the_next_build_removes(built: Path, tmp_path: Path) -> None:
-    root = fresh_copy(built, tmp_path / "book")
+def test_killed_build_leaves_scratch_that_the_next_build_removes(built_minibook: Path, tmp_path: Path) -> None:
+    root = fresh_copy(built_minibook, tmp_path / "book")
     slow_cell(root)
     result, log = build_until(root, root / CELL_STARTED, signal.SIGKILL)
     assert result.returncode == -signal.SIGKILL

@@ -18,21 +18,13 @@ from analysis.cli import main
 from bookengine import output, toolchain
 from bookengine.build import build
 from bookengine.errors import BuildError
-from test_engine_build import copy_minibook
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory, vega_bundle) -> Path:
-    root = copy_minibook(tmp_path_factory.mktemp("resilience") / "minibook", vega_bundle)
-    build(root)
-    return root
 
 
 @pytest.fixture()
-def book(built: Path, tmp_path: Path) -> Path:
+def book(built_minibook: Path, tmp_path: Path) -> Path:
     """A copy of the built minibook: previous site, warm caches."""
     target = tmp_path / "book"
-    shutil.copytree(built, target)
+    shutil.copytree(built_minibook, target)
     return target
 
 
