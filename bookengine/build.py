@@ -1,5 +1,6 @@
 """Orchestration of a build: pre-render commands, execution (cached), conversion, site pages,
-search index and PDF, written to a temporary folder that replaces the output only on success."""
+search index and PDF, written to a scratch folder that replaces the output only on success
+(:mod:`bookengine.output`)."""
 
 from __future__ import annotations
 
@@ -9,21 +10,25 @@ import posixpath
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bookengine import convert, pdf, search, site
+from bookengine import convert, output, pdf, search, site
 from bookengine.config import BookConfig, load_config, pre_render_argv
 from bookengine.crossref import Numbering, Target
 from bookengine.errors import BuildError
-from bookengine.execute import CACHE_DIR, execute_chapters
+from bookengine.execute import CACHE_DIR, ChapterResult, execute_chapters, wait_interruptibly
+from bookengine.progress import Progress
 from bookengine.qmd import Document, parse_text
+from bookengine.toolchain import environment_fingerprint
 
-STAGES = ("pre-render", "execute", "convert", "site", "typeset")
+__all__ = ["BuildReport", "Progress", "build", "build_with_quarto", "run_pre_render"]
+
+REFERENCES_PAGE = "references.qmd"
+REFERENCES_SOURCE = "# References {.unnumbered}\n\n::: {#refs}\n:::\n"
 
 
 @dataclass
@@ -38,16 +43,47 @@ class BuildReport:
     engine: str = "builtin"
 
 
-class Progress:
-    """Per-chapter and per-stage progress on a terminal; silent otherwise."""
+@dataclass(frozen=True)
+class Source:
+    """One document of the book: project-relative path, parsed document, appendix or not, its text."""
 
-    def __init__(self, enabled: bool | None = None, stream=None):
-        self.stream = stream or sys.stderr
-        self.enabled = self.stream.isatty() if enabled is None else enabled
+    rel: str
+    document: Document
+    appendix: bool
+    text: str
 
-    def __call__(self, subject: str, stage: str) -> None:
-        if self.enabled:
-            print(f"  {stage:<10} {subject}", file=self.stream, flush=True)
+
+@dataclass
+class Converted:
+    """Pandoc's output per document (HTML fragment and Typst markup), in book order; ``order``
+    ends with the References page when the book gets one added (no ``{#refs}`` div of its own)."""
+
+    html: dict[str, str]
+    typst: dict[str, str]
+    order: list[str]
+    references: str | None
+
+
+class _Stages:
+    """Starts stages: adds each stage's seconds to the report and tells the progress display."""
+
+    def __init__(self, report: BuildReport, progress: Progress) -> None:
+        self.report, self.progress = report, progress
+        self.current: str | None = None
+        self.started = time.perf_counter()
+
+    def start(self, name: str | None, total: int = 0) -> None:
+        now = time.perf_counter()
+        if self.current is not None:
+            seconds = self.report.stage_seconds.get(self.current, 0.0) + now - self.started
+            self.report.stage_seconds[self.current] = seconds
+        self.current, self.started = name, now
+        if name is not None:
+            self.progress.stage(name, total)
+
+    def finish(self) -> None:
+        self.start(None)
+        self.progress.finish()
 
 
 def run_pre_render(config: BookConfig, output_dir: Path) -> None:
@@ -60,38 +96,6 @@ def run_pre_render(config: BookConfig, output_dir: Path) -> None:
         if process.returncode != 0:
             detail = (process.stderr or process.stdout).strip().splitlines()
             raise BuildError(f"_quarto.yml: pre-render command '{command}' failed: {detail[-1] if detail else process.returncode}")
-
-
-def _swap(tmp: Path, out: Path) -> None:
-    """Replace ``out`` by ``tmp`` with renames only, so a reader never sees a half-written site."""
-    old = out.with_name(f".{out.name}.old-{os.getpid()}")
-    if out.exists():
-        out.rename(old)
-    tmp.rename(out)
-    if old.exists():
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def _copy_resources(config: BookConfig, tmp: Path, patterns: list[str]) -> None:
-    for pattern in patterns:
-        matches = sorted(config.root.glob(pattern)) if any(c in pattern for c in "*?[") else [config.root / pattern]
-        for source in matches:
-            if not source.exists():
-                raise BuildError(f"_quarto.yml: resource '{pattern}' does not exist")
-            target = tmp / source.relative_to(config.root)
-            if source.is_dir():
-                shutil.copytree(source, target, dirs_exist_ok=True)
-            else:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(source, target)
-
-
-def _book_date(value: str) -> str:
-    """Quarto's ``today``/``now``/``last-modified`` as an ISO date (``SOURCE_DATE_EPOCH`` when set)."""
-    if value not in ("today", "now", "last-modified"):
-        return value
-    stamp = pdf.source_date()
-    return (stamp.date() if stamp else datetime.date.today()).isoformat()
 
 
 def _resolve_engine(engine: str) -> str:
@@ -128,176 +132,274 @@ def build_with_quarto(root: Path, output_dir: str | None, use_cache: bool) -> Bu
 
 
 def build(root: Path | str = ".", *, output_dir: str | None = None, use_cache: bool = True,
-          engine: str = "builtin", progress: Callable[[str, str], None] | None = None,
-          pdf_output: bool = True) -> BuildReport:
-    """Render the book at ``root`` into its output folder (site + PDF); see module doc."""
+          engine: str = "builtin", progress: Progress | None = None, pdf_output: bool = True) -> BuildReport:
+    """Render the book at ``root`` into its output folder (site + PDF).
+
+    The previous output survives any failure (:class:`BuildError`, one line that names the
+    place) and any interruption (``KeyboardInterrupt``, raised once the kernels are shut down).
+    """
     root = Path(root).resolve()
     if _resolve_engine(engine) == "quarto":
         return build_with_quarto(root, output_dir, use_cache)
     config = load_config(root)
-    notify = progress or (lambda subject, stage: None)
     out = (root / (output_dir or config.output_dir)).resolve()
     if out == root or root.is_relative_to(out):
         raise BuildError(f"output folder {out} would replace the project itself")
+    progress = progress or Progress("off")
     report = BuildReport(output=out, pdf=None)
-    clock = time.perf_counter()
-
-    def lap(stage: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        report.stage_seconds[stage] = report.stage_seconds.get(stage, 0.0) + now - clock
-        clock = now
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    progress.start()
     try:
-        notify("project", "pre-render")
-        run_pre_render(config, out)
-        lap("pre-render")
-        documents: list[tuple[str, Document, bool, str]] = []
-        for rel in config.documents:
-            text = (root / rel).read_text(encoding="utf-8")
-            documents.append((rel, parse_text(text, Path(rel)), rel in config.appendices, text))
-        numbering = Numbering([(rel, doc, appendix) for rel, doc, appendix, _ in documents])
-
-        def on_event(rel: str, stage: str) -> None:
-            (report.cached if stage == "cached" else report.executed if stage == "executed" else []).append(rel)
-            notify(rel, stage)
-
-        results = execute_chapters(root, [(rel, doc, text) for rel, doc, _, text in documents],
-                                   config.execute, use_cache=use_cache, on_event=on_event)
-        lap("execute")
-        _render(config, documents, numbering, results, tmp, report, notify, lap, pdf_output, use_cache)
-        _swap(tmp, out)
-        if report.pdf is not None:
-            report.pdf = out / report.pdf.name
-        return report
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        with output.scratch_for(out) as scratch:
+            _build_into(config, scratch, _Stages(report, progress), report, use_cache, pdf_output)
+            output.publish(scratch.site, out)
+    except OSError as error:
+        raise BuildError(_os_error_text(error)) from None
+    finally:
+        progress.stop()
+    if report.pdf is not None:
+        report.pdf = out / report.pdf.name
+    return report
 
 
-def _render(config: BookConfig, documents, numbering: Numbering, results, tmp: Path, report: BuildReport,
-            notify, lap, pdf_output: bool, use_cache: bool) -> None:
-    root = config.root
-    bib_args = convert.bibliography_args(root, config.bibliography, config.csl)
-    refs_rel = next((rel for rel, doc, _, text in documents if "{#refs}" in text), None)
+def _os_error_text(error: OSError) -> str:
+    """One line for a failed file operation (a full disk, a read-only folder)."""
+    if isinstance(error, shutil.Error) and error.args and isinstance(error.args[0], list) and error.args[0]:
+        source, target, reason = error.args[0][0]
+        return f"cannot copy {source} to {target}: {reason}"
+    place = f": {error.filename}" if error.filename else ""
+    return f"{error.strerror or error}{place}"
+
+
+def _build_into(config: BookConfig, scratch: output.Scratch, stages: _Stages, report: BuildReport,
+                use_cache: bool, pdf_output: bool) -> None:
+    """Every stage of a build, writing the site into ``scratch.site``."""
+    stages.start("pre-render")
+    run_pre_render(config, report.output)
+    sources = _read_sources(config)
+    numbering = Numbering([(source.rel, source.document, source.appendix) for source in sources])
+    environment = environment_fingerprint()
+    stages.start("execute", sum(1 for source in sources if source.document.cells or source.document.inline_expressions()))
+    results = _execute(config, sources, environment, use_cache, report, stages.progress)
+    stages.start("convert", len(sources))
+    converted = _convert_all(config, sources, numbering, results, scratch,
+                             _conversion_cache(config.root, environment, use_cache), stages.progress)
+    stages.start("site")
+    _write_site(config, sources, converted, scratch.site, pdf_output)
+    if pdf_output:
+        stages.start("typeset")
+        report.pdf = _write_pdf(config, converted, scratch)
+    stages.finish()
+
+
+def _read_sources(config: BookConfig) -> list[Source]:
+    sources = []
+    for rel in config.documents:
+        text = (config.root / rel).read_text(encoding="utf-8")
+        sources.append(Source(rel, parse_text(text, Path(rel)), rel in config.appendices, text))
+    return sources
+
+
+def _execute(config: BookConfig, sources: list[Source], environment: str, use_cache: bool, report: BuildReport,
+             progress: Progress) -> dict[str, ChapterResult]:
+    """Run (or load from the cache) every document's code; record which ran and which were cached."""
+
+    def on_event(rel: str, state: str) -> None:
+        if state == "cached":
+            report.cached.append(rel)
+        elif state == "executed":
+            report.executed.append(rel)
+        progress.item(rel, "executing" if state == "execute" else state)
+
+    jobs = [(source.rel, source.document, source.text) for source in sources]
+    return execute_chapters(config.root, jobs, config.execute, use_cache=use_cache, environment=environment,
+                            on_event=on_event)
+
+
+def _conversion_cache(root: Path, environment: str, use_cache: bool) -> Path | None:
+    """The folder of cached pandoc and chart conversions for this build environment (older
+    environments' folders are removed), or None without the cache."""
+    if not use_cache:
+        return None
+    parent = root / CACHE_DIR / "pandoc"
+    folder = parent / environment[:16]
+    if parent.is_dir():
+        for stale in parent.iterdir():
+            if stale != folder:
+                shutil.rmtree(stale) if stale.is_dir() else stale.unlink(missing_ok=True)
+    return folder
+
+
+def _html_href(current: str) -> Callable[[Target], str]:
+    """Links from the page of ``current`` to a cross-reference target."""
+
+    def href(target: Target) -> str:
+        if target.doc == current:
+            return f"#{target.label}"
+        return site.relative(site.page_url(current), site.page_url(target.doc) + f"#{target.label}")
+
+    return href
+
+
+def _html_asset(site_dir: Path, current: str) -> convert.WriteAsset:
+    """Writes a figure of ``current`` beside its page (``<page>_files/figure-html/``); returns its link."""
+    page = site.page_url(current)
+    folder = posixpath.splitext(page)[0] + "_files/figure-html"
+
+    def write(name: str, data: bytes) -> str:
+        (site_dir / folder).mkdir(parents=True, exist_ok=True)
+        (site_dir / folder / name).write_bytes(data)
+        return posixpath.relpath(f"{folder}/{name}", posixpath.dirname(page) or ".")
+
+    return write
+
+
+def _typst_asset(typst_dir: Path) -> convert.WriteAsset:
+    """Writes a figure for the PDF into ``typst_dir/figures/``; returns its path from ``main.typ``."""
+
+    def write(name: str, data: bytes) -> str:
+        (typst_dir / "figures").mkdir(exist_ok=True)
+        (typst_dir / "figures" / name).write_bytes(data)
+        return f"figures/{name}"
+
+    return write
+
+
+def _convert_one(config: BookConfig, source: Source, result: ChapterResult, numbering: Numbering,
+                 scratch: output.Scratch, nocite: list[str] | None) -> tuple[str, str]:
+    """One document's HTML fragment and Typst markup; with ``nocite`` it carries the bibliography."""
+    bib_args = convert.bibliography_args(config.root, config.bibliography, config.csl)
     html_options = convert.FormatOptions.from_config("html", config.execute, config.html)
     typst_options = convert.FormatOptions.from_config("typst", config.execute, config.typst)
-    typst_dir = Path(tempfile.mkdtemp(prefix="atlas-typst-"))
-    try:
-        html_fragments: dict[str, str] = {}
-        typst_fragments: dict[str, str] = {}
+    html_md = convert.ChapterRenderer(source.rel, source.document, result.cells, result.inline, numbering,
+                                      html_options, _html_href(source.rel),
+                                      _html_asset(scratch.site, source.rel), root=config.root).markdown()
+    typst_md = convert.ChapterRenderer(source.rel, source.document, result.cells, result.inline, numbering,
+                                       typst_options, lambda target: f"#{target.label}",
+                                       _typst_asset(scratch.typst), root=config.root).markdown()
+    with_bib = nocite is not None
+    return (convert.to_html(html_md, source.rel, bib_args, with_bibliography=with_bib, nocite=nocite),
+            convert.to_typst(typst_md, source.rel, bib_args, with_bibliography=with_bib, nocite=nocite))
 
-        def html_href(current: str):
-            def href(target: Target) -> str:
-                if target.doc == current:
-                    return f"#{target.label}"
-                return site.relative(site.page_url(current), site.page_url(target.doc) + f"#{target.label}")
-            return href
 
-        def html_asset(current: str):
-            page = site.page_url(current)
-            folder = posixpath.splitext(page)[0] + "_files/figure-html"
+def _convert_all(config: BookConfig, sources: list[Source], numbering: Numbering,
+                 results: dict[str, ChapterResult], scratch: output.Scratch, cache: Path | None,
+                 progress: Progress) -> Converted:
+    """Convert every document with pandoc (four at a time), then the page that lists the references."""
+    refs_source = next((source for source in sources if "{#refs}" in source.text), None)
+    ordinary = [source for source in sources if source is not refs_source]
+    converted = Converted(html={}, typst={}, order=[source.rel for source in sources], references=None)
 
-            def write(name: str, data: bytes) -> str:
-                (tmp / folder).mkdir(parents=True, exist_ok=True)
-                (tmp / folder / name).write_bytes(data)
-                return posixpath.relpath(f"{folder}/{name}", posixpath.dirname(page) or ".")
-            return write
+    def convert_job(source: Source) -> tuple[str, str, str]:
+        convert.PANDOC_CACHE.set(cache)  # threads start with a fresh context
+        return (source.rel, *_convert_one(config, source, results[source.rel], numbering, scratch, None))
 
-        def typst_asset(name: str, data: bytes) -> str:
-            (typst_dir / "figures").mkdir(exist_ok=True)
-            (typst_dir / "figures" / name).write_bytes(data)
-            return f"figures/{name}"
+    convert.PANDOC_CACHE.set(cache)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        jobs = [pool.submit(convert_job, source) for source in ordinary]
+        try:
+            for job in jobs:
+                rel, fragment, typst_text = wait_interruptibly(job)
+                converted.html[rel], converted.typst[rel] = fragment, typst_text
+                progress.item(rel, "converted")
+        except BaseException:
+            for job in jobs:
+                job.cancel()
+            raise
+    keys = list(dict.fromkeys(key for source in ordinary for key in convert.cited_keys(converted.html[source.rel])))
+    if refs_source is not None:
+        converted.html[refs_source.rel], converted.typst[refs_source.rel] = _convert_one(
+            config, refs_source, results[refs_source.rel], numbering, scratch, keys)
+        converted.references = refs_source.rel
+        progress.item(refs_source.rel, "converted")
+    elif keys and config.bibliography:
+        bib_args = convert.bibliography_args(config.root, config.bibliography, config.csl)
+        converted.html[REFERENCES_PAGE] = convert.to_html(REFERENCES_SOURCE, "references", bib_args,
+                                                          with_bibliography=True, nocite=keys)
+        converted.typst[REFERENCES_PAGE] = convert.to_typst(REFERENCES_SOURCE, "references", bib_args,
+                                                            with_bibliography=True, nocite=keys)
+        converted.order.append(REFERENCES_PAGE)
+        converted.references = REFERENCES_PAGE
+    return converted
 
-        def convert_one(rel: str, doc: Document, nocite: list[str] | None) -> tuple[str, str, str]:
-            result = results[rel]
-            html_md = convert.ChapterRenderer(rel, doc, result.cells, result.inline, numbering, html_options,
-                                              html_href(rel), html_asset(rel), root=root).markdown()
-            typst_md = convert.ChapterRenderer(rel, doc, result.cells, result.inline, numbering, typst_options,
-                                               lambda target: f"#{target.label}", typst_asset, root=root).markdown()
-            with_bib = nocite is not None
-            fragment = convert.to_html(html_md, rel, bib_args, with_bibliography=with_bib, nocite=nocite)
-            typst_text = convert.to_typst(typst_md, rel, bib_args, with_bibliography=with_bib, nocite=nocite)
-            return rel, fragment, typst_text
 
-        ordinary = [(rel, doc) for rel, doc, _, _ in documents if rel != refs_rel]
-        cache_dir = root / CACHE_DIR / "pandoc" if use_cache else None
+def _copy_data_files(config: BookConfig, rel: str, data_files: list[str], site_dir: Path) -> None:
+    """Copy a document's ``data-files:`` (paths relative to its folder) beside its page."""
+    for data_file in data_files:
+        source = config.root / posixpath.dirname(rel) / data_file
+        if not source.is_file():
+            raise BuildError(f"{rel}: data-files entry '{data_file}' does not exist")
+        target = site_dir / posixpath.normpath(posixpath.join(posixpath.dirname(rel), data_file))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
 
-        def convert_job(job: tuple[str, Document]) -> tuple[str, str, str]:
-            convert.PANDOC_CACHE.set(cache_dir)  # threads start with a fresh context
-            return convert_one(job[0], job[1], None)
 
-        convert.PANDOC_CACHE.set(cache_dir)
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            for rel, fragment, typst_text in pool.map(convert_job, ordinary):
-                html_fragments[rel], typst_fragments[rel] = fragment, typst_text
-                notify(rel, "convert")
-        keys: dict[str, None] = {}
-        for rel, _doc in ordinary:
-            for key in convert.cited_keys(html_fragments[rel]):
-                keys.setdefault(key, None)
-        extra_refs_page = None
-        if refs_rel is not None:
-            doc = next(d for r, d, _, _ in documents if r == refs_rel)
-            _, html_fragments[refs_rel], typst_fragments[refs_rel] = convert_one(refs_rel, doc, list(keys))
-        elif keys and bib_args:
-            extra_refs_page = "references.qmd"
-            source = "# References {.unnumbered}\n\n::: {#refs}\n:::\n"
-            html_fragments[extra_refs_page] = convert.to_html(source, "references", bib_args,
-                                                              with_bibliography=True, nocite=list(keys))
-            typst_fragments[extra_refs_page] = convert.to_typst(source, "references", bib_args,
-                                                                with_bibliography=True, nocite=list(keys))
-        lap("convert")
-
-        refs_page = site.page_url(refs_rel or extra_refs_page) if (refs_rel or extra_refs_page) else None
-        order = [rel for rel, *_ in documents] + ([extra_refs_page] if extra_refs_page else [])
-        appendices = set(config.appendices)
-        pages: list[site.Page] = []
-        entries: list[dict[str, str]] = []
-        for rel in order:
-            url = site.page_url(rel)
-            fragment = html_fragments[rel]
-            if refs_page and url != refs_page:
-                fragment = fragment.replace('href="#ref-', f'href="{site.relative(url, refs_page)}#ref-')
-            number, title, sections = site.headings(fragment)
-            doc = next((d for r, d, _, _ in documents if r == rel), None)
-            data_files = [str(f) for f in (doc.meta.get("data-files") or [])] if doc else []
-            for data_file in data_files:
-                source = (root / posixpath.dirname(rel) / data_file)
-                if not source.is_file():
-                    raise BuildError(f"{rel}: data-files entry '{data_file}' does not exist")
-                target = tmp / posixpath.normpath(posixpath.join(posixpath.dirname(rel), data_file))
+def _copy_resources(config: BookConfig, site_dir: Path) -> None:
+    """Copy ``project: resources`` (files, folders or globs) into the site."""
+    for pattern in config.resources:
+        matches = sorted(config.root.glob(pattern)) if any(c in pattern for c in "*?[") else [config.root / pattern]
+        for source in matches:
+            if not source.exists():
+                raise BuildError(f"_quarto.yml: resource '{pattern}' does not exist")
+            target = site_dir / source.relative_to(config.root)
+            if source.is_dir():
+                shutil.copytree(source, target, dirs_exist_ok=True)
+            else:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(source, target)
-            pages.append(site.Page(rel=rel, url=url, number=number, title=title or rel, body=fragment,
-                                   sections=sections, data_files=data_files, appendix=rel in appendices))
-            entries.extend(search.page_entries(url, f"{number} {title}".strip(), fragment))
-        book = {"title": config.title, "subtitle": config.subtitle, "author": config.author, "date": _book_date(config.date),
-                "lang": config.raw.get("lang", "en")}
-        _copy_resources(config, tmp, config.resources)
-        site.write_site(tmp, pages, book=book, pdf_name=config.pdf_name if pdf_output else None,
-                        env=site.environment(root / "templates" / "site"))
-        (tmp / "site_libs" / "search-index.js").write_text(search.index_script(entries), encoding="utf-8")
-        lap("site")
-        notify("site", "written")
 
-        if pdf_output:
-            notify("PDF", "typeset")
-            chapters = []
-            first_appendix = True
-            for rel in order:
-                is_appendix = rel in appendices
-                chapters.append({"rel": rel, "body": typst_fragments[rel],
-                                 "starts_appendices": is_appendix and first_appendix})
-                first_appendix = first_appendix and not is_appendix
-            stamp = pdf.source_date()
-            main = pdf.write_main(typst_dir, book={**book, "build_date": stamp.strftime("%Y-%m-%d") if stamp else ""},
-                                  chapters=chapters, env=pdf.environment(root / "templates" / "typst"))
-            target = tmp / config.pdf_name
-            pdf.compile_pdf(main, target)
-            report.pdf = target
-            lap("typeset")
-    finally:
-        shutil.rmtree(typst_dir, ignore_errors=True)
+
+def _book_metadata(config: BookConfig) -> dict[str, str]:
+    return {"title": config.title, "subtitle": config.subtitle, "author": config.author,
+            "date": _book_date(config.date), "lang": config.raw.get("lang", "en")}
+
+
+def _book_date(value: str) -> str:
+    """Quarto's ``today``/``now``/``last-modified`` as an ISO date (``SOURCE_DATE_EPOCH`` when set)."""
+    if value not in ("today", "now", "last-modified"):
+        return value
+    stamp = pdf.source_date()
+    return (stamp.date() if stamp else datetime.date.today()).isoformat()
+
+
+def _write_site(config: BookConfig, sources: list[Source], converted: Converted, site_dir: Path,
+                pdf_output: bool) -> None:
+    """The HTML pages (sidebar, links to the References page, data files), resources and search index."""
+    documents = {source.rel: source.document for source in sources}
+    refs_url = site.page_url(converted.references) if converted.references else None
+    appendices = set(config.appendices)
+    pages: list[site.Page] = []
+    entries: list[dict[str, str]] = []
+    for rel in converted.order:
+        url = site.page_url(rel)
+        fragment = converted.html[rel]
+        if refs_url and url != refs_url:
+            fragment = fragment.replace('href="#ref-', f'href="{site.relative(url, refs_url)}#ref-')
+        number, title, sections = site.headings(fragment)
+        document = documents.get(rel)
+        data_files = [str(f) for f in (document.meta.get("data-files") or [])] if document else []
+        _copy_data_files(config, rel, data_files, site_dir)
+        pages.append(site.Page(rel=rel, url=url, number=number, title=title or rel, body=fragment,
+                               sections=sections, data_files=data_files, appendix=rel in appendices))
+        entries.extend(search.page_entries(url, f"{number} {title}".strip(), fragment))
+    _copy_resources(config, site_dir)
+    site.write_site(site_dir, pages, book=_book_metadata(config), pdf_name=config.pdf_name if pdf_output else None,
+                    env=site.environment(config.root / "templates" / "site"))
+    (site_dir / "site_libs" / "search-index.js").write_text(search.index_script(entries), encoding="utf-8")
+
+
+def _write_pdf(config: BookConfig, converted: Converted, scratch: output.Scratch) -> Path:
+    """Typeset the book's Typst markup (``scratch.typst``) into the PDF inside the site; return its path."""
+    appendices = set(config.appendices)
+    chapters = []
+    first_appendix = True
+    for rel in converted.order:
+        is_appendix = rel in appendices
+        chapters.append({"rel": rel, "body": converted.typst[rel], "starts_appendices": is_appendix and first_appendix})
+        first_appendix = first_appendix and not is_appendix
+    stamp = pdf.source_date()
+    book = {**_book_metadata(config), "build_date": stamp.strftime("%Y-%m-%d") if stamp else ""}
+    main = pdf.write_main(scratch.typst, book=book, chapters=chapters,
+                          env=pdf.environment(config.root / "templates" / "typst"))
+    target = scratch.site / config.pdf_name
+    pdf.compile_pdf(main, target)
+    return target

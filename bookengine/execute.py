@@ -2,15 +2,23 @@
 with the chapter's folder as working directory, like Quarto.
 
 Results are cached in ``.atlas-cache/`` (like Quarto's freeze). A cache entry is valid while
-the chapter source is unchanged and every project file the kernel read or imported while
-running (the analysis package, data files) still has the recorded SHA-256: an audit hook in
-the kernel records those files, so the key covers exactly what the chapter depends on.
+the chapter source and the build environment (:func:`bookengine.toolchain.environment_fingerprint`:
+Python, every installed package's version, pandoc and Typst) are unchanged, every project file
+the kernel read or imported while running (the analysis package, data files) still has the
+recorded SHA-256, and every project folder the chapter's code listed still holds the same
+names: an audit hook in the kernel records those files and folders, so the key covers what the
+chapter depends on, down to a new file in a folder a chapter lists.
+
+The kernels run on an event loop in a worker thread, so that Ctrl-C and SIGTERM reach the main
+thread: the chapters are then cancelled, their kernels shut down, and the interruption goes on
+to the caller as ``KeyboardInterrupt``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import hashlib
 import json
 import os
@@ -18,10 +26,11 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable, Coroutine
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import nbformat
 from nbclient import NotebookClient
@@ -31,33 +40,39 @@ from bookengine.errors import BuildError
 from bookengine.qmd import Document
 
 CACHE_DIR = ".atlas-cache"
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 EXCLUDED_PARTS = {".venv", "venv", ".git", CACHE_DIR, "__pycache__", ".pytest_cache", "node_modules"}
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_WAKE_SECONDS = 0.2
+T = TypeVar("T")
 
 _SETUP = r'''
 def __atlas_setup(root, excluded):
     import os, sys
-    reads = set()
+    reads, listed = set(), set()
     def hook(event, args):
         if event == "open" and args and isinstance(args[0], str):
             reads.add(os.path.abspath(args[0]))
+        elif event in ("os.listdir", "os.scandir") and args and isinstance(args[0], (str, type(None))):
+            caller = sys._getframe(1).f_code.co_filename
+            if "importlib" not in caller:  # the import system looking for modules and package metadata
+                listed.add(os.path.abspath(args[0] or "."))
     sys.addaudithook(hook)
+    def inside(name):
+        if name != root and not name.startswith(root + os.sep):
+            return False
+        parts = os.path.relpath(name, root).split(os.sep)
+        return not any(part in excluded for part in parts)
     def deps():
         files = set(reads)
         for module in list(sys.modules.values()):
             name = getattr(module, "__file__", None)
             if isinstance(name, str):
                 files.add(os.path.abspath(name))
-        keep = []
-        for name in sorted(files):
-            if not name.startswith(root + os.sep) or not os.path.isfile(name):
-                continue
-            parts = os.path.relpath(name, root).split(os.sep)
-            if any(part in excluded for part in parts) or name.endswith(".pyc"):
-                continue
-            keep.append(os.path.relpath(name, root))
-        return keep
+        keep = [os.path.relpath(name, root) for name in sorted(files)
+                if inside(name) and os.path.isfile(name) and not name.endswith(".pyc")]
+        folders = [os.path.relpath(name, root) for name in sorted(listed) if inside(name) and os.path.isdir(name)]
+        return {"files": keep, "folders": folders}
     return deps
 __atlas_deps = __atlas_setup(%(root)r, %(excluded)r)
 del __atlas_setup
@@ -86,6 +101,7 @@ class ChapterResult:
     cells: list[list[dict[str, Any]]]
     inline: dict[str, tuple[str, str]] = field(default_factory=dict)
     deps: dict[str, str] = field(default_factory=dict)
+    listings: dict[str, str] = field(default_factory=dict)
     from_cache: bool = False
 
 
@@ -93,11 +109,22 @@ def file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def source_key(document: Document, source_text: str, execute_defaults: dict[str, Any]) -> str:
-    """Cache key of a chapter's own inputs: its source, interpreter, engine cache version and the
+def listing_digest(folder: Path) -> str:
+    """SHA-256 of the names in ``folder`` (hidden names and engine folders left out: the build's
+    own scratch folders and caches come and go)."""
+    try:
+        names = sorted(name for name in os.listdir(folder) if not name.startswith(".") and name not in EXCLUDED_PARTS)
+    except OSError:
+        names = ["(unreadable)"]
+    return hashlib.sha256("\n".join(names).encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def source_key(document: Document, source_text: str, execute_defaults: dict[str, Any], environment: str = "") -> str:
+    """Cache key of a chapter's own inputs: its source, the build environment (``environment``,
+    see :func:`bookengine.toolchain.environment_fingerprint`), engine cache version and the
     build date a chapter may print (``SOURCE_DATE_EPOCH``, as reproducible builds define it)."""
     payload = json.dumps(
-        [CACHE_VERSION, sys.version, str(document.path), source_text, execute_defaults,
+        [CACHE_VERSION, sys.version, environment, str(document.path), source_text, execute_defaults,
          os.environ.get("SOURCE_DATE_EPOCH")],
         sort_keys=True,
     )
@@ -121,10 +148,14 @@ def load_cached(root: Path, rel: str, key: str) -> ChapterResult | None:
         target = root / dep
         if not target.is_file() or file_digest(target) != digest:
             return None
+    for folder, digest in entry["listings"].items():
+        if listing_digest(root / folder) != digest:
+            return None
     return ChapterResult(
         cells=entry["cells"],
         inline={k: (v[0], v[1]) for k, v in entry["inline"].items()},
         deps=entry["deps"],
+        listings=entry["listings"],
         from_cache=True,
     )
 
@@ -132,7 +163,7 @@ def load_cached(root: Path, rel: str, key: str) -> ChapterResult | None:
 def store_cached(root: Path, rel: str, key: str, result: ChapterResult) -> None:
     path = _cache_file(root, rel)
     path.parent.mkdir(parents=True, exist_ok=True)
-    entry = {"key": key, "deps": result.deps, "cells": result.cells,
+    entry = {"key": key, "deps": result.deps, "listings": result.listings, "cells": result.cells,
              "inline": {k: list(v) for k, v in result.inline.items()}}
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(entry, sort_keys=True), encoding="utf-8")
@@ -178,6 +209,9 @@ async def _run_chapter(root: Path, rel: str, document: Document, defaults: dict[
     client = NotebookClient(
         notebook, timeout=timeout, kernel_name="python3", allow_errors=False,
         resources={"metadata": {"path": str(chapter_dir)}}, record_timing=False,
+        # Every output is in when the kernel is stopped, and a cancelled chapter's busy kernel
+        # would not answer a polite shutdown request: stop kernels at once.
+        shutdown_kernel="immediate",
     )
     results: list[list[dict[str, Any]]] = []
     inline: dict[str, tuple[str, str]] = {}
@@ -220,19 +254,34 @@ async def _run_chapter(root: Path, rel: str, document: Document, defaults: dict[
         # A chapter cancelled because another one failed leaves nbclient's exit hook registered; the
         # kernel is gone by then, and the hook would print a traceback when the build process ends.
         atexit.unregister(client._cleanup_kernel)
+        await _stop_kernel(client)
     text = "".join(o.get("text", "") for o in deps_cell.outputs if o.get("output_type") == "stream")
-    deps = {dep: file_digest(root / dep) for dep in json.loads(text.strip().splitlines()[-1])}
+    used = json.loads(text.strip().splitlines()[-1])
+    deps = {dep: file_digest(root / dep) for dep in used["files"]}
     deps[rel] = file_digest(root / rel)
-    return ChapterResult(cells=results, inline=inline, deps=deps)
+    listings = {folder: listing_digest(root / folder) for folder in used["folders"]}
+    return ChapterResult(cells=results, inline=inline, deps=deps, listings=listings)
+
+
+async def _stop_kernel(client: NotebookClient) -> None:
+    """Kill a kernel nbclient did not shut down: cancelled while it was starting, nbclient's
+    own cleanup never ran."""
+    manager = client.km
+    if manager is None or not manager.has_kernel:
+        return
+    with contextlib.suppress(Exception):  # the process is gone already or cannot be signalled
+        await manager.shutdown_kernel(now=True)
 
 
 def execute_chapters(root: Path, jobs: list[tuple[str, Document, str]], defaults: dict[str, Any], *,
-                     use_cache: bool = True, parallel: int = 2, timeout: int = 600,
+                     use_cache: bool = True, parallel: int = 2, timeout: int = 600, environment: str = "",
                      on_event: Callable[[str, str], None] | None = None) -> dict[str, ChapterResult]:
     """Execute (or load from cache) every ``(rel path, document, source text)`` job.
 
-    Chapters without code cells or inline expressions are not executed at all. Raises
-    :class:`BuildError` naming chapter, cell label and source line when a cell fails.
+    Chapters without code cells or inline expressions are not executed at all. ``environment``
+    enters every cache key. Raises :class:`BuildError` naming chapter, cell label and source
+    line when a cell fails, and ``KeyboardInterrupt`` after shutting the kernels down when the
+    process is interrupted.
     """
     results: dict[str, ChapterResult] = {}
     pending: list[tuple[str, Document, str]] = []
@@ -240,7 +289,7 @@ def execute_chapters(root: Path, jobs: list[tuple[str, Document, str]], defaults
         if not document.cells and not document.inline_expressions():
             results[rel] = ChapterResult(cells=[], from_cache=True)
             continue
-        key = source_key(document, source_text, defaults)
+        key = source_key(document, source_text, defaults, environment)
         cached = load_cached(root, rel, key) if use_cache else None
         if cached is not None:
             results[rel] = cached
@@ -267,7 +316,8 @@ def execute_chapters(root: Path, jobs: list[tuple[str, Document, str]], defaults
             await asyncio.gather(*tasks)
         except BaseException:
             for task in tasks:
-                task.cancel()
+                if not task.cancelling():  # a second cancel would cut its kernel's shutdown short
+                    task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
 
@@ -276,13 +326,54 @@ def execute_chapters(root: Path, jobs: list[tuple[str, Document, str]], defaults
     return results
 
 
+def wait_interruptibly(future: Future[T]) -> T:
+    """``future.result()``, waking up every fraction of a second: a signal may be delivered to any
+    thread, and Python runs its handler (Ctrl-C's ``KeyboardInterrupt``) only when the main thread
+    executes code, which a thread blocked on a lock would not until the future is done."""
+    while True:
+        try:
+            return future.result(timeout=_WAKE_SECONDS)
+        except FutureTimeout:
+            continue
+
+
 def _run_to_completion(factory: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    """``asyncio.run(factory())``, also when this thread already runs an event loop (a Jupyter
-    kernel, Playwright's sync API in a test): then in a short-lived worker thread."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        asyncio.run(factory())
-        return
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(lambda: asyncio.run(factory())).result()
+    """Run ``factory()`` on a new event loop in a worker thread and wait for it.
+
+    The calling thread only waits, so a signal (Ctrl-C, or SIGTERM turned into an exception by
+    the command line) interrupts the wait: then every task of the loop is cancelled (each
+    chapter's kernel is shut down on the way out), the worker is waited for, and the
+    interruption is raised again. In the worker nbclient installs no signal handlers of its
+    own, which would shut kernels down under running cells. This also works when the calling
+    thread already runs an event loop (a Jupyter kernel, Playwright's sync API in a test).
+    """
+    loop = asyncio.new_event_loop()
+    main = loop.create_task(factory())
+
+    def work() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(main)
+        finally:
+            try:
+                # nbclient leaves helper tasks (its kernel-alive poll) behind when a cell is cancelled.
+                leftovers = asyncio.all_tasks(loop)
+                for task in leftovers:
+                    task.cancel()
+                loop.run_until_complete(asyncio.gather(*leftovers, return_exceptions=True))
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            finally:
+                loop.close()
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="atlas-execute") as pool:
+        done = pool.submit(work)
+        try:
+            wait_interruptibly(done)
+        except BaseException as error:
+            if done.done():
+                raise
+            with contextlib.suppress(RuntimeError):  # the loop has just closed
+                loop.call_soon_threadsafe(main.cancel)
+            with contextlib.suppress(BaseException):  # the cancellation's own error; the interruption wins
+                done.result()
+            raise error from None

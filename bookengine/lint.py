@@ -137,6 +137,7 @@ def _version_floor(requirement: str) -> tuple[int, ...] | None:
 def cached_outputs(root: Path) -> dict[str, list[list[dict[str, Any]]]]:
     """The executed outputs of every document whose entry in the engine's cache is still valid."""
     from bookengine.execute import load_cached, source_key
+    from bookengine.toolchain import environment_fingerprint
 
     root = Path(root).resolve()
     try:
@@ -144,13 +145,14 @@ def cached_outputs(root: Path) -> dict[str, list[list[dict[str, Any]]]]:
     except BuildError:
         return {}
     outputs = {}
+    environment = environment_fingerprint()
     for rel in config.documents:
         text = (root / rel).read_text(encoding="utf-8")
         try:
             document = parse_text(text, Path(rel))
         except BuildError:
             continue
-        cached = load_cached(root, rel, source_key(document, text, config.execute))
+        cached = load_cached(root, rel, source_key(document, text, config.execute, environment))
         if cached is not None:
             outputs[rel] = cached.cells
     return outputs

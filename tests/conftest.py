@@ -4,6 +4,8 @@
   into a temporary folder; a ``bookengine.build.BuildReport`` (``.output`` is the site folder,
   ``.pdf`` the PDF). Execution reuses the project's ``.atlas-cache``, so a warm cache makes it fast.
 * ``vega_bundle``: the offline Vega bundle written once per session (for copies of the minibook).
+* ``built_minibook``: the minibook built once per session (site, PDF, warm caches); tests copy it
+  (``shutil.copytree``) and never change it.
 * ``browser``: one headless Chromium for the whole session (see ``tests/browser.py``).
 
 And the rule for what a test needs from outside the repository (the fetched dataset, the data
@@ -57,3 +59,14 @@ def vega_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("vega") / "vega-bundle.js"
     path.write_text(vl_convert.javascript_bundle(), encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="session")
+def built_minibook(tmp_path_factory: pytest.TempPathFactory, vega_bundle: Path) -> Path:
+    from test_engine_build import copy_minibook
+
+    from bookengine.build import build
+
+    root = copy_minibook(tmp_path_factory.mktemp("built-minibook") / "minibook", vega_bundle)
+    build(root)
+    return root

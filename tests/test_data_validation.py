@@ -42,7 +42,11 @@ def test_fixture_case_reports_exact_file_row_and_column(name: str) -> None:
     assert relative_lines(check_data_dir(case), case) == expected_lines(case)
 
 
-CLI_CASES = ["parameters_in_billions", "unknown_foreign_key", "descriptor_invalid_json", "missing_file"]
+CLI_CASES = ["parameters_in_billions", "unknown_foreign_key", "descriptor_invalid_json", "missing_file",
+             # inputs that once ended in a traceback
+             "integer_401_digits", "integer_5001_digits", "release_month_year_zero", "descriptor_foreign_keys_null",
+             "descriptor_external_resources_null", "table_path_is_folder", "descriptor_deeply_nested",
+             "nul_byte_in_required_field", "line_break_in_required_field"]
 
 
 @pytest.mark.parametrize("name", CLI_CASES)
@@ -64,6 +68,26 @@ def test_cli_check_passes_on_shipped_data(capsys: pytest.CaptureFixture[str]) ->
     assert main(["data", "check"]) == 0
     out = capsys.readouterr().out
     assert out.startswith(f"OK: {len(TABLES)} tables")
+
+
+def test_descriptor_with_a_byte_order_mark_is_read_like_a_csv_with_one(tmp_path: Path) -> None:
+    case = tmp_path / "case"
+    shutil.copytree(FIXTURES / "valid", case)
+    shutil.copy(FIXTURES / "references.bib", tmp_path / "references.bib")
+    descriptor = case / "datapackage.json"
+    descriptor.write_bytes(b"\xef\xbb\xbf" + descriptor.read_bytes())
+    models = case / "models.csv"
+    models.write_bytes(b"\xef\xbb\xbf" + models.read_bytes())
+    assert check_data_dir(case) == []
+    assert list(load_table("models", case)["model_id"]) == ["bert-base", "llama2-7b", "llama2-13b"]
+
+
+def test_invalid_byte_after_a_byte_order_mark_is_located_in_the_file(tmp_path: Path) -> None:
+    case = tmp_path / "case"
+    shutil.copytree(FIXTURES / "valid", case)
+    shutil.copy(FIXTURES / "references.bib", tmp_path / "references.bib")
+    (case / "models.csv").write_bytes(b"\xef\xbb\xbfmodel_id,\xe4\n")
+    assert relative_lines(check_data_dir(case), case)[0] == "models.csv:-:-: not valid UTF-8 text (byte 12)"
 
 
 def test_run_check_handler_on_valid_fixture(capsys: pytest.CaptureFixture[str]) -> None:
@@ -159,6 +183,36 @@ def test_shipped_negative_coefficient_and_bad_month(data_copy: Path) -> None:
     assert relative_lines(check_data_dir(data_copy), data_copy) == [
         "models.csv:2:release_date: expected a year and month as YYYY-MM, got '2018-02-15'",
         "scaling_laws.csv:4:value: must be positive, got -0.076",
+    ]
+
+
+def test_shipped_table_with_only_its_header(data_copy: Path) -> None:
+    laws = data_copy / "scaling_laws.csv"
+    laws.write_text(laws.read_text(encoding="utf-8").splitlines(keepends=True)[0], encoding="utf-8")
+    assert relative_lines(check_data_dir(data_copy), data_copy) == [
+        "scaling_laws.csv:-:-: no data rows: the file has only its header"
+    ]
+
+
+def test_shipped_coefficients_a_and_A_are_distinct_keys(data_copy: Path) -> None:
+    """Keys are compared regardless of letter case, except values from an enum: the schema allows "a" and "A"."""
+    laws = pd.read_csv(data_copy / "scaling_laws.csv", dtype=str, keep_default_na=False)
+    per_law = laws.groupby("law_id")["coefficient"].agg(set)
+    assert any({"a", "A"} <= coefficients for coefficients in per_law)
+    assert check_data_dir(data_copy) == []
+
+
+def test_shipped_method_repeated_in_other_letter_case(data_copy: Path) -> None:
+    compression = pd.read_csv(data_copy / "bert_compression.csv", dtype=str, keep_default_na=False)
+    first = compression.iloc[0]
+    copy = first.copy()
+    copy["method"] = first["method"].upper() if first["method"] != first["method"].upper() else first["method"].lower()
+    pd.concat([compression, copy.to_frame().T]).to_csv(data_copy / "bert_compression.csv", index=False)
+    row = len(compression) + 2
+    assert relative_lines(check_data_dir(data_copy), data_copy) == [
+        f"bert_compression.csv:{row}:method+size_mb: duplicate primary key (method={copy['method']}, "
+        f"size_mb={first['size_mb']}); first seen on row 2 as (method={first['method']}, size_mb={first['size_mb']}): "
+        "keys may not differ only in letter case"
     ]
 
 

@@ -87,9 +87,27 @@ def test_pdf_has_toc_chapters_figures_and_bibliography(built):
     assert "Appendices" in text
     # the chart is vector graphics: its tick labels are text in the PDF
     assert "Compute (GFLOP)" in text
-    # cross-references are links inside the document
+    # cross-references are links inside the document (a destination, or a go-to action), not only web links
     links = [a.get_object() for page in reader.pages for a in page.get("/Annots", []) or []]
-    assert any(a.get("/Subtype") == "/Link" and "/Dest" in a or "/A" in a for a in links)
+    assert any(internal_link(a) for a in links)
+
+
+def internal_link(annotation) -> bool:
+    """Whether a PDF annotation is a link to a place in the same document."""
+    if annotation.get("/Subtype") != "/Link":
+        return False
+    action = annotation.get("/A")
+    return "/Dest" in annotation or (action is not None and action.get_object().get("/S") == "/GoTo")
+
+
+def test_internal_link_check_rejects_web_links():
+    from pypdf.generic import DictionaryObject, NameObject, TextStringObject
+
+    web = DictionaryObject({NameObject("/Subtype"): NameObject("/Link"), NameObject("/A"): DictionaryObject(
+        {NameObject("/S"): NameObject("/URI"), NameObject("/URI"): TextStringObject("https://example.org")})})
+    jump = DictionaryObject({NameObject("/Subtype"): NameObject("/Link"), NameObject("/A"): DictionaryObject(
+        {NameObject("/S"): NameObject("/GoTo"), NameObject("/D"): TextStringObject("sec-growth-trend")})})
+    assert not internal_link(web) and internal_link(jump)
 
 
 def test_no_change_rebuild_executes_nothing_and_data_change_reexecutes(built):

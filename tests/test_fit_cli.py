@@ -101,6 +101,18 @@ def test_bad_input_exits_1_with_one_line(
     assert len(lines) == 1 and message in lines[0] and str(path) in lines[0]
 
 
+@pytest.mark.parametrize(("value", "message"), [("-1", "must be >= 0, got -1"), ("x", "invalid")])
+def test_seed_must_be_a_non_negative_integer(tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str,
+                                              message: str) -> None:
+    path = tmp_path / "runs.csv"
+    path.write_text("N,D,loss\n1e8,1e9,3.0\n")
+    with pytest.raises(SystemExit) as stopped:
+        main(["fit", "parametric", str(path), "--seed", value])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument --seed: {message}" in err and "Traceback" not in err
+
+
 def test_single_budget_isoflop_exits_1(tmp_path: Path) -> None:
     frame = synthetic_isoflop_runs({"E": 1.8, "A": 400.0, "B": 1500.0, "alpha": 0.34, "beta": 0.3},
                                    (1e19,), noise=0.0, seed=0)

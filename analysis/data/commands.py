@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from analysis.data.external import MIRROR_ENV, fetch_chinchilla_runs
-from analysis.data.tables import check_data_dir, describe_tables, resolve_data_dir
+from analysis.data.tables import inspect_data_dir, resolve_data_dir
 from analysis.errors import AtlasError
 
 
@@ -28,13 +28,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_check(args: argparse.Namespace) -> int:
     """Print one line per problem and fail, or print a one-line summary."""
     directory = resolve_data_dir(args.directory)
-    problems = check_data_dir(directory)
+    problems, tables = inspect_data_dir(directory)
     if problems:
         for problem in problems:
             print(problem)
         count = len(problems)
         raise AtlasError(f"{count} problem{'s' if count != 1 else ''} in {directory}")
-    tables = describe_tables(directory)
     rows = sum(table.n_rows for table in tables)
     approximate = sum(table.n_approximate for table in tables)
     print(f"OK: {len(tables)} tables, {rows} rows ({approximate} approximate) in {directory}")

@@ -3,16 +3,20 @@
 Only the part of the Table Schema standard this project uses is supported; anything else
 in a descriptor is reported as a problem rather than silently ignored. The standard-level
 validity of the shipped descriptor is checked by the test suite with the ``frictionless``
-library; this module is what runs when tables are loaded, and it has no dependencies.
+library; this module is what runs when tables are loaded. Patterns are RE2 expressions,
+matched in time linear in the value's length: a pattern cannot backtrack catastrophically.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import re2
 
 from analysis.data.problems import Problem
 
@@ -114,6 +118,29 @@ class _Collector:
         self.problems.append(Problem(self.file, None, where, message))
 
 
+@functools.lru_cache(maxsize=256)
+def compiled_pattern(pattern: str) -> Any:
+    """``pattern`` compiled by RE2 (linear-time matching); raises :class:`re2.error` when RE2
+    cannot compile it (a back-reference or look-around, or a pattern too large)."""
+    options = re2.Options()
+    options.log_errors = False
+    return re2.compile(pattern, options)
+
+
+def _list_of(value: Any, where: str, issues: _Collector) -> list[Any]:
+    """``value`` when it is a JSON list; otherwise a problem and an empty list (absent = empty)."""
+    if isinstance(value, list):
+        return value
+    issues.add(where, f"must be a list, got {_json_type(value)}")
+    return []
+
+
+def _json_type(value: Any) -> str:
+    names = {type(None): "null", bool: "true/false", int: "a number", float: "a number", str: "a string",
+             dict: "an object", list: "a list"}
+    return names.get(type(value), type(value).__name__)
+
+
 def load_package(data_dir: Path) -> tuple[PackageSpec | None, list[Problem]]:
     """Read and check ``data_dir/datapackage.json``; the spec is ``None`` when unusable."""
     path = data_dir / DESCRIPTOR_NAME
@@ -123,11 +150,17 @@ def load_package(data_dir: Path) -> tuple[PackageSpec | None, list[Problem]]:
     if not path.is_file():
         return None, [Problem(file, None, None, "data package descriptor not found; every data directory needs one")]
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = json.loads(path.read_text(encoding="utf-8-sig"))
+    except OSError as error:
+        return None, [Problem(file, None, None, f"cannot read the file: {error.strerror or error}")]
     except UnicodeDecodeError as error:
         return None, [Problem(file, None, None, f"not valid UTF-8 text (byte {error.start})")]
     except json.JSONDecodeError as error:
         return None, [Problem(file, error.lineno, None, f"invalid JSON: {error.msg} (column {error.colno})")]
+    except ValueError as error:  # an integer longer than Python converts
+        return None, [Problem(file, None, None, f"invalid JSON: {error}")]
+    except RecursionError:
+        return None, [Problem(file, None, None, "invalid JSON: nested too deeply")]
 
     issues = _Collector(file)
     if not isinstance(raw, dict):
@@ -157,7 +190,7 @@ def load_package(data_dir: Path) -> tuple[PackageSpec | None, list[Problem]]:
         _check_foreign_key_targets(tables, broken, issues)
 
     externals: dict[str, ExternalSpec] = {}
-    for index, item in enumerate(raw.get("externalResources", [])):
+    for index, item in enumerate(_list_of(raw.get("externalResources", []), "externalResources", issues)):
         external = _read_external(item, index, issues)
         if external is not None:
             externals[external.name] = external
@@ -197,9 +230,12 @@ def _read_resource(resource: Any, index: int, issues: _Collector) -> TableSpec |
         return None
     before = len(issues.problems)
     fields: list[FieldSpec] = []
+    rejected: set[str] = set()  # fields already reported: keys naming them are not reported again
     for field_index, field in enumerate(schema["fields"]):
         spec = _read_field(field, f"{where}.schema.fields[{field_index}]", issues)
         if spec is None:
+            if isinstance(field, dict) and isinstance(field.get("name"), str):
+                rejected.add(field["name"])
             continue
         if spec.name in {existing.name for existing in fields}:
             issues.add(f"{where}.schema.fields[{spec.name}]", f"duplicate field name '{spec.name}'")
@@ -211,10 +247,10 @@ def _read_resource(resource: Any, index: int, issues: _Collector) -> TableSpec |
         issues.add(f"{where}.schema.primaryKey", "must be a field name or a list of field names")
         primary_key = ()
     for key in primary_key:
-        if key not in names:
+        if key not in names and key not in rejected:
             issues.add(f"{where}.schema.primaryKey", f"'{key}' is not a field of this resource")
     foreign_keys: list[ForeignKey] = []
-    for fk_index, fk in enumerate(schema.get("foreignKeys", [])):
+    for fk_index, fk in enumerate(_list_of(schema.get("foreignKeys", []), f"{where}.schema.foreignKeys", issues)):
         fk_where = f"{where}.schema.foreignKeys[{fk_index}]"
         reference = fk.get("reference") if isinstance(fk, dict) else None
         own = _name_list(fk.get("fields")) if isinstance(fk, dict) else None
@@ -224,7 +260,7 @@ def _read_resource(resource: Any, index: int, issues: _Collector) -> TableSpec |
             issues.add(fk_where, "expected {fields, reference: {resource, fields}} with equally many fields")
             continue
         for key in own:
-            if key not in names:
+            if key not in names and key not in rejected:
                 issues.add(f"{fk_where}.fields", f"'{key}' is not a field of this resource")
         foreign_keys.append(ForeignKey(own, target, theirs))
     if len(issues.problems) > before:
@@ -268,9 +304,11 @@ def _read_field(field: Any, where: str, issues: _Collector) -> FieldSpec | None:
             ok = False
         elif key == "pattern":
             try:
-                re.compile(value)
-            except re.error as error:
-                issues.add(f"{where}.constraints.pattern", f"invalid regular expression: {error}")
+                compiled_pattern(value)
+            except re2.error as error:
+                reason = error.args[0].decode("utf-8", "replace") if error.args and isinstance(error.args[0], bytes) \
+                    else str(error)
+                issues.add(f"{where}.constraints.pattern", f"invalid regular expression: {reason}")
                 ok = False
         elif key == "enum" and not all(isinstance(item, str) for item in value):
             issues.add(f"{where}.constraints.enum", "enum values must be strings")
@@ -326,6 +364,14 @@ def _read_external(item: Any, index: int, issues: _Collector) -> ExternalSpec | 
     if digest is None:
         issues.add(f"{where}.hash", "expected 'sha256:' followed by 64 lower-case hex digits")
         return None
+    rows = item.get("rows")
+    if rows is not None and (not isinstance(rows, int) or isinstance(rows, bool) or rows < 0):
+        issues.add(f"{where}.rows", "must be a number of rows")
+        return None
+    citations = _name_list(item.get("citations", []))
+    if citations is None:
+        issues.add(f"{where}.citations", "must be a list of bibliography keys")
+        return None
     return ExternalSpec(
         name=item["name"],
         title=str(item.get("title", item["name"])),
@@ -334,8 +380,8 @@ def _read_external(item: Any, index: int, issues: _Collector) -> ExternalSpec | 
         url=item["url"],
         sha256=digest.group(1),
         mirror_name=item["mirrorName"],
-        rows=item.get("rows"),
-        citations=tuple(item.get("citations", ())),
+        rows=rows,
+        citations=citations,
         licence_note=str(item.get("licenseNote", "")),
     )
 

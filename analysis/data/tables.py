@@ -104,10 +104,19 @@ def describe_tables(data_dir: str | Path | None = None) -> list[TableDescription
     ``n_exact``/``n_approximate`` count rows by ``value_kind``. Raises
     :class:`DataValidationError` if the data directory is invalid.
     """
+    problems, descriptions = inspect_data_dir(data_dir)
+    if problems:
+        raise DataValidationError(problems)
+    return descriptions
+
+
+def inspect_data_dir(data_dir: str | Path | None = None) -> tuple[list[Problem], list[TableDescription]]:
+    """Check a data directory and describe its tables in one reading of the files: the problems
+    (when there are any, the descriptions are empty) and :func:`describe_tables`' result."""
     root = resolve_data_dir(data_dir)
     package, parsed, problems = check_package(root)
     if problems or package is None:
-        raise DataValidationError(problems)
+        return problems, []
     descriptions = []
     for name, spec in package.tables.items():
         table = parsed[name]
@@ -124,7 +133,7 @@ def describe_tables(data_dir: str | Path | None = None) -> list[TableDescription
             n_exact=kinds.get("exact", 0),
             n_approximate=kinds.get("approximate", 0),
         ))
-    return descriptions
+    return [], descriptions
 
 
 def _describe_column(spec: TableSpec, name: str) -> ColumnDescription:

@@ -65,7 +65,8 @@ def add_run_options(parser: argparse.ArgumentParser, default_bootstrap: int) -> 
                         help="drop the K highest-loss runs first (default: 0)")
     parser.add_argument("--bootstrap", type=_non_negative_int, default=default_bootstrap, metavar="B",
                         help=f"bootstrap resamples for intervals, 0 = none (default: {default_bootstrap})")
-    parser.add_argument("--seed", type=int, default=0, metavar="S", help="bootstrap seed (default: 0)")
+    parser.add_argument("--seed", type=_non_negative_int, default=0, metavar="S",
+                        help="bootstrap seed, an integer >= 0 (default: 0)")
 
 
 def _non_negative_int(text: str) -> int:
