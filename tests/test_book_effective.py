@@ -16,6 +16,7 @@ from analysis.chapters.benchmarks import (
     effective_size_identified,
     effective_sizes,
 )
+from analysis.chapters.common import fixed
 from analysis.chapters.preface import key_findings
 from analysis.charts import benchmarks
 from analysis.fit import LogLinearTrend
@@ -49,7 +50,7 @@ def test_undetermined_sizes_are_reported_as_such(ch3) -> None:
     statement = ch3.effective_size_statement("memory3-2b-sft")
     low, high = ch3.trend.ci["slope"]
     assert "not determined" in statement
-    assert f"{number(low, 2)} to {number(high, 2)} points per tenfold" in statement
+    assert f"{fixed(low)} to {fixed(high)} points per tenfold" in statement
     share = np.mean(ch3.trend.samples[:, 1] <= 0)
     assert f"{share:.0%} of the bootstrap resamples" in statement
 
@@ -59,6 +60,7 @@ def test_key_finding_prints_no_unbounded_interval(ch3) -> None:
     assert "not determined" in finding
     assert "e-" not in finding and "e+" not in finding  # no 1.93e-25-style interval ends
     assert number(ch3.trend.r_squared, 1) in finding
+    assert ch3.slope_statement in finding  # estimate and interval to the same decimals
 
 
 def test_identified_trend_gives_bounded_intervals_around_the_inverse() -> None:
@@ -112,16 +114,17 @@ def test_precision_needed_is_what_more_models_of_the_same_kind_would_give(ch3) -
     assert factor > 1 and low < ch3.trend.slope < high
 
 
-def test_profile_frame_and_chart(ch3) -> None:
-    profile = ch3.effective_size_profile("memory3-2b-sft")
+def test_profile_slopes_and_chart(ch3) -> None:
+    slopes = ch3.profile_slopes("memory3-2b-sft")
     low, high = ch3.trend.ci["slope"]
-    assert (profile["slope"] > 0).all() and profile["slope"].is_monotonic_increasing
-    assert profile["effective_parameters"].max() == pytest.approx(1e15)
-    assert profile["inside"].tolist() == ((profile["slope"] >= low) & (profile["slope"] <= high)).tolist()
+    sizes = ch3.effective_size_at_slope("memory3-2b-sft", slopes)
+    assert (slopes > 0).all() and np.all(np.diff(slopes) > 0) and slopes.max() > high
+    assert sizes.max() == pytest.approx(1e15)
     with pytest.raises(ValueError):
-        ch3.effective_size_profile("gemma-2b-it")  # below the mean score: no lower bound to draw
+        ch3.profile_slopes("gemma-2b-it")  # below the mean score: no lower bound to draw
     memory = ch3.points.set_index("model_id").loc["memory3-2b-sft"]
-    chart = benchmarks.effective_size_by_slope(profile, memory["name"], memory["parameters"], ch3.trend.slope, (low, high))
+    chart = benchmarks.effective_size_by_slope(slopes, sizes, memory["name"], memory["parameters"], ch3.trend.slope,
+                                               (low, high), actual_source="Table 16")
     assert isinstance(chart, alt.LayerChart)
     spec = chart.to_dict(validate=True)
     marks = [layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"] for layer in spec["layer"]]
@@ -129,3 +132,6 @@ def test_profile_frame_and_chart(ch3) -> None:
     for layer in spec["layer"]:
         assert "tooltip" in layer["encoding"]
     assert "without bound" in spec["description"] and memory["name"] in spec["description"]
+    drawn = [row for rows in spec["datasets"].values() for row in rows if "effective_parameters" in row]
+    np.testing.assert_allclose([row["effective_parameters"] for row in drawn], sizes)
+    assert any(row.get("what") == "actual size (Table 16)" for rows in spec["datasets"].values() for row in rows)

@@ -40,7 +40,8 @@ ALLOWED_PHRASES = {
     r"\b95%": "the book's fixed interval level (analysis.text.LEVEL, checked below)",
     r"\b(19|20)\d\d\b": "years (citations and publication dates)",
     r"\b[Cc]hapters?\s+\d(\s+(to|and)\s+\d)?": "chapter numbers",
-    r"\bFigure \d\b|\bTable \d\b": "figure/table numbers of the source papers",
+    r"\bFigure \d+\b|\bTable \d+\b": "figure/table numbers of the source papers",
+    r"\[\d{4}\.\d{4,5}(v\d+)?\]\(https://arxiv\.org/abs/\d{4}\.\d{4,5}(v\d+)?\)": "arXiv identifiers of the source papers",
     r"\bseed 0\d\d": "seed file numbers",
     r"\bMemory[³3]-2B(-SFT)?|\bLlama3-8B(-it)?|\bX-B\b|X-billion|\b(GPT|Phi|Falcon|Gemma)-\d+B?(-it)?"
     r"|MiniLMv2|Llama \d|Qwen1\.5": "model names",

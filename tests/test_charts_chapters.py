@@ -8,14 +8,16 @@ import re
 
 import altair as alt
 import numpy as np
+import pandas as pd
 import pytest
 
 import analysis.charts  # noqa: F401
-from analysis import text
+from analysis import resources, text
+from analysis.bibliography import bibliography_keys
 from analysis.chapters.benchmarks import benchmarks_chapter
 from analysis.chapters.compression import compression_chapter
-from analysis.chapters.pretraining import pretraining_chapter
-from analysis.charts import axes, benchmarks, compression, pretraining
+from analysis.chapters.pretraining import pretraining_chapter, time_band
+from analysis.charts import axes, benchmarks, compression, pretraining, theme
 from analysis.charts.layers import Axis, place_labels, step_polyline
 from analysis.charts.renderer import chart_svg
 
@@ -36,27 +38,33 @@ def _mark_type(view: dict) -> str:
     return mark["type"] if isinstance(mark, dict) else mark
 
 
+def _adjusted(ch1) -> pd.DataFrame:
+    slope = ch1.efficiency.params["compute_slope"]
+    return ch1.points.assign(glue_adjusted=ch1.points["glue"] - slope * np.log10(ch1.points["gflops"] / ch1.reference_gflops))
+
+
 @pytest.fixture(scope="module")
 def charts() -> dict[str, alt.TopLevelMixin]:
     ch1, ch2, ch3 = pretraining_chapter(), compression_chapter(), benchmarks_chapter()
+    band = time_band(ch1.efficiency, ch1.reference_gflops, ch1.points["year"])
     return {
-        "glue_vs_compute": pretraining.glue_vs_compute(ch1.points, ch1.curve),
+        "glue_vs_compute": pretraining.glue_vs_compute(ch1.points, ch1.trend),
         "residuals_by_model": pretraining.residuals_by_model(ch1.points),
-        "efficiency_over_time": pretraining.efficiency_over_time(ch1.adjusted, ch1.time_curve, ch1.reference_gflops),
+        "efficiency_over_time": pretraining.efficiency_over_time(_adjusted(ch1), band, ch1.reference_gflops),
         "size_vs_score": compression.size_vs_score(ch2.points, ch2.baseline_size_mb),
         "compression_summary": compression.compression_summary(ch2.points),
-        "score_vs_parameters": benchmarks.score_vs_parameters(ch3.points, ch3.curve),
+        "score_vs_parameters": benchmarks.score_vs_parameters(ch3.points, ch3.trend),
         "residuals_ranked": benchmarks.residuals_ranked(ch3.points),
     }
 
 
 EXPECTED_MARKS = {
-    "glue_vs_compute": ["area", "line", "line", "point", "text"],
+    "glue_vs_compute": ["area", "line", "line", "point", "rule", "text"],
     "residuals_by_model": ["bar", "rule"],
-    "efficiency_over_time": ["area", "line", "point", "text"],
-    "size_vs_score": ["rule", "text", "line", "point", "text"],
+    "efficiency_over_time": ["area", "line", "point", "rule", "text"],
+    "size_vs_score": ["rule", "text", "line", "point", "rule", "text"],
     "compression_summary": ["point", "point"],
-    "score_vs_parameters": ["area", "line", "point", "text"],
+    "score_vs_parameters": ["area", "line", "point", "rule", "text"],
     "residuals_ranked": ["bar", "rule"],
 }
 
@@ -161,3 +169,87 @@ def test_signed_and_scientific_formats_use_a_true_minus() -> None:
     assert text.format_signed(-0.04, decimals=1, plus=True) == "0.0"  # rounds to zero: no sign
     assert text.format_scientific(1.234e-4, 3) == "1.23 \u00d7 10\u207b\u2074"
     assert text.format_scientific(-2.5e7, 2) == "\u22122.5 \u00d7 10\u2077"
+
+
+def _legend_fields(spec: dict) -> dict[str, str]:
+    """Encoding field -> legend title, for every colour/shape legend of a spec."""
+    found = {}
+    for view in _marks(spec):
+        for channel in ("color", "shape"):
+            encoding = view.get("encoding", {}).get(channel)
+            if isinstance(encoding, dict) and "field" in encoding and encoding.get("legend") is not None:
+                found[encoding["field"]] = encoding.get("title", "")
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_MARKS))
+def test_every_legend_that_says_it_highlights_does(charts, name) -> None:
+    spec = charts[name].to_dict()
+    params = [p for view in [spec, *_marks(spec)] for p in view.get("params", [])]
+    conditions = str([view.get("encoding", {}).get("opacity") for view in _marks(spec)])
+    for field, title in _legend_fields(spec).items():
+        if "highlight" not in str(title):
+            continue
+        bound = [p for p in params if p.get("bind") == "legend" and p.get("select", {}).get("fields") == [field]]
+        assert bound, f"{name}: legend {title!r} promises a highlight but no legend-bound selection on {field}"
+        assert bound[0]["name"] in conditions, f"{name}: the selection {bound[0]['name']} changes no mark"
+
+
+def test_release_date_legend_labels_every_year(charts) -> None:
+    ch1 = pretraining_chapter()
+    years = set(range(ch1.first_year, ch1.last_year + 1))
+    for name in ("glue_vs_compute", "residuals_by_model"):
+        spec = charts[name].to_dict()
+        colours = [v["encoding"]["color"] for v in _marks(spec)
+                   if v.get("encoding", {}).get("color", {}).get("field") == "release_date"]
+        assert {value["year"] for value in colours[0]["legend"]["values"]} == years
+        low, high = colours[0]["scale"]["domain"]
+        assert low <= f"{ch1.first_year}-02" and high >= f"{ch1.last_year}-06"  # every labelled 1 January inside
+
+
+def test_time_trend_is_a_straight_line_in_time() -> None:
+    """Figure 1.3's fitted trend: the fit is linear in the release date, so equal steps in time give equal steps in score."""
+    ch1 = pretraining_chapter()
+    band = time_band(ch1.efficiency, ch1.reference_gflops, ch1.points["year"])
+    seconds = band["release_date"].astype("datetime64[ns]").astype("int64").to_numpy() / 1e9
+    slope_per_second = np.diff(band["fit"].to_numpy()) / np.diff(seconds)
+    assert np.allclose(slope_per_second, slope_per_second.mean(), rtol=1e-6)
+    # and it passes through the models at the dates they are drawn at (the first of their release month)
+    for _, row in ch1.points.iterrows():
+        at = np.interp(pd.Timestamp(row["release_date"]).value / 1e9, seconds, band["fit"])
+        assert at == pytest.approx(float(ch1.efficiency.predict(ch1.reference_gflops, row["year"])), abs=0.03)
+
+
+@pytest.mark.parametrize(("name", "column"), [("glue_vs_compute", "name"), ("efficiency_over_time", "name"),
+                                              ("size_vs_score", "label"), ("score_vs_parameters", "name")])
+def test_every_point_is_labelled(charts, name, column) -> None:
+    """Each name (each configuration label the original figure prints, in Figure 2.1) is drawn on the chart."""
+    rows = [row for rows in charts[name].to_dict()["datasets"].values() for row in rows if "label_shown" in row]
+    drawn = "\n".join(row["label_text"] for row in rows if row["label_shown"]).split("\n")
+    wanted = [row[column] for row in rows if row[column]]
+    assert sorted(drawn) == sorted(wanted)
+
+
+def test_frontier_ring_and_labels_in_the_compression_chart(charts) -> None:
+    spec = charts["size_vs_score"].to_dict()
+    colours = [v["encoding"]["color"]["scale"]["range"] for v in _marks(spec) if "color" in v.get("encoding", {})]
+    assert theme.FRONTIER_COLOR not in colours[0]  # no method shares the frontier's colour
+    ch2 = compression_chapter()
+    assert len(colours[0]) == ch2.points["method_family"].nunique()
+
+
+def test_chapter_3_draws_the_papers_model_in_its_own_colour(charts) -> None:
+    spec = charts["score_vs_parameters"].to_dict()
+    colour = next(v["encoding"]["color"] for v in _marks(spec) if "color" in v.get("encoding", {}))
+    featured = benchmarks_chapter().points.query("featured")["family_group"].iloc[0]
+    position = colour["scale"]["domain"].index(featured)
+    assert colour["scale"]["range"][position] == benchmarks.FEATURED_COLOR != theme.OTHER_COLOR
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_MARKS))
+def test_no_tooltip_shows_a_bibliography_key(charts, name) -> None:
+    keys = bibliography_keys(resources.bibliography())
+    spec = charts[name].to_dict()
+    fields = {t["field"] for view in _marks(spec) for t in view.get("encoding", {}).get("tooltip", []) if isinstance(t, dict)}
+    shown = {str(row[f]) for rows in spec["datasets"].values() for row in rows for f in fields if f in row}
+    assert not shown & keys

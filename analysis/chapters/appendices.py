@@ -25,6 +25,7 @@ BUILD_PACKAGES = ("scaling-atlas", "numpy", "scipy", "pandas", "altair", "vl-con
 
 __all__ = ["EXCLUDE_TOP_LOSS", "ISOFLOP_MIN_RUNS", "LEVEL", "N_BOOTSTRAP", "SEED", "Methods", "build_date",
            "checksums_table", "columns_frame", "data_checksums", "data_tables", "methods", "package_versions",
+           "provenance_table",
            "runs_section", "table_sections", "versions_table"]
 
 
@@ -61,6 +62,15 @@ def methods() -> Methods:
 def data_tables() -> list[TableDescription]:
     """Machine-readable descriptions of every curated table (:func:`analysis.data.describe_tables`)."""
     return describe_tables()
+
+
+def provenance_table() -> Markdown:
+    """One row per curated table: its title, rows, and how many of them are exact and approximate."""
+    frame = pd.DataFrame([{"title": t.title, "file": f"{t.name}.csv", "rows": t.n_rows, "exact": t.n_exact,
+                           "approximate": t.n_approximate} for t in data_tables()])
+    return markdown_table(frame, columns={"title": "Table", "file": "File", "rows": "Rows", "exact": "Exact",
+                                          "approximate": "Approximate"},
+                          formats={k: lambda v: f"{v:,}" for k in ("rows", "exact", "approximate")})
 
 
 def columns_frame(table: TableDescription) -> pd.DataFrame:

@@ -9,21 +9,21 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown
 
-from analysis.chapters.common import N_BOOTSTRAP, SEED, provenance_columns
+from analysis.chapters.common import N_BOOTSTRAP, SEED, fixed, fixed_with_interval, provenance_columns
+from analysis.charts.benchmarks import OTHER_FAMILIES
 from analysis.data import load_table
 from analysis.fit import LogLinearTrend, TrendResult
 from analysis.tables import markdown_table
-from analysis.text import LEVEL, format_count, format_si, format_signed, format_value, interval_text, number, with_interval
+from analysis.text import LEVEL, count, format_count, format_signed, number
 
 NOT_DETERMINED = "not determined"
 """What the book prints for an effective size the data do not determine."""
 BILLION = 1e9
 """The figure's axis is in billions of non-embedding parameters."""
-GRID_MARGIN = 1.3
-"""The trend's band is drawn from this factor below the smallest model to this factor above the largest."""
-GRID_POINTS = 60
 FEATURED_MODEL = "memory3-2b-sft"
 """The model the source figure is about (Memory³-2B-SFT)."""
+FEATURED_SUFFIX = " (this paper)"
+"""Appended to the featured model's name for its own colour group."""
 SEVEN_BILLION_CLUSTER = (6e9, 8e9)
 """Non-embedding sizes (parameters) around the common 7-billion release size, a cluster the chapter discusses."""
 PROFILE_POINTS = 120
@@ -72,17 +72,16 @@ class BenchmarksChapter:
     """Everything chapter 3 shows.
 
     Attributes:
-        points: one row per model: ``model_id``, ``name``, ``family``, ``family_group``,
+        points: one row per model: ``model_id``, ``name``, ``family``, ``family_group`` (the
+            colour: the featured model on its own, families with several models, the rest together),
             ``organisation``, ``parameters`` (non-embedding), ``score``, ``residual``, the
             ``effective_*`` columns of :func:`effective_sizes`, ``parameters_text``, provenance.
         trend: the log-linear trend of score on parameters.
-        curve: the trend and its band on a grid: ``parameters``, ``fit``, ``lower``, ``upper``.
         effective_identified: whether the trend determines effective sizes at all.
     """
 
     points: pd.DataFrame
     trend: TrendResult
-    curve: pd.DataFrame
     effective_identified: bool
 
     def model(self, model_id: str) -> pd.Series:
@@ -98,6 +97,40 @@ class BenchmarksChapter:
     def n_noted(self) -> int:
         """Rows with a note (e.g. where the paper gives another size)."""
         return int((self.points["note"].fillna("") != "").sum())
+
+    @property
+    def n_exact(self) -> int:
+        """Rows copied from a table (the rest are read off a figure)."""
+        return int((self.points["raw_value_kind"] == "exact").sum())
+
+    def larger(self, model_id: str) -> pd.DataFrame:
+        """The models with more non-embedding parameters than ``model_id``."""
+        return self.points[self.points["parameters"] > self.model(model_id)["parameters"]]
+
+    def larger_below(self, model_id: str) -> pd.DataFrame:
+        """The larger models that score lower than ``model_id``, largest first."""
+        larger = self.larger(model_id)
+        return larger[larger["score"] < self.model(model_id)["score"]].sort_values("parameters", ascending=False)
+
+    def larger_above(self, model_id: str) -> pd.DataFrame:
+        """The larger models that score at least as high as ``model_id``, best first."""
+        larger = self.larger(model_id)
+        return larger[larger["score"] >= self.model(model_id)["score"]].sort_values("score", ascending=False)
+
+    def peers_below(self, model_id: str) -> pd.DataFrame:
+        """The other models at most as large as ``model_id`` that score lower."""
+        row = self.model(model_id)
+        small = self.no_larger_than(model_id)
+        return small[(small["model_id"] != model_id) & (small["score"] < row["score"])]
+
+    @property
+    def trend_rise_over_range(self) -> float:
+        """How much the trend rises from the smallest to the largest model (points)."""
+        return float(self.trend.slope * np.log10(self.size_span))
+
+    def rank_above_trend(self, model_id: str) -> int:
+        """1 for the model furthest above the trend, 2 for the next, ..."""
+        return int(list(self.ranked["model_id"]).index(model_id)) + 1
 
     @property
     def size_span(self) -> float:
@@ -134,8 +167,8 @@ class BenchmarksChapter:
 
     @property
     def slope_statement(self) -> str:
-        """The slope per tenfold parameters with its interval: ``"1.2 points (95% CI ...)"``."""
-        return with_interval(self.trend.slope, *self.slope_interval, unit="points")
+        """The slope per tenfold parameters with its interval: ``"3.0 points (95% CI −7.3 to 14.3)"``."""
+        return fixed_with_interval(self.trend.slope, *self.slope_interval, unit="points")
 
     @property
     def slope_excludes_zero(self) -> bool:
@@ -161,33 +194,22 @@ class BenchmarksChapter:
         with np.errstate(divide="ignore", over="ignore"):  # a slope near zero: no finite size
             return 10.0 ** (centre_u + (score - centre_y) / np.asarray(slope, dtype=float))
 
-    def effective_size_profile(self, model_id: str = FEATURED_MODEL) -> pd.DataFrame:
-        """The effective size of one model as a function of the assumed slope, for the profile chart.
+    def profile_slopes(self, model_id: str = FEATURED_MODEL) -> np.ndarray:
+        """Assumed slopes (points per tenfold parameters) for the effective-size profile of one model.
 
-        Slopes run over positive values from where the effective size falls below
-        :data:`PROFILE_CEILING` to :data:`PROFILE_HEADROOM` times the larger of the estimate and
-        the interval's upper end. Columns: ``slope`` (points per tenfold parameters),
-        ``effective_parameters``, ``inside`` (slope within the bootstrap interval),
-        ``slope_text``, ``effective_text``, ``what``; :data:`PROFILE_POINTS` rows. Only for a
-        model scoring above the mean, whose effective size falls as the slope grows.
+        :data:`PROFILE_POINTS` positive slopes, log-spaced from where the model's effective size
+        falls below :data:`PROFILE_CEILING` to :data:`PROFILE_HEADROOM` times the larger of the
+        estimate and the interval's upper end. Only for a model scoring above the mean, whose
+        effective size falls as the slope grows.
         """
-        low, high = self.slope_interval
+        _low, high = self.slope_interval
         excess = float(self.model(model_id)["score"]) - float(self.points["score"].mean())
         if excess <= 0:
             raise ValueError(f"{model_id} does not score above the mean; its profile is not drawn")
         centre_u = float(np.log10(self.points["parameters"]).mean())
         smallest = excess / (np.log10(PROFILE_CEILING) - centre_u)
         largest = PROFILE_HEADROOM * max(self.trend.slope, high)
-        slopes = np.geomspace(smallest, largest, PROFILE_POINTS)
-        sizes = self.effective_size_at_slope(model_id, slopes)
-        return pd.DataFrame({
-            "slope": slopes,
-            "effective_parameters": sizes,
-            "inside": (slopes >= low) & (slopes <= high),
-            "slope_text": [f"{format_value(s, 2)} points per tenfold" for s in slopes],
-            "effective_text": [format_count(v) for v in sizes],
-            "what": "best-fitting line with this slope",
-        })
+        return np.geomspace(smallest, largest, PROFILE_POINTS)
 
     def steepest_slope_size(self, model_id: str = FEATURED_MODEL) -> float:
         """Effective size (parameters) of one model at the upper end of the slope's interval.
@@ -223,9 +245,9 @@ class BenchmarksChapter:
         low, high = self.slope_interval
         return (
             f"the effective size of {row['name']} is {NOT_DETERMINED} by these data: the slope's {LEVEL:.0%} "
-            f"interval, {number(low, 2)} to {number(high, 2)} points per tenfold, includes zero (in "
+            f"interval, {fixed(low)} to {fixed(high)} points per tenfold, includes zero (in "
             f"{self.slope_sign_share:.0%} of the bootstrap resamples the trend is flat or falls with size), "
-            f"and a trend that may not rise cannot say at which size a score of {format_value(row['score'], 3)} "
+            f"and a trend that may not rise cannot say at which size a score of {fixed(row['score'], 2)} "
             "is reached"
         )
 
@@ -236,21 +258,22 @@ class BenchmarksChapter:
         if self.effective_identified:
             return f"Weakly: {explained}; {self.effective_size_statement(model_id)}."
         return (
-            f"Barely: {explained}, and its slope ({number(self.trend.slope, 2)} points per tenfold, "
-            f"{interval_text(*self.slope_interval)}) may be zero. {row['name']} lies {number(row['residual'], 2)} "
+            f"Barely: {explained}, and its slope ({self.slope_statement} per tenfold) may be zero. "
+            f"{row['name']} lies {fixed(row['residual'])} "
             f"points above the trend, but how many parameters that lead is worth (its \"effective size\") is "
             f"{NOT_DETERMINED} by these data."
         )
 
     def data_table(self) -> Markdown:
         """The models ranked by their distance from the trend (effective sizes only where determined)."""
-        columns = {"name": "Model", "parameters_text": "Non-embedding parameters", "score": "Average score",
+        columns = {"name": "Model", "parameters": "Non-embedding parameters", "score": "Average score",
                    "residual": "Above trend (points)", "raw_value_kind": "Values"}
         if self.effective_identified:
             columns["effective_text"] = "Effective size (95% CI)"
         return markdown_table(
             self.ranked, columns=columns,
-            formats={"score": lambda v: format_value(v, 2), "residual": lambda v: format_signed(v, decimals=1, plus=True)},
+            formats={"parameters": lambda v: count(v, 2), "score": lambda v: fixed(v, 2),
+                     "residual": lambda v: format_signed(v, decimals=1, plus=True)},
         )
 
 
@@ -265,16 +288,14 @@ def benchmarks_chapter() -> BenchmarksChapter:
                                               score=frame["avg_score"].astype(float))
     points["organisation"] = points["organisation"].fillna("unknown")
     family_sizes = points["family"].map(points["family"].value_counts())
-    points["family_group"] = points["family"].where(family_sizes >= 2, "other families")
+    points["family_group"] = points["family"].where(family_sizes >= 2, OTHER_FAMILIES)
+    points["featured"] = points["model_id"] == FEATURED_MODEL
+    points.loc[points["featured"], "family_group"] = points.loc[points["featured"], "name"] + FEATURED_SUFFIX
     x, y = points["parameters"].to_numpy(), points["score"].to_numpy()
     trend = LogLinearTrend(n_bootstrap=N_BOOTSTRAP, seed=SEED).fit(x, y)
     points["residual"] = trend.residuals(x, y)
     effective = effective_sizes(trend, y)
     for column in effective.columns:
         points[column] = effective[column].to_numpy()
-    points["parameters_text"] = [format_si(v) for v in points["parameters"]]
-    grid = np.geomspace(x.min() / GRID_MARGIN, x.max() * GRID_MARGIN, GRID_POINTS)
-    band_low, band_high = trend.interval(grid, level=LEVEL)
-    curve = pd.DataFrame({"parameters": grid, "fit": trend.predict(grid), "lower": band_low, "upper": band_high,
-                          "parameters_text": [format_si(v) for v in grid]})
-    return BenchmarksChapter(points, trend, curve, effective_size_identified(trend))
+    points["parameters_text"] = [count(v, 2) for v in points["parameters"]]
+    return BenchmarksChapter(points, trend, effective_size_identified(trend))

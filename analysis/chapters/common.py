@@ -7,9 +7,10 @@ import pandas as pd
 
 from analysis import resources
 from analysis.bibliography import author_year
-from analysis.text import LEVEL
+from analysis.text import LEVEL, format_signed
 
-__all__ = ["LEVEL", "N_BOOTSTRAP", "SEED", "decimal_year", "month_start", "provenance_columns", "source_text"]
+__all__ = ["LEVEL", "N_BOOTSTRAP", "SEED", "date_at_decimal_year", "decimal_year", "fixed", "fixed_with_interval",
+           "month_start", "provenance_columns", "source_text"]
 
 N_BOOTSTRAP = 2000
 """Bootstrap resamples of the models behind every interval of chapters 1 to 3."""
@@ -46,3 +47,30 @@ def decimal_year(dates: pd.Series) -> np.ndarray:
     """Release month as a decimal year, at the middle of the month (2020-03 -> 2020.208)."""
     dates = pd.to_datetime(dates)
     return (dates.dt.year + (dates.dt.month - 0.5) / 12).to_numpy(dtype=float)
+
+
+def date_at_decimal_year(years: np.ndarray) -> pd.DatetimeIndex:
+    """Dates for decimal years, linear in time (a mean Gregorian year per unit), shifted by half a
+    month so that a release month's decimal year (its middle, :func:`decimal_year`) falls on the
+    first of that month, within two days, where the charts draw that month's models.
+
+    A line drawn at these dates is straight in time and passes through the models at the dates
+    they are drawn at. ``years`` has shape ``(n,)``; returns ``n`` dates.
+    """
+    shifted = np.asarray(years, dtype=float) - 1 / 24 - _EPOCH_YEAR
+    return pd.DatetimeIndex(pd.Timestamp(f"{_EPOCH_YEAR}-01-01") + pd.to_timedelta(shifted * _DAYS_PER_YEAR, unit="D"))
+
+
+_EPOCH_YEAR = 2000
+_DAYS_PER_YEAR = 365.2425
+
+
+def fixed(value: float, decimals: int = 1) -> str:
+    """``value`` with a fixed number of ``decimals`` and a true minus sign: ``-7.25 -> "−7.3"``."""
+    return format_signed(value, decimals=decimals)
+
+
+def fixed_with_interval(value: float, low: float, high: float, unit: str = "", decimals: int = 1) -> str:
+    """``"3.0 points (95% CI −7.3 to 14.3)"``: estimate and interval to the same number of decimals."""
+    unit_text = f" {unit}" if unit else ""
+    return f"{fixed(value, decimals)}{unit_text} ({LEVEL:.0%} CI {fixed(low, decimals)} to {fixed(high, decimals)})"

@@ -5,20 +5,23 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 from IPython.display import Markdown
 
-from analysis.chapters.common import provenance_columns, source_text
+from analysis.chapters.common import fixed, provenance_columns, source_text
 from analysis.data import load_table
 from analysis.fit import pareto_frontier
 from analysis.tables import markdown_table
-from analysis.text import format_value, names_list
+from analysis.text import names_list
 
 BYTES_PER_FP32_WEIGHT = 4
 MEGABYTE = 1e6
 """Bytes in the figure's "MB"."""
 BASELINE_MODEL = "bert-base"
 """The uncompressed reference of the compression ratios (its published parameter count)."""
+PROPOSED_METHOD = "XTC-BERT"
+"""The paper's own method; its quantized models are marked ``XTC-BERT*`` in the figure."""
 
 
 @dataclass(frozen=True)
@@ -26,9 +29,12 @@ class CompressionChapter:
     """Everything chapter 2 shows.
 
     Attributes:
-        points: one row per compressed model: ``method``, ``label`` (configuration),
-            ``technique`` (``quantization`` or ``layer reduction``), ``size_mb``, ``glue``,
-            ``on_frontier``, ``compression_ratio`` (reference size / size), ``glue_per_mb``, provenance.
+        points: one row per compressed model: ``method``, ``method_family`` (``method`` without the
+            figure's asterisk, so XTC's quantized and layer-reduced models share a colour), ``label``
+            (configuration as the figure prints it), ``tag`` (method, configuration and size: one
+            name per row), ``technique`` (``quantization`` or ``layer reduction``), ``layers``,
+            ``size_mb``, ``glue``, ``on_frontier``, ``compression_ratio`` (reference size / size),
+            ``glue_per_mb``, provenance (``source``, ``value_kind``, ``raw_value_kind``, ``note``).
         baseline_parameters: BERT-Base's published parameters; baseline_size_mb: those at 32 bits (MB).
         baseline_source: where the parameter count comes from (tooltip text).
     """
@@ -39,7 +45,7 @@ class CompressionChapter:
     baseline_source: str
 
     @staticmethod
-    def tag(row: pd.Series) -> str:
+    def name(row: pd.Series) -> str:
         """A model's method and configuration: ``"XTC-BERT* L=12 (2-bit)"``."""
         return f"{row['method']} {row['label']}".strip()
 
@@ -58,7 +64,7 @@ class CompressionChapter:
 
     @property
     def frontier_names(self) -> str:
-        return names_list(self.tag(row) for _, row in self.frontier.iterrows())
+        return names_list(self.name(row) for _, row in self.frontier.iterrows())
 
     @property
     def best(self) -> pd.Series:
@@ -82,10 +88,46 @@ class CompressionChapter:
         return self.points[self.points["method"] == "XTC-BERT*"].sort_values("size_mb")
 
     @property
-    def binary_gap(self) -> float:
-        """The largest score difference between two readings of one BinaryBERT method (points)."""
-        binary = self.points[self.points["method"].str.startswith("BinaryBERT")]
-        return float(binary.groupby("method")["glue"].agg(lambda g: g.max() - g.min()).max())
+    def full_layers(self) -> int:
+        """BERT-Base's layer count: the most layers any model in the figure keeps."""
+        return int(self.points["layers"].max())
+
+    @property
+    def fewer_layer_quantized(self) -> pd.DataFrame:
+        """Quantized models that do not keep every layer: fewer layers, or built on a layer-reduced
+        model (layers unknown, their note says so)."""
+        quantized = self.quantized
+        fewer = quantized["layers"] < self.full_layers
+        built_on_smaller = quantized["layers"].isna() & quantized["note"].fillna("").str.contains("fewer-layer")
+        return quantized[fewer.fillna(False) | built_on_smaller]
+
+    @property
+    def size_contests(self) -> pd.DataFrame:
+        """Per size in the figure (MB), the best of the paper's own models against the best other:
+        ``size_mb``, ``proposed`` and ``other`` (method and configuration), ``proposed_glue``, ``other_glue``,
+        ``proposed_leads`` (bool); only sizes where both are present, smallest first."""
+        rows = []
+        for size, group in self.points.groupby("size_mb"):
+            own = group[group["method_family"] == PROPOSED_METHOD]
+            rest = group[group["method_family"] != PROPOSED_METHOD]
+            if own.empty or rest.empty:
+                continue
+            best_own, best_rest = own.loc[own["glue"].idxmax()], rest.loc[rest["glue"].idxmax()]
+            rows.append({"size_mb": float(size), "proposed": self.name(best_own), "other": self.name(best_rest),
+                         "proposed_glue": float(best_own["glue"]), "other_glue": float(best_rest["glue"]),
+                         "proposed_leads": bool(best_own["glue"] > best_rest["glue"])})
+        return pd.DataFrame(rows)
+
+    @property
+    def doubtful(self) -> pd.DataFrame:
+        """Readings whose note says the method's own paper has no model of that size."""
+        return self.points[self.points["note"].fillna("").str.contains("doubtful")]
+
+    @property
+    def per_mb_size_correlation(self) -> float:
+        """Pearson correlation of log GLUE points per MB with log size: near −1 when score per MB
+        merely restates size."""
+        return float(np.corrcoef(np.log(self.points["glue_per_mb"]), np.log(self.points["size_mb"]))[0, 1])
 
     @property
     def score_span(self) -> float:
@@ -98,8 +140,8 @@ class CompressionChapter:
             self.points.sort_values(["technique", "size_mb", "glue"], ascending=[False, True, False]),
             columns={"method": "Method", "label": "Configuration", "size_mb": "Size (MB)",
                      "glue": "GLUE (avg.)", "compression_ratio": "Smaller by (×)", "on_frontier": "Frontier"},
-            formats={"size_mb": lambda v: format_value(v, 2), "glue": lambda v: f"{v:.1f}",
-                     "compression_ratio": lambda v: format_value(v, 2)},
+            formats={"size_mb": lambda v: fixed(v, 0), "glue": lambda v: fixed(v),
+                     "compression_ratio": lambda v: fixed(v)},
         )
 
 
@@ -114,13 +156,18 @@ def compression_chapter() -> CompressionChapter:
     bert = load_table("models").set_index("model_id").loc[BASELINE_MODEL]
     baseline_parameters = int(bert["parameters"])
     baseline_size = baseline_parameters * BYTES_PER_FP32_WEIGHT / MEGABYTE
+    label = table["label"].fillna("")
+    size = table["size_mb"].astype(float)
     points = provenance_columns(table).assign(
-        label=table["label"].fillna(""),
+        label=label,
+        method_family=table["method"].str.rstrip("*"),
+        tag=[f"{m} {lab}".strip() + f", {fixed(v, 0)} MB" for m, lab, v in zip(table["method"], label, size, strict=True)],
         technique=table["technique"].str.replace("_", " "),
-        size_mb=table["size_mb"].astype(float),
+        layers=table["layers"].astype(float),
+        size_mb=size,
         glue=table["glue_avg"].astype(float),
     )
-    points["on_frontier"] = pareto_frontier(points["size_mb"].to_numpy(), points["glue"].to_numpy())
+    points["on_frontier"] = pareto_frontier(points["size_mb"], points["glue"])
     points["compression_ratio"] = baseline_size / points["size_mb"]
     points["glue_per_mb"] = points["glue"] / points["size_mb"]
     return CompressionChapter(points, baseline_parameters, baseline_size,

@@ -10,6 +10,7 @@ from IPython.display import Markdown
 
 from analysis.chapters.appendices import data_tables
 from analysis.chapters.benchmarks import benchmarks_chapter
+from analysis.chapters.common import fixed
 from analysis.chapters.compression import compression_chapter
 from analysis.chapters.compute_optimal import compute_optimal_chapter
 from analysis.chapters.parametric_loss import parametric_loss_chapter
@@ -47,14 +48,15 @@ def key_findings() -> pd.DataFrame:
             "1",
             "How fast did the GLUE reached at fixed inference compute improve?",
             f"By {ch1.efficiency_statement}; the same GLUE needed {ch1.compute_factor_statement} "
-            f"less inference compute per year ({ch1.efficiency.n_points} models, values read off a figure).",
+            f"less inference compute per year ({ch1.efficiency.n_points} models, {ch1.n_approximate} of them with "
+            "approximate values).",
         ),
         (
             "2",
             "Which compression gives the best score for its size?",
             f"{names_list(sorted(ch2.frontier['technique'].str.capitalize().unique()))}: the Pareto frontier is "
-            f"{ch2.frontier_names}; the best score ({number(best['glue'], 3)}) is {best['method']} {best['label']} at "
-            f"{number(best['size_mb'], 2)} MB, {number(best['compression_ratio'], 2)}× smaller than 32-bit BERT-Base.",
+            f"{ch2.frontier_names}; the best score ({fixed(best['glue'])}) is {ch2.name(best)} at "
+            f"{fixed(best['size_mb'], 0)} MB, {fixed(best['compression_ratio'])}× smaller than 32-bit BERT-Base.",
         ),
         ("3", "Does non-embedding size predict benchmark score?", ch3.key_finding()),
         (

@@ -9,17 +9,27 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown
 
-from analysis.chapters.common import N_BOOTSTRAP, SEED, decimal_year, month_start, provenance_columns
+from analysis.chapters.common import (
+    N_BOOTSTRAP,
+    SEED,
+    date_at_decimal_year,
+    decimal_year,
+    fixed,
+    fixed_with_interval,
+    month_start,
+    provenance_columns,
+)
 from analysis.data import load_table
 from analysis.fit import LogLinearTrend, TrendResult, pareto_frontier
 from analysis.fit.efficiency import EfficiencyResult, EfficiencyTrend
 from analysis.tables import markdown_table
-from analysis.text import LEVEL, format_signed, format_value, names_list, number, with_interval
+from analysis.text import LEVEL, format_signed, format_value, names_list
 
-GRID_MARGIN = 1.4
-"""The trend's band is drawn from this factor below the cheapest model to this factor above the dearest."""
-GRID_POINTS = 60
+FIGURE_SOURCE = "desislavov2023trends"
+"""The paper whose figure chapter 1 rebuilds; its approximate rows are read off that figure."""
 TIME_GRID_POINTS = 40
+PEER_FACTOR = 1.25
+"""Models within this factor of the reference compute count as having "about the same compute"."""
 
 
 @dataclass(frozen=True)
@@ -27,23 +37,18 @@ class PretrainingChapter:
     """Everything chapter 1 shows.
 
     Attributes:
-        points: one row per model: ``name``, ``family``, ``gflops`` (GFLOPs per example),
-            ``glue`` (points), ``release_date``, ``residual`` (points above the trend),
-            ``on_frontier``, provenance (``source``, ``value_kind``, ``raw_value_kind``, ``note``).
+        points: one row per model: ``model_id``, ``name``, ``family``, ``gflops`` (GFLOPs per
+            example), ``glue`` (points), ``release_date``, ``year`` (decimal year, middle of the
+            release month), ``residual`` (points above the trend), ``on_frontier``, provenance
+            (``source``, ``source_key``, ``value_kind``, ``raw_value_kind``, ``note``).
         trend: the log-linear trend of GLUE on GFLOPs (:class:`analysis.fit.TrendResult`).
-        curve: the trend and its band on a grid: ``gflops``, ``fit``, ``lower``, ``upper``.
         efficiency: GLUE on log-compute and release date (:class:`analysis.fit.efficiency.EfficiencyResult`).
-        adjusted: ``points`` with ``glue_adjusted``, moved along the compute slope to ``reference_gflops``.
-        time_curve: the time trend at ``reference_gflops``: ``release_date``, ``fit``, ``lower``, ``upper``.
         reference_gflops: the models' median compute (geometric), GFLOPs per example.
     """
 
     points: pd.DataFrame
     trend: TrendResult
-    curve: pd.DataFrame
     efficiency: EfficiencyResult
-    adjusted: pd.DataFrame
-    time_curve: pd.DataFrame
     reference_gflops: float
 
     @property
@@ -52,13 +57,29 @@ class PretrainingChapter:
 
     @property
     def n_approximate(self) -> int:
-        """Rows read off the figure."""
+        """Rows not copied from a table."""
         return int((self.points["raw_value_kind"] == "approximate").sum())
+
+    @property
+    def n_exact(self) -> int:
+        return self.n_models - self.n_approximate
 
     @property
     def n_noted(self) -> int:
         """Rows with a note (where a paper gives a different number)."""
         return int((self.points["note"].fillna("") != "").sum())
+
+    @property
+    def read_off_figure(self) -> pd.DataFrame:
+        """Approximate rows whose values are read off the figure itself."""
+        approximate = self.points[self.points["raw_value_kind"] == "approximate"]
+        return approximate[approximate["source_key"] == FIGURE_SOURCE]
+
+    @property
+    def borrowed(self) -> pd.DataFrame:
+        """Approximate rows copied from a paper but with a value taken from another model (see their notes)."""
+        approximate = self.points[self.points["raw_value_kind"] == "approximate"]
+        return approximate[approximate["source_key"] != FIGURE_SOURCE]
 
     @property
     def frontier(self) -> pd.DataFrame:
@@ -95,10 +116,36 @@ class PretrainingChapter:
         """The release year of the oldest model on the frontier."""
         return int(self.frontier["release_date"].dt.year.min())
 
+    def mean_residual(self, year: int) -> float:
+        """Mean distance from the trend (GLUE points) of the models released in ``year``."""
+        return float(self.points.loc[self.points["release_date"].dt.year == year, "residual"].mean())
+
+    @property
+    def peers(self) -> pd.DataFrame:
+        """The models with about the same compute: within :data:`PEER_FACTOR` of the reference compute."""
+        ratio = self.points["gflops"] / self.reference_gflops
+        return self.points[(ratio <= PEER_FACTOR) & (ratio >= 1 / PEER_FACTOR)].sort_values(["release_date", "glue"])
+
+    @property
+    def peers_statement(self) -> str:
+        """``"ELMo, GPT-1 and BERT-Base (2018) score 71.2 to 79.6, ELECTRA-Base (2020) 82.7"``: the peers by year."""
+        parts = []
+        for year, group in self.peers.groupby(self.peers["release_date"].dt.year):
+            low, high = group["glue"].min(), group["glue"].max()
+            scores = fixed(low) if low == high else f"{fixed(low)} to {fixed(high)}"
+            verb = "score " if not parts else ""
+            parts.append(f"{names_list(group['name'])} ({year}) {verb}{scores}")
+        return ", ".join(parts)
+
+    @property
+    def peers_range(self) -> str:
+        """The compute range of :attr:`peers`: ``"26 to 30"`` (GFLOPs per example)."""
+        return f"{format_value(self.peers['gflops'].min(), 2)} to {format_value(self.peers['gflops'].max(), 2)}"
+
     @property
     def slope_statement(self) -> str:
-        """``"4.2 GLUE points (95% CI ...)"``: the trend's gain per tenfold compute."""
-        return with_interval(self.trend.slope, *self.trend.ci["slope"], unit="GLUE points")
+        """``"3.4 GLUE points (95% CI −2.1 to 6.0)"``: the trend's gain per tenfold compute."""
+        return fixed_with_interval(self.trend.slope, *self.trend.ci["slope"], unit="GLUE points")
 
     @property
     def slope_excludes_zero(self) -> bool:
@@ -109,21 +156,26 @@ class PretrainingChapter:
     @property
     def efficiency_statement(self) -> str:
         """GLUE points gained per year at fixed compute, with its interval."""
-        return with_interval(self.efficiency.params["year_slope"], *self.efficiency.ci["year_slope"],
-                             unit="GLUE points per year")
+        return fixed_with_interval(self.efficiency.params["year_slope"], *self.efficiency.ci["year_slope"],
+                                   unit="GLUE points per year")
 
     @property
     def compute_factor_statement(self) -> str:
         """How many times less compute the same GLUE needed one year later, with its interval."""
         low, high = self.efficiency.ci["compute_factor_per_year"]
-        return (f"{number(self.efficiency.params['compute_factor_per_year'], 2)}× "
-                f"({LEVEL:.0%} CI {number(low, 2)}× to {number(high, 2)}×)")
+        return (f"{fixed(self.efficiency.params['compute_factor_per_year'])}× "
+                f"({LEVEL:.0%} CI {fixed(low)}× to {fixed(high)}×)")
 
     @property
     def compute_slope_statement(self) -> str:
         """The compute slope of the two-covariate fit, with its interval."""
-        return with_interval(self.efficiency.params["compute_slope"], *self.efficiency.ci["compute_slope"],
-                             unit="GLUE points")
+        return fixed_with_interval(self.efficiency.params["compute_slope"], *self.efficiency.ci["compute_slope"],
+                                   unit="GLUE points")
+
+    @property
+    def compute_date_correlation(self) -> float:
+        """Pearson correlation of log-compute with release date across the models (negative: newer is cheaper)."""
+        return float(np.corrcoef(np.log10(self.points["gflops"]), self.points["year"])[0, 1])
 
     def data_table(self) -> Markdown:
         """The models, ranked by their distance from the trend."""
@@ -132,7 +184,7 @@ class PretrainingChapter:
             ranked.assign(month=ranked["release_date"].dt.strftime("%Y-%m")),
             columns={"name": "Model", "month": "Released", "gflops": "GFLOPs per example", "glue": "GLUE score",
                      "residual": "Above trend (points)", "on_frontier": "Pareto frontier", "raw_value_kind": "Values"},
-            formats={"gflops": lambda v: format_value(v, 2), "glue": lambda v: format_value(v, 3),
+            formats={"gflops": lambda v: format_value(v, 2), "glue": lambda v: fixed(v),
                      "residual": lambda v: format_signed(v, decimals=1, plus=True)},
         )
 
@@ -143,33 +195,30 @@ def pretraining_chapter() -> PretrainingChapter:
     table = load_table("glue_pretraining")
     models = load_table("models")[["model_id", "family", "release_date"]]
     frame = table.merge(models, on="model_id", how="left", validate="one_to_one")
+    release = month_start(frame["release_date"])
     points = provenance_columns(frame).assign(
         name=frame["label"],
         gflops=frame["inference_gflops"].astype(float),
         glue=frame["glue_score"].astype(float),
-        release_date=month_start(frame["release_date"]),
+        release_date=release,
+        year=decimal_year(release),
     )
-    gflops, glue = points["gflops"].to_numpy(), points["glue"].to_numpy()
+    gflops, glue = points["gflops"], points["glue"]
     trend = LogLinearTrend(n_bootstrap=N_BOOTSTRAP, seed=SEED).fit(gflops, glue)
     points["residual"] = trend.residuals(gflops, glue)
     points["on_frontier"] = pareto_frontier(gflops, glue)
-    grid = np.geomspace(gflops.min() / GRID_MARGIN, gflops.max() * GRID_MARGIN, GRID_POINTS)
-    low, high = trend.interval(grid, level=LEVEL)
-    curve = pd.DataFrame({"gflops": grid, "fit": trend.predict(grid), "lower": low, "upper": high})
-
-    efficiency = EfficiencyTrend(n_bootstrap=N_BOOTSTRAP, seed=SEED, level=LEVEL).fit(
-        gflops, decimal_year(points["release_date"]), glue)
+    efficiency = EfficiencyTrend(n_bootstrap=N_BOOTSTRAP, seed=SEED, level=LEVEL).fit(gflops, points["year"], glue)
     reference = float(10 ** np.median(np.log10(gflops)))
-    slope = efficiency.params["compute_slope"]
-    adjusted = points.assign(glue_adjusted=glue - slope * (np.log10(gflops) - np.log10(reference)))
-    dates = pd.date_range(points["release_date"].min(), points["release_date"].max(), periods=TIME_GRID_POINTS)
-    return PretrainingChapter(points, trend, curve, efficiency, adjusted, _time_band(efficiency, reference, dates),
-                              reference)
+    return PretrainingChapter(points, trend, efficiency, reference)
 
 
-def _time_band(result: EfficiencyResult, reference_gflops: float, dates: pd.DatetimeIndex) -> pd.DataFrame:
-    """Fitted GLUE at ``reference_gflops`` over ``dates`` with the bootstrap band of the time trend."""
-    years = decimal_year(pd.Series(dates))
-    gflops = np.full(len(years), reference_gflops)
-    low, high = result.interval(gflops, years)
-    return pd.DataFrame({"release_date": dates, "fit": result.predict(gflops, years), "lower": low, "upper": high})
+def time_band(result: EfficiencyResult, reference_gflops: float, years: pd.Series,
+              n: int = TIME_GRID_POINTS) -> pd.DataFrame:
+    """Fitted GLUE at ``reference_gflops`` (GFLOPs per example) from the first to the last of
+    ``years`` (decimal years), with the bootstrap band of the time trend: ``n`` rows of
+    ``year``, ``release_date`` (:func:`date_at_decimal_year`), ``fit``, ``lower``, ``upper``."""
+    grid = np.linspace(float(np.min(years)), float(np.max(years)), n)
+    compute = np.full(n, reference_gflops)
+    low, high = result.interval(compute, grid)
+    return pd.DataFrame({"year": grid, "release_date": date_at_decimal_year(grid), "fit": result.predict(compute, grid),
+                         "lower": low, "upper": high})

@@ -1,23 +1,36 @@
-"""Charts of chapter 3: average benchmark score against non-embedding parameters (seed 002).
+"""Charts of chapter 3: average benchmark score against non-embedding parameters.
 
 Inputs are frames prepared by :mod:`analysis.chapters.benchmarks` (one row per model):
 
-``points`` -- ``name``, ``organisation``, ``parameters`` (non-embedding parameters, count),
-    ``score`` (average benchmark score, points), ``residual`` (points above the trend),
-    ``effective_parameters``, ``effective_lower``, ``effective_upper`` (the size the trend needs
-    for the model's score, with its interval; parameters), ``source`` and ``value_kind``.
-``curve`` -- the log-linear trend on a grid: ``parameters``, ``fit``, ``lower``, ``upper``.
+``points`` -- ``name``, ``family``, ``family_group`` (the colour: the paper's own model, families
+    with several models, :data:`OTHER_FAMILIES`), ``featured`` (the paper's own model), ``organisation``, ``parameters`` (non-embedding
+    parameters, count), ``score`` (average benchmark score, points), ``residual`` (points above
+    the trend), ``effective_text`` (the size the trend needs for the model's score, or why it is
+    not determined), ``source`` and ``value_kind``.
+``trend`` -- the fitted log-linear trend (:class:`analysis.fit.TrendResult`), drawn with its band.
 """
 
 from __future__ import annotations
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 from analysis.charts.axes import auto_log_ticks, si_label_expr
-from analysis.charts.layers import Axis, label_layer, place_labels, ranked_residual_bars, trend_layers
+from analysis.charts.layers import Axis, label_layer, place_labels, ranked_residual_bars, trend_band, trend_layers
 from analysis.charts.theme import CATEGORICAL, FIT_COLOR, HEIGHT, INK, MUTED_OPACITY, OTHER_COLOR, WIDTH
-from analysis.text import format_si
+from analysis.fit import TrendResult
+from analysis.text import count, format_count, format_si, format_value
+
+OTHER_FAMILIES = "other families"
+"""The colour group of models whose family has only one model in the figure (grey)."""
+FEATURED_COLOR = CATEGORICAL[5]
+"""The paper's own model (vermilion), in the scatter, the residuals and the effective-size chart."""
+FAMILY_PALETTE = tuple(c for c in CATEGORICAL[:-1] if c not in (FEATURED_COLOR, CATEGORICAL[1]))
+"""Colours of the families with several models: neither the featured vermilion nor the orange
+next to it, and not black (kept for fits)."""
+GRID_MARGIN = 1.3
+"""The trend's band is drawn from this factor below the smallest model to this factor above the largest."""
 
 PARAMS_TITLE = "Non-embedding parameters (log scale)"
 SCORE_TITLE = "Average benchmark score (points)"
@@ -37,12 +50,13 @@ def _tooltip() -> list[alt.Tooltip]:
     ]
 
 
-def _family_colour(points: pd.DataFrame) -> alt.Color:
-    """Colour by family for families with several models; the rest share grey."""
-    groups = sorted(g for g in points["family_group"].unique() if g != "other families")
-    domain = [*groups, "other families"]
-    palette = list(CATEGORICAL[:-1])[: len(groups)] + [OTHER_COLOR]  # black is reserved for fits
-    return alt.Color("family_group:N", title="Family (click to highlight)", scale=alt.Scale(domain=domain, range=palette))
+def _family_colour(points: pd.DataFrame, title: str = "Family (click to highlight)") -> alt.Color:
+    """The paper's own model first in its own colour, then the families with several models, the rest grey."""
+    featured = list(dict.fromkeys(points.loc[points["featured"], "family_group"]))
+    groups = sorted(g for g in points["family_group"].unique() if g not in (OTHER_FAMILIES, *featured))
+    domain = [*featured, *groups, OTHER_FAMILIES]
+    palette = [FEATURED_COLOR] * len(featured) + list(FAMILY_PALETTE[: len(groups)]) + [OTHER_COLOR]
+    return alt.Color("family_group:N", title=title, scale=alt.Scale(domain=domain, range=palette))
 
 
 def _log_x(field: str, values: pd.Series, title: str = PARAMS_TITLE, pad: float = 1.4) -> tuple[alt.X, Axis]:
@@ -57,17 +71,20 @@ def _log_x(field: str, values: pd.Series, title: str = PARAMS_TITLE, pad: float 
     return x, Axis((low, high), log=True)
 
 
-def score_vs_parameters(points: pd.DataFrame, curve: pd.DataFrame, level: float = 0.95) -> alt.LayerChart:
+def score_vs_parameters(points: pd.DataFrame, trend: TrendResult, level: float = 0.95) -> alt.LayerChart:
     """Average benchmark score against non-embedding parameters (log x) with the log-linear
-    trend and its ``level`` band; colour = organisation (click the legend to highlight one);
-    drag to pan, scroll to zoom."""
+    ``trend`` and its ``level`` band; colour = family, the paper's own model apart (click the
+    legend to highlight one); drag to pan, scroll to zoom."""
+    curve = trend_band(trend, points["parameters"], GRID_MARGIN, level).rename(columns={"x": "parameters"})
+    curve["parameters_text"] = [count(v, 2) for v in curve["parameters"]]
     x, x_axis = _log_x("parameters", pd.concat([points["parameters"], curve["parameters"]]), pad=1.0)
     values = pd.concat([points["score"], curve["lower"], curve["upper"]])
     y_low, y_high = float(values.min() - 2), float(values.max() + 2)
     y = alt.Y("score:Q", title=SCORE_TITLE, scale=alt.Scale(domain=[y_low, y_high], nice=False, zero=False))
     data = points.reset_index(drop=True)
     data = pd.concat([data, place_labels(data["parameters"], data["score"], data["name"], x_axis, Axis((y_low, y_high)),
-                                          lines=[(curve["parameters"], curve["fit"])])], axis=1)
+                                          height=HEIGHT + 40, lines=[(curve["parameters"], curve["fit"])],
+                                          nearest=True)], axis=1)
     pick = alt.selection_point(fields=["family_group"], bind="legend", name="family_pick")
     zoom = alt.selection_interval(bind="scales", name="zoom")
     opacity = alt.condition(pick, alt.value(1.0), alt.value(MUTED_OPACITY))
@@ -77,7 +94,7 @@ def score_vs_parameters(points: pd.DataFrame, curve: pd.DataFrame, level: float 
         opacity=opacity,
         tooltip=_tooltip(),
     ).add_params(pick, zoom)
-    labels = label_layer(base, "name", opacity).encode(tooltip=_tooltip())
+    labels = label_layer(base, _tooltip(), opacity)
     fit_tooltip = [
         alt.Tooltip("parameters_text:N", title="Non-embedding parameters"),
         alt.Tooltip("fit:Q", title="Trend score", format=".1f"),
@@ -85,27 +102,31 @@ def score_vs_parameters(points: pd.DataFrame, curve: pd.DataFrame, level: float 
         alt.Tooltip("upper:Q", title=f"{level:.0%} band, high", format=".1f"),
         alt.Tooltip("what:N", title="Line"),
     ]
-    trend = trend_layers(curve.assign(what="log-linear trend fitted here (bootstrap band)"), x, SCORE_TITLE, fit_tooltip, level)
-    return alt.layer(trend, dots, labels).properties(
+    trend_marks = trend_layers(curve.assign(what="log-linear trend fitted here (bootstrap band)"), x, SCORE_TITLE,
+                               fit_tooltip, level)
+    return alt.layer(trend_marks, dots, labels).properties(
         width=WIDTH,
         height=HEIGHT + 40,
         description=(
             f"Scatter plot of average benchmark score against non-embedding parameters (log scale) for {len(points)} "
-            f"language models, coloured by family and labelled by name, with a log-linear trend line and its "
-            f"{level:.0%} band."
+            f"language models, coloured by family (the paper's own model in vermilion) and labelled by name, with a "
+            f"log-linear trend line and its {level:.0%} band."
         ),
     )
 
 
 def residuals_ranked(points: pd.DataFrame) -> alt.LayerChart:
-    """Each model's distance from the trend in benchmark points, ranked from best to worst."""
+    """Each model's distance from the trend in benchmark points, ranked from best to worst; click
+    a family in the legend to highlight its bars."""
     order = points.sort_values("residual", ascending=False)["name"].tolist()
+    pick = alt.selection_point(fields=["family_group"], bind="legend", name="family_pick_residuals")
     return ranked_residual_bars(
         points,
         alt.X("residual:Q", title="Points above (+) or below (−) the trend at the model's size",
               axis=alt.Axis(tickCount=6, labelOverlap=True)),
         _family_colour(points),
         _tooltip(),
+        highlight=pick,
         bar_height=13,
         width=WIDTH - 160,
         step=18,
@@ -142,18 +163,18 @@ def _slope_band_layers(interval: tuple[float, float], level: float, slope_estima
 
 
 def _actual_size_layers(model_name: str, actual_parameters: float, y_scale: alt.Scale, y_title: str,
-                        y_axis: alt.Axis) -> tuple[alt.Chart, alt.Chart]:
+                        y_axis: alt.Axis, source: str = "") -> tuple[alt.Chart, alt.Chart]:
     """A horizontal rule at the model's actual size and its label at the right edge."""
     actual = pd.DataFrame({
         "size": [actual_parameters], "text": [f"{model_name}: {format_si(actual_parameters)} non-embedding parameters"],
-        "what": ["actual size (read off the figure, approximate)"],
+        "what": [f"actual size ({source})" if source else "actual size"],
     })
-    actual_rule = alt.Chart(actual).mark_rule(color=CATEGORICAL[5], strokeWidth=1.5).encode(
+    actual_rule = alt.Chart(actual).mark_rule(color=FEATURED_COLOR, strokeWidth=1.5).encode(
         y=alt.Y("size:Q", scale=y_scale, title=y_title, axis=y_axis),
         tooltip=[alt.Tooltip("text:N", title="Model"), alt.Tooltip("what:N", title="Line")],
     )
     actual_label = alt.Chart(actual).mark_text(
-        align="right", baseline="bottom", dx=-4, dy=-3, color=CATEGORICAL[5], fontSize=12
+        align="right", baseline="bottom", dx=-4, dy=-3, color=FEATURED_COLOR, fontSize=12
     ).encode(
         x=alt.value(WIDTH - 4),
         y=alt.Y("size:Q", scale=y_scale, title=y_title, axis=y_axis),
@@ -164,24 +185,32 @@ def _actual_size_layers(model_name: str, actual_parameters: float, y_scale: alt.
 
 
 def effective_size_by_slope(
-    profile: pd.DataFrame,
+    slopes: np.ndarray,
+    sizes: np.ndarray,
     model_name: str,
     actual_parameters: float,
     slope_estimate: float,
     slope_interval: tuple[float, float],
     level: float = 0.95,
+    actual_source: str = "",
 ) -> alt.LayerChart:
     """Effective size of one model against the slope assumed for the trend (log y).
 
-    ``profile`` comes from :meth:`analysis.chapters.benchmarks.BenchmarksChapter.effective_size_profile`
-    (``slope`` in points per tenfold parameters, ``effective_parameters``, ``slope_text``,
-    ``effective_text``, ``what``).
-    The shaded band is the slope's ``level`` interval (its part above zero); the vertical rule is
-    the fitted slope and the horizontal rule the model's actual non-embedding size. The curve
-    rises without bound as the slope approaches zero: that is why an interval reaching zero
-    leaves the effective size undetermined.
+    ``slopes`` (points per tenfold parameters, shape ``(m,)``, positive, increasing) and
+    ``sizes`` (the size at which the best line with each slope reaches the model's score,
+    parameters, shape ``(m,)``). The shaded band is the slope's ``level`` interval (its part
+    above zero); the dashed rule is the fitted slope and the horizontal rule the model's actual
+    non-embedding size (``actual_source``: where it comes from). The curve rises without bound
+    as the slope approaches zero: that is why an interval reaching zero leaves the effective
+    size undetermined.
     """
     low, high = slope_interval
+    profile = pd.DataFrame({
+        "slope": slopes, "effective_parameters": sizes,
+        "slope_text": [f"{format_value(v, 2)} points per tenfold" for v in slopes],
+        "effective_text": [format_count(v) for v in sizes],
+        "what": "best-fitting line with this slope",
+    })
     x_high = float(profile["slope"].max())
     y_low = min(float(profile["effective_parameters"].min()), actual_parameters) / 2
     y_high = float(profile["effective_parameters"].max())
@@ -209,7 +238,7 @@ def effective_size_by_slope(
         x=alt.X("slope:Q", scale=x_scale, title=x_title),
         tooltip=[alt.Tooltip("text:N", title="Estimate"), alt.Tooltip("what:N", title="Line")],
     )
-    actual_rule, actual_label = _actual_size_layers(model_name, actual_parameters, y_scale, y_title, y_axis)
+    actual_rule, actual_label = _actual_size_layers(model_name, actual_parameters, y_scale, y_title, y_axis, actual_source)
     return alt.layer(band, band_label, curve, estimate, actual_rule, actual_label).properties(
         width=WIDTH,
         height=HEIGHT,
@@ -217,7 +246,7 @@ def effective_size_by_slope(
             f"Line chart of the size at which the benchmark trend reaches {model_name}'s score, against the slope "
             f"assumed for the trend. The size grows without bound as the slope approaches zero. A grey band marks the "
             f"slope's {level:.0%} bootstrap interval ({low:.1f} to {high:.1f} points per tenfold, shown above zero "
-            f"only), a dashed rule the fitted slope ({slope_estimate:.1f}) and an orange rule the model's actual size "
+            f"only), a dashed rule the fitted slope ({slope_estimate:.1f}) and a vermilion rule the model's actual size "
             f"({format_si(actual_parameters)})."
         ),
     )

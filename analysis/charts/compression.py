@@ -1,11 +1,13 @@
-"""Charts of chapter 2: compressed BERT-type models, average GLUE over 8 tasks vs size (seed 001).
+"""Charts of chapter 2: compressed BERT-type models, average GLUE over 8 tasks vs size.
 
 Inputs are frames prepared by :mod:`analysis.chapters.compression` (one row per compressed model):
 
-``points`` -- ``method`` (e.g. ``"XTC-BERT"``), ``label`` (configuration, e.g. ``"L=12 (2-bit)"``),
-    ``technique`` (``"quantization"`` or ``"layer reduction"``), ``size_mb`` (model size in MB),
-    ``glue`` (average GLUE over 8 tasks, points), ``on_frontier`` (bool), ``compression_ratio``
-    (reference size / size), ``glue_per_mb`` (GLUE points per MB), ``source`` and ``value_kind``.
+``points`` -- ``method`` (e.g. ``"XTC-BERT*"``), ``method_family`` (the method without the
+    figure's asterisk: the colour), ``label`` (configuration, e.g. ``"L=12 (2-bit)"``), ``tag``
+    (one name per row, with the size), ``technique`` (``"quantization"`` or ``"layer reduction"``),
+    ``size_mb`` (model size in MB), ``glue`` (average GLUE over 8 tasks, points), ``on_frontier``
+    (bool), ``compression_ratio`` (reference size / size), ``glue_per_mb`` (GLUE points per MB),
+    ``source`` and ``value_kind``.
 ``baseline_size_mb`` -- the uncompressed reference size the ratios are taken against (MB).
 """
 
@@ -15,8 +17,8 @@ import altair as alt
 import pandas as pd
 
 from analysis.charts.axes import auto_log_ticks
-from analysis.charts.layers import Axis, frontier_layer, label_layer, place_labels
-from analysis.charts.theme import FIT_COLOR, HEIGHT, INK, MUTED_OPACITY, SHAPES, WIDTH
+from analysis.charts.layers import Axis, frontier_layer, label_layer, place_labels, step_polyline
+from analysis.charts.theme import CATEGORICAL, FIT_COLOR, FRONTIER_COLOR, HEIGHT, INK, MUTED_OPACITY, SHAPES, WIDTH
 
 SIZE_TITLE = "Model size (MB, log scale)"
 GLUE_TITLE = "Average GLUE score over 8 tasks"
@@ -37,13 +39,22 @@ def _tooltip() -> list[alt.Tooltip]:
     ]
 
 
+METHOD_PALETTE = tuple(c for c in CATEGORICAL if c != FRONTIER_COLOR)
+"""Method colours: the book's categorical palette without the frontier's vermilion, so a ring on
+the frontier never reads as a method."""
+
+
 def _method_colour(methods: list[str]) -> alt.Color:
-    return alt.Color("method:N", title="Method (click to highlight)", sort=methods)
+    """Colour by method family (XTC's quantized ``XTC-BERT*`` and layer-reduced models share one)."""
+    return alt.Color("method_family:N", title="Method (click to highlight)",
+                     scale=alt.Scale(domain=methods, range=list(METHOD_PALETTE[: len(methods)])))
 
 
-def size_vs_score(points: pd.DataFrame, baseline_size_mb: float, baseline_name: str = "BERT-Base, 32-bit") -> alt.LayerChart:
-    """Average GLUE against size (log x): colour = method, shape = technique, configuration labels,
-    the Pareto frontier, and a rule at the uncompressed reference size.
+def size_vs_score(points: pd.DataFrame, baseline_size_mb: float, baseline_name: str = "BERT-Base, 32-bit",
+                  baseline_source: str = "") -> alt.LayerChart:
+    """Average GLUE against size (log x): colour = method, shape = technique, the configuration
+    labels the original figure prints (layers and bits), the Pareto frontier, and a rule at the
+    uncompressed reference size (``baseline_source``: where its parameter count comes from).
 
     Interactions: click a method in the legend to highlight it; drag to pan, scroll to zoom.
     """
@@ -59,14 +70,17 @@ def size_vs_score(points: pd.DataFrame, baseline_size_mb: float, baseline_name: 
     y_low, y_high = float(scores.min() - 0.4), float(scores.max() + 0.4)
     y_scale = alt.Scale(domain=[y_low, y_high], nice=False, zero=False)
     y = alt.Y("glue:Q", title=GLUE_TITLE, scale=y_scale)
-    labelled = points.assign(tag=points["method"] + " " + points["label"].fillna("")).reset_index(drop=True)
+    labelled = points.reset_index(drop=True)
+    frontier_points = labelled[labelled["on_frontier"]].sort_values("size_mb")
     data = pd.concat(
         [labelled, place_labels(labelled["size_mb"], labelled["glue"], labelled["label"].fillna(""),
-                                Axis((low, high), log=True), Axis((y_low, y_high)))],
+                                Axis((low, high), log=True), Axis((y_low, y_high)),
+                                lines=[step_polyline(frontier_points["size_mb"], frontier_points["glue"])],
+                                nearest=True)],
         axis=1,
     )
-    methods = list(dict.fromkeys(points["method"]))
-    pick = alt.selection_point(fields=["method"], bind="legend", name="method_pick")
+    methods = list(dict.fromkeys(points["method_family"]))
+    pick = alt.selection_point(fields=["method_family"], bind="legend", name="method_pick")
     zoom = alt.selection_interval(bind="scales", name="zoom")
     opacity = alt.condition(pick, alt.value(1.0), alt.value(MUTED_OPACITY))
     base = alt.Chart(data).encode(x=x, y=y)
@@ -76,20 +90,22 @@ def size_vs_score(points: pd.DataFrame, baseline_size_mb: float, baseline_name: 
         opacity=opacity,
         tooltip=_tooltip(),
     ).add_params(pick, zoom)
-    labels = label_layer(base, "label", opacity).encode(tooltip=_tooltip())
+    labels = label_layer(base, _tooltip(), opacity)
     frontier = frontier_layer(
         data[data["on_frontier"]].sort_values("size_mb"),
         x,
         y,
         [alt.Tooltip("tag:N", title="Pareto-optimal model"), *_tooltip()[3:5], alt.Tooltip("source:N", title="Source")],
     )
-    reference = pd.DataFrame(
-        {"size_mb": [baseline_size_mb], "what": [f"{baseline_name}: {baseline_size_mb:,.0f} MB (uncompressed reference)"]}
-    )
+    reference = pd.DataFrame({
+        "size_mb": [baseline_size_mb],
+        "what": [f"{baseline_name}: {baseline_size_mb:,.0f} MB (uncompressed reference)"],
+        "source": [baseline_source or "BERT-Base's published parameter count at 4 bytes each"],
+    })
     baseline_rule = (
         alt.Chart(reference)
         .mark_rule(color=FIT_COLOR, strokeDash=[2, 3])
-        .encode(x=x, tooltip=[alt.Tooltip("what:N", title="Reference")])
+        .encode(x=x, tooltip=[alt.Tooltip("what:N", title="Reference"), alt.Tooltip("source:N", title="Parameters")])
     )
     baseline_label = baseline_rule.mark_text(align="right", baseline="top", dx=-4, dy=4, fontSize=11, color=FIT_COLOR).encode(
         y=alt.value(0), text=alt.value(baseline_name)
@@ -100,21 +116,21 @@ def size_vs_score(points: pd.DataFrame, baseline_size_mb: float, baseline_name: 
         description=(
             f"Scatter plot of average GLUE score over 8 tasks against model size in megabytes (log scale) for "
             f"{len(points)} compressed BERT-type models from {len(methods)} methods; colour shows the method, shape the "
-            "technique (quantization or layer reduction), labels the configuration. An orange step line marks the "
+            "technique (quantization or layer reduction), labels the layers and bits the original figure prints. An "
+            "orange step line marks the "
             f"Pareto frontier and a dotted vertical line the uncompressed reference size ({baseline_size_mb:,.0f} MB)."
         ),
     )
 
 
 def compression_summary(points: pd.DataFrame) -> alt.HConcatChart:
-    """Two aligned dot plots per model: compression ratio against the 32-bit reference (×, log
-    x) and GLUE points per MB (log x); rows sorted by compression ratio."""
-    ordered = points.assign(tag=(points["method"] + " " + points["label"].fillna("")).str.strip()).sort_values(
-        ["compression_ratio", "glue"], ascending=[False, False]
-    )
-    methods = list(dict.fromkeys(points["method"]))
-    pick = alt.selection_point(fields=["method"], bind="legend", name="method_pick_summary")
-    y = alt.Y("tag:N", sort=ordered["tag"].tolist(), title=None)
+    """Two aligned dot plots, one row per model (method, configuration and size): compression
+    ratio against the 32-bit reference (×, log x) and GLUE points per MB (log x); rows from the
+    most to the least compressed (ties: higher score first)."""
+    ordered = points.sort_values(["compression_ratio", "glue"], ascending=[False, False])
+    methods = list(dict.fromkeys(points["method_family"]))
+    pick = alt.selection_point(fields=["method_family"], bind="legend", name="method_pick_summary")
+    y = alt.Y("tag:N", sort=ordered["tag"].tolist(), title=None, axis=alt.Axis(labelLimit=280))
     tooltip = [alt.Tooltip("tag:N", title="Model"), *_tooltip()[2:]]
     base = alt.Chart(ordered).encode(
         y=y,
@@ -153,7 +169,8 @@ def compression_summary(points: pd.DataFrame) -> alt.HConcatChart:
     )
     return alt.hconcat(ratio, per_mb, spacing=12).properties(
         description=(
-            f"Two aligned dot plots for {len(points)} compressed models, sorted by compression ratio: left, how many "
-            "times smaller than 32-bit BERT-Base each model is; right, average GLUE points per megabyte."
+            f"Two aligned dot plots with one row for each of {len(points)} compressed models, from the most to the least "
+            "compressed: left, how many times smaller than 32-bit BERT-Base each model is; right, average GLUE points "
+            "per megabyte."
         )
     )

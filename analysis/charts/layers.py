@@ -16,10 +16,13 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from analysis.charts.theme import FIT_COLOR, FRONTIER_COLOR, HEIGHT, INK, WIDTH
+from analysis.charts.theme import FIT_COLOR, FRONTIER_COLOR, HEIGHT, INK, MUTED_OPACITY, WIDTH
+from analysis.fit import TrendResult
 
 LABEL_FONT_SIZE = 11
 _POINT_RADIUS = 6.0
+LEADER_DISTANCE = 14.0
+"""A label placed further than this from its point (pixels) is joined to it by a leader line."""
 
 # Candidate label positions relative to the point: (dx, dy, align, baseline), in preference order.
 _CANDIDATES: tuple[tuple[float, float, str, str], ...] = (
@@ -68,6 +71,7 @@ def place_labels(
     candidates: Sequence[tuple[float, float, str, str]] = _CANDIDATES,
     font_size: float = LABEL_FONT_SIZE,
     point_radius: float = _POINT_RADIUS,
+    nearest: bool = False,
 ) -> pd.DataFrame:
     """Choose, for each point, a label position that overlaps no other label, point, line or edge.
 
@@ -79,37 +83,55 @@ def place_labels(
     right, bottom)`` in the plot, e.g. a legend) and of the labels already placed. A label with
     no free candidate is hidden (``label_shown`` false); its name stays in the point's tooltip.
 
-    Returns a frame aligned with the inputs: ``label_dx``, ``label_dy`` (pixels),
-    ``label_align``, ``label_baseline`` (Vega text properties) and ``label_shown`` (bool).
+    With ``nearest``, a label has to read as its own point's: points closer together than a
+    point's diameter share one label (their names on separate lines, on the first of them); within
+    :data:`LEADER_DISTANCE` of the point, the point must be at most half as far from the text
+    box as any other point; further out, where :func:`label_layer` draws a leader line, the
+    leader must pass clear of every other point.
+
+    Returns a frame aligned with the inputs: ``label_text`` (the text drawn), ``label_dx``,
+    ``label_dy`` (pixels), ``label_align``, ``label_baseline`` (Vega text properties) and
+    ``label_shown`` (bool).
     """
     px = x_axis.to_unit(np.asarray(x, dtype=float)) * width
     py = (1 - y_axis.to_unit(np.asarray(y, dtype=float))) * height
     n = len(labels)
+    r = point_radius
+    group = list(range(n))  # the index of the point whose label each point's name joins
+    if nearest:
+        for i in range(n):
+            group[i] = next((j for j in range(i) if group[j] == j and math.hypot(px[i] - px[j], py[i] - py[j]) < 2 * r), i)
+    texts = ["\n".join(str(labels[k]) for k in range(n) if group[k] == i and str(labels[k])) if group[i] == i else ""
+             for i in range(n)]
     crowding = [sum(math.hypot(px[i] - px[j], py[i] - py[j]) < 60 for j in range(n)) for i in range(n)]
     placed: list[tuple[float, float, float, float]] = list(avoid)
-    r = point_radius
     points = [(px[i] - r, py[i] - r, px[i] + r, py[i] + r) for i in range(n)]
     line_points = _densify([(x_axis.to_unit(np.asarray(lx, dtype=float)) * width,
                              (1 - y_axis.to_unit(np.asarray(ly, dtype=float))) * height) for lx, ly in lines])
-    choice: dict[int, tuple[float, float, str, str]] = {}
-    shown: dict[int, bool] = {}
-    for i in sorted(range(n), key=lambda k: (-crowding[k], k)):
-        text_width = 0.62 * font_size * len(str(labels[i]))  # average advance of DejaVu Sans
-        others = [p for j, p in enumerate(points) if j != i]
+    choice: dict[int, tuple[float, float, str, str]] = {i: candidates[0] for i in range(n)}
+    shown: dict[int, bool] = dict.fromkeys(range(n), False)
+    for i in sorted((k for k in range(n) if group[k] == k), key=lambda k: (-crowding[k], k)):
+        if not texts[i]:
+            continue
+        lines_of_text = texts[i].split("\n")
+        text_width = 0.62 * font_size * max(len(t) for t in lines_of_text)  # average advance of DejaVu Sans
+        members = [k for k in range(n) if group[k] == i]
+        others = [p for j, p in enumerate(points) if j not in members]
         for candidate in candidates:
-            box = _text_box(px[i], py[i], text_width, candidate, font_size)
+            box = _text_box(px[i], py[i], text_width, candidate, font_size, len(lines_of_text))
             inside = box[0] >= 0 and box[2] <= width and box[1] >= 0 and box[3] <= height
             if not inside:
+                continue
+            if nearest and not _reads_as_own(box, members, px, py, candidate, r):
                 continue
             if not any(_overlaps(box, other) for other in (*placed, *others)) and not _crosses(box, line_points):
                 choice[i], shown[i] = candidate, True
                 placed.append(box)
                 break
-        else:
-            choice[i], shown[i] = candidates[0], False
     return pd.DataFrame(
         [
             {
+                "label_text": texts[i],
                 "label_dx": choice[i][0],
                 "label_dy": choice[i][1],
                 "label_align": choice[i][2],
@@ -162,6 +184,26 @@ def _densify(polylines: Sequence[tuple[np.ndarray, np.ndarray]], step: float = 1
     return np.concatenate(samples)
 
 
+def _reads_as_own(box: tuple[float, float, float, float], members: list[int], px: np.ndarray, py: np.ndarray,
+                  candidate: tuple[float, float, str, str], radius: float) -> bool:
+    """Whether a label at ``box`` (pixels) reads as the points ``members``' (the first carries it;
+    see :func:`place_labels`, ``nearest``)."""
+    dx = np.maximum(np.maximum(box[0] - px, 0.0), px - box[2])
+    dy = np.maximum(np.maximum(box[1] - py, 0.0), py - box[3])
+    distance = np.hypot(dx, dy)
+    own, others = distance[members[0]], np.delete(distance, members)
+    if not others.size:
+        return True
+    if math.hypot(candidate[0], candidate[1]) <= LEADER_DISTANCE:
+        return bool(2 * own < others.min())
+    # the leader runs from the point towards the label's anchor
+    t = np.linspace(0.0, 1.0, 20)
+    leader_x, leader_y = px[members[0]] + t * candidate[0], py[members[0]] + t * candidate[1]
+    other_x, other_y = np.delete(px, members), np.delete(py, members)
+    gap = np.hypot(leader_x[:, None] - other_x[None, :], leader_y[:, None] - other_y[None, :]).min()
+    return bool(gap > radius + 2)
+
+
 def _crosses(box: tuple[float, float, float, float], line_points: np.ndarray, margin: float = 1.5) -> bool:
     if not len(line_points):
         return False
@@ -170,10 +212,10 @@ def _crosses(box: tuple[float, float, float, float], line_points: np.ndarray, ma
 
 
 def _text_box(px: float, py: float, text_width: float, candidate: tuple[float, float, str, str],
-              font_size: float = LABEL_FONT_SIZE) -> tuple[float, float, float, float]:
+              font_size: float = LABEL_FONT_SIZE, lines: int = 1) -> tuple[float, float, float, float]:
     dx, dy, align, baseline = candidate
     left = {"left": px + dx, "right": px + dx - text_width, "center": px + dx - text_width / 2}[align]
-    height = font_size + 1
+    height = (font_size + 1) * lines
     top = {"middle": py + dy - height / 2, "bottom": py + dy - height, "top": py + dy}[baseline]
     return (left, top, left + text_width, top + height)
 
@@ -182,18 +224,42 @@ def _overlaps(a: tuple[float, float, float, float], b: tuple[float, float, float
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
-def label_layer(base: alt.Chart, text_field: str, opacity: alt.Opacity | None = None) -> alt.Chart:
-    """Text labels at the points of ``base`` using the offsets of :func:`place_labels` (columns
-    ``label_dx``, ``label_dy``, ``label_align``, ``label_baseline``, ``label_shown`` in the data)."""
-    layer = base.mark_text(
+def label_layer(base: alt.Chart, tooltip: Sequence[alt.Tooltip], opacity: alt.Opacity | None = None) -> alt.LayerChart:
+    """The labels of :func:`place_labels` at the points of ``base`` (its columns ``label_text``,
+    ``label_dx``, ``label_dy``, ``label_align``, ``label_baseline``, ``label_shown`` in the data),
+    with a thin leader line from the point towards each label placed beyond :data:`LEADER_DISTANCE`;
+    both carry the points' ``tooltip``."""
+    text = base.mark_text(
         fontSize=LABEL_FONT_SIZE,
         dx=alt.ExprRef("datum.label_dx"),
         dy=alt.ExprRef("datum.label_dy"),
         align=alt.ExprRef("datum.label_align"),
         baseline=alt.ExprRef("datum.label_baseline"),
         color=INK,
-    ).encode(text=alt.Text(f"{text_field}:N")).transform_filter("datum.label_shown")
-    return layer.encode(opacity=opacity) if opacity is not None else layer
+        lineBreak="\n",
+    ).encode(text=alt.Text("label_text:N"), tooltip=list(tooltip)).transform_filter("datum.label_shown")
+    far = f"datum.label_shown && sqrt(datum.label_dx * datum.label_dx + datum.label_dy * datum.label_dy) > {LEADER_DISTANCE}"
+    # from the point's edge to just short of the label's anchor
+    leader = base.mark_rule(
+        color=INK, strokeWidth=0.6, opacity=0.7,
+        xOffset=alt.ExprRef("0.3 * datum.label_dx"), yOffset=alt.ExprRef("0.3 * datum.label_dy"),
+        x2Offset=alt.ExprRef("0.85 * datum.label_dx"), y2Offset=alt.ExprRef("0.85 * datum.label_dy"),
+    ).transform_filter(far)
+    channels = base.encoding.to_dict()  # the points' x and y fields
+    leader = leader.encode(x2=alt.X2(channels["x"]["field"]), y2=alt.Y2(channels["y"]["field"]), tooltip=list(tooltip))
+    if opacity is not None:
+        text, leader = text.encode(opacity=opacity), leader.encode(opacity=opacity)
+    return alt.layer(leader, text)
+
+
+def trend_band(trend: TrendResult, x: Sequence[float], margin: float, level: float, points: int = 60) -> pd.DataFrame:
+    """A fitted trend and its bootstrap band on a log-spaced grid of ``points`` values, from
+    ``margin`` times below the smallest of ``x`` to ``margin`` times above the largest: columns
+    ``x``, ``fit``, ``lower``, ``upper`` (the ``level`` percentile band of the line)."""
+    values = np.asarray(x, dtype=float)
+    grid = np.geomspace(values.min() / margin, values.max() * margin, points)
+    low, high = trend.interval(grid, level=level)
+    return pd.DataFrame({"x": grid, "fit": trend.predict(grid), "lower": low, "upper": high})
 
 
 def trend_layers(
@@ -248,14 +314,18 @@ def ranked_residual_bars(
     width: int,
     step: int,
     description: str,
+    highlight: alt.Parameter | None = None,
 ) -> alt.LayerChart:
-    """One bar per model (``name``) of its ``residual`` from a trend, best first, with the zero rule."""
+    """One bar per model (``name``) of its ``residual`` from a trend, best first, with the zero
+    rule; a legend-bound ``highlight`` selection dims the bars it does not select."""
     order = points.sort_values("residual", ascending=False)["name"].tolist()
     bars = (
         alt.Chart(points)
         .mark_bar(height=bar_height)
         .encode(x=x, y=alt.Y("name:N", sort=order, title=None), color=color, tooltip=list(tooltip))
     )
+    if highlight is not None:
+        bars = bars.encode(opacity=alt.condition(highlight, alt.value(1.0), alt.value(MUTED_OPACITY))).add_params(highlight)
     return alt.layer(bars, zero_rule("vertical", "zero: exactly on the trend")).properties(
         width=width, height=alt.Step(step), description=description
     )

@@ -1,4 +1,4 @@
-"""Charts of chapter 1: GLUE score against inference compute, coloured by release date (seed 000).
+"""Charts of chapter 1: GLUE score against inference compute, coloured by release date.
 
 Inputs are frames prepared by :mod:`analysis.chapters.pretraining` (one row per model):
 
@@ -6,10 +6,11 @@ Inputs are frames prepared by :mod:`analysis.chapters.pretraining` (one row per 
     (GLUE score, points), ``release_date`` (datetime), ``on_frontier`` (bool), ``residual``
     (GLUE points above the log-linear trend), ``source`` (citation text) and ``value_kind``
     (``exact``/``approximate``).
-``curve`` -- the log-linear trend on a grid: ``gflops``, ``fit``, ``lower``, ``upper`` (GLUE).
-``adjusted`` / ``time_curve`` -- for the efficiency chart: per model ``glue_adjusted`` (GLUE
-    moved along the compute slope to the reference compute) and the time trend ``release_date``,
-    ``fit``, ``lower``, ``upper``.
+``trend`` -- the fitted log-linear trend (:class:`analysis.fit.TrendResult`); the charts draw it
+    and its bootstrap band.
+``adjusted`` / ``band`` -- for the efficiency chart: per model ``glue_adjusted`` (GLUE moved
+    along the compute slope to the reference compute) and the time trend ``release_date``,
+    ``fit``, ``lower``, ``upper`` (:func:`analysis.chapters.pretraining.time_band`).
 """
 
 from __future__ import annotations
@@ -23,11 +24,20 @@ from analysis.charts.layers import (
     frontier_layer,
     label_layer,
     place_labels,
+    radial_candidates,
     ranked_residual_bars,
     step_polyline,
+    trend_band,
     trend_layers,
 )
 from analysis.charts.theme import CATEGORICAL, HEIGHT, INK, MUTED_OPACITY, SEQUENTIAL_SCHEME, SHAPES, WIDTH
+from analysis.fit import TrendResult
+from analysis.text import format_value
+
+LABEL_POSITIONS = radial_candidates((10, 16, 24, 34, 46, 60, 76, 95), directions=24)
+"""Where a model's name may go around its point, nearest first (every name is drawn when one fits)."""
+GRID_MARGIN = 1.4
+"""The trend's band is drawn from this factor below the cheapest model to this factor above the dearest."""
 
 GFLOPS_TITLE = "Inference compute per example (GFLOPs, log scale)"
 GLUE_TITLE = "GLUE score (dev/test average, points)"
@@ -46,7 +56,7 @@ def _model_tooltip() -> list[alt.Tooltip]:
 
 
 def _x_axis(points: pd.DataFrame) -> tuple[alt.X, Axis]:
-    low, high = points["gflops"].min() / 1.5, points["gflops"].max() * 1.5
+    low, high = points["gflops"].min() / 2.2, points["gflops"].max() * 1.5  # room for names left of the cheapest
     x = alt.X(
         "gflops:Q",
         title=GFLOPS_TITLE,
@@ -56,22 +66,30 @@ def _x_axis(points: pd.DataFrame) -> tuple[alt.X, Axis]:
     return x, Axis((low, high), log=True)
 
 
-def _date_legend(dates: pd.Series, **options: object) -> alt.Legend:
-    """A release-date legend labelled at each 1 January the data span (``YYYY``)."""
-    years = range(dates.min().year + 1, dates.max().year + 1)
-    return alt.Legend(format="%Y", values=[alt.DateTime(year=year) for year in years], **options)
+def _date_colour(dates: pd.Series) -> alt.Color:
+    """Release date as colour, the scale spanning whole years so the legend labels each year the
+    models span (``2018``, ``2019``, ``2020`` at 1 January), the first one included."""
+    first, last = int(dates.min().year), int(dates.max().year)
+    return alt.Color(
+        "release_date:T",
+        title="Release date",
+        scale=alt.Scale(scheme=SEQUENTIAL_SCHEME, domain=[f"{first}-01-01", f"{last}-12-31"]),
+        legend=alt.Legend(format="%Y", values=[alt.DateTime(year=year) for year in range(first, last + 1)],
+                          gradientLength=120),
+    )
 
 
 def _y_domain(values: pd.Series, pad: float = 1.0) -> tuple[float, float]:
     return float(values.min() - pad), float(values.max() + pad)
 
 
-def glue_vs_compute(points: pd.DataFrame, curve: pd.DataFrame, level: float = 0.95) -> alt.LayerChart:
+def glue_vs_compute(points: pd.DataFrame, trend: TrendResult, level: float = 0.95) -> alt.LayerChart:
     """GLUE score against inference GFLOPs (log x): models coloured by release date, shaped by
-    family, with the Pareto frontier and the log-linear trend and its ``level`` band.
+    family, with the Pareto frontier and the log-linear ``trend`` and its ``level`` band.
 
     Interactions: click a family in the shape legend to highlight it; drag to pan, scroll to zoom.
     """
+    curve = trend_band(trend, points["gflops"], GRID_MARGIN, level).rename(columns={"x": "gflops"})
     x, x_axis = _x_axis(points)
     y_low, y_high = _y_domain(pd.concat([points["glue"], curve["lower"], curve["upper"]]))
     y_scale = alt.Scale(domain=[y_low, y_high], nice=False, zero=False)
@@ -79,7 +97,8 @@ def glue_vs_compute(points: pd.DataFrame, curve: pd.DataFrame, level: float = 0.
     lines = [(curve["gflops"], curve["fit"]), step_polyline(frontier_points["gflops"], frontier_points["glue"])]
     data = pd.concat(
         [points.reset_index(drop=True),
-         place_labels(points["gflops"], points["glue"], points["name"], x_axis, Axis((y_low, y_high)), lines=lines)],
+         place_labels(points["gflops"], points["glue"], points["name"], x_axis, Axis((y_low, y_high)), lines=lines,
+                      candidates=LABEL_POSITIONS, nearest=True)],
         axis=1,
     )
     family = alt.selection_point(fields=["family"], bind="legend", name="family_pick")
@@ -87,17 +106,12 @@ def glue_vs_compute(points: pd.DataFrame, curve: pd.DataFrame, level: float = 0.
     opacity = alt.condition(family, alt.value(1.0), alt.value(MUTED_OPACITY))
     base = alt.Chart(data).encode(x=x, y=alt.Y("glue:Q", title=GLUE_TITLE, scale=y_scale))
     dots = base.mark_point(filled=True, size=90, stroke=INK, strokeWidth=0.5).encode(
-        color=alt.Color(
-            "release_date:T",
-            title="Release date",
-            scale=alt.Scale(scheme=SEQUENTIAL_SCHEME),
-            legend=_date_legend(points["release_date"], gradientLength=120),
-        ),
+        color=_date_colour(points["release_date"]),
         shape=alt.Shape("family:N", title="Family (click to highlight)", scale=alt.Scale(range=list(SHAPES))),
         opacity=opacity,
         tooltip=_model_tooltip(),
     ).add_params(family, zoom)
-    labels = label_layer(base, "name", opacity).encode(tooltip=_model_tooltip())
+    labels = label_layer(base, _model_tooltip(), opacity)
     frontier = frontier_layer(
         data[data["on_frontier"]].sort_values("gflops"),
         x,
@@ -111,18 +125,19 @@ def glue_vs_compute(points: pd.DataFrame, curve: pd.DataFrame, level: float = 0.
         alt.Tooltip("upper:Q", title=f"{level:.0%} band, high", format=".1f"),
         alt.Tooltip("what:N", title="Line"),
     ]
-    trend = trend_layers(curve.assign(what="log-linear trend fitted here (bootstrap band)"), x, GLUE_TITLE, fit_tooltip, level)
+    trend_marks = trend_layers(curve.assign(what="log-linear trend fitted here (bootstrap band)"), x, GLUE_TITLE,
+                               fit_tooltip, level)
     return (
-        alt.layer(trend, frontier, dots, labels)
+        alt.layer(trend_marks, frontier, dots, labels)
         .resolve_scale(color="independent", shape="independent")
         .properties(
             width=WIDTH,
             height=HEIGHT,
             description=(
                 f"Scatter plot of GLUE score against inference compute per example for {len(points)} language models, "
-                "log-scaled compute axis, points coloured by release date and shaped by family. A dashed grey line with a "
-                f"shaded {level:.0%} band shows the log-linear trend; an orange step line connects the "
-                f"{int(points['on_frontier'].sum())} Pareto-optimal models."
+                "log-scaled compute axis, points coloured by release date, shaped by family and labelled by name. A "
+                f"dashed grey line with a shaded {level:.0%} band shows the log-linear trend; an orange step line "
+                f"connects the {int(points['on_frontier'].sum())} Pareto-optimal models."
             ),
         )
     )
@@ -134,12 +149,7 @@ def residuals_by_model(points: pd.DataFrame) -> alt.LayerChart:
     return ranked_residual_bars(
         points,
         alt.X("residual:Q", title="GLUE points above (+) or below (−) the trend"),
-        alt.Color(
-            "release_date:T",
-            title="Release date",
-            scale=alt.Scale(scheme=SEQUENTIAL_SCHEME),
-            legend=_date_legend(points["release_date"], gradientLength=120),
-        ),
+        _date_colour(points["release_date"]),
         _model_tooltip(),
         bar_height=14,
         width=WIDTH - 140,
@@ -152,37 +162,41 @@ def residuals_by_model(points: pd.DataFrame) -> alt.LayerChart:
 
 
 def efficiency_over_time(
-    adjusted: pd.DataFrame, time_curve: pd.DataFrame, reference_gflops: float, level: float = 0.95
+    adjusted: pd.DataFrame, band: pd.DataFrame, reference_gflops: float, level: float = 0.95
 ) -> alt.LayerChart:
     """GLUE at a fixed compute (each model moved along the fitted compute slope to
-    ``reference_gflops``) against release date, with the fitted time trend and its band."""
+    ``reference_gflops``) against release date, labelled by name, with the fitted time trend
+    ``band`` (``release_date``, ``fit``, ``lower``, ``upper``: a straight line in time)."""
     first, last = adjusted["release_date"].min(), adjusted["release_date"].max()
     pad = (last - first) * 0.08 + pd.Timedelta(days=30)
-    date_domain = (first - pad, last + pad)
+    date_domain = (first - pad, last + 2.5 * pad)  # room for names right of the newest models
     x = alt.X(
         "release_date:T",
         title="Release date",
         scale=alt.Scale(domain=[d.strftime("%Y-%m-%d") for d in date_domain], nice=False),
         axis=alt.Axis(format="%Y", tickCount="year"),
     )
-    title = f"GLUE at {reference_gflops:.3g} GFLOPs per example (adjusted)"
-    y_low, y_high = _y_domain(pd.concat([adjusted["glue_adjusted"], time_curve["lower"], time_curve["upper"]]))
+    reference = format_value(reference_gflops, 2)
+    title = f"GLUE at {reference} GFLOPs per example (adjusted)"
+    y_low, y_high = _y_domain(pd.concat([adjusted["glue_adjusted"], band["lower"], band["upper"]]))
     y = alt.Y("glue_adjusted:Q", title=title, scale=alt.Scale(domain=[y_low, y_high], nice=False, zero=False))
     tooltip = [
         alt.Tooltip("name:N", title="Model"),
         alt.Tooltip("release_date:T", title="Released", format="%b %Y"),
         alt.Tooltip("glue:Q", title="GLUE score (measured)", format=".1f"),
         alt.Tooltip("gflops:Q", title="GFLOPs per example", format=",.3~g"),
-        alt.Tooltip("glue_adjusted:Q", title=f"GLUE at {reference_gflops:.3g} GFLOPs", format=".1f"),
+        alt.Tooltip("glue_adjusted:Q", title=f"GLUE at {reference} GFLOPs", format=".1f"),
         alt.Tooltip("source:N", title="Source"),
         alt.Tooltip("value_kind:N", title="Values"),
     ]
     data = adjusted.reset_index(drop=True)
-    dates = data["release_date"].astype("int64")
-    date_axis = Axis(tuple(float(pd.Timestamp(d).value) for d in date_domain))
+    days = (data["release_date"] - date_domain[0]) / pd.Timedelta(days=1)
+    date_axis = Axis((0.0, (date_domain[1] - date_domain[0]) / pd.Timedelta(days=1)))
+    height = HEIGHT
+    band_line = ((band["release_date"] - date_domain[0]) / pd.Timedelta(days=1), band["fit"])
     data = pd.concat(
-        [data, place_labels(dates.astype(float), data["glue_adjusted"], data["name"], date_axis, Axis((y_low, y_high)),
-                            height=HEIGHT - 40)],
+        [data, place_labels(days, data["glue_adjusted"], data["name"], date_axis, Axis((y_low, y_high)), height=height,
+                            lines=[band_line], candidates=LABEL_POSITIONS, nearest=True)],
         axis=1,
     )
     dots = (
@@ -190,19 +204,19 @@ def efficiency_over_time(
         .mark_point(filled=True, size=80, color=CATEGORICAL[0])
         .encode(x=x, y=y, tooltip=tooltip)
     )
-    labels = label_layer(alt.Chart(data).encode(x=x, y=y), "name").encode(tooltip=tooltip)
+    labels = label_layer(alt.Chart(data).encode(x=x, y=y), tooltip)
     curve_tooltip = [
         alt.Tooltip("release_date:T", title="Date", format="%b %Y"),
         alt.Tooltip("fit:Q", title="Trend GLUE", format=".1f"),
         alt.Tooltip("lower:Q", title=f"{level:.0%} band, low", format=".1f"),
         alt.Tooltip("upper:Q", title=f"{level:.0%} band, high", format=".1f"),
     ]
-    trend = trend_layers(time_curve, x, title, curve_tooltip, level)
+    trend = trend_layers(band[["release_date", "fit", "lower", "upper"]], x, title, curve_tooltip, level)
     return alt.layer(trend, dots, labels).properties(
         width=WIDTH,
-        height=HEIGHT - 40,
+        height=height,
         description=(
-            f"Scatter plot of GLUE score adjusted to {reference_gflops:.3g} GFLOPs per example against release date for "
-            f"{len(adjusted)} models, with a fitted linear time trend and its {level:.0%} bootstrap band."
+            f"Scatter plot of GLUE score adjusted to {reference} GFLOPs per example against release date for "
+            f"{len(adjusted)} models, labelled by name, with a fitted linear time trend and its {level:.0%} bootstrap band."
         ),
     )
