@@ -83,7 +83,8 @@ def test_preview_serves_and_rebuilds_after_a_change(tmp_path, vega_bundle):
         wait_for(lambda: "dirigible" in fetch(base + "chapters/tables.html"), "the rebuilt page", deadline)
         assert "zeppelin" not in fetch(base + "chapters/tables.html")
         assert "dirigible" in fetch(base + "site_libs/search-index.js")  # the search index follows
-        assert any("Rebuilt." in line for line in log)
+        # The new site is in place a moment before the preview reports it.
+        wait_for(lambda: any("Rebuilt." in line for line in log), "the rebuild message", deadline)
     finally:
         process.send_signal(signal.SIGINT)
         try:
