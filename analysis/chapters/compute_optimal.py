@@ -81,7 +81,7 @@ FIT_DESCRIPTIONS = {
 EXPONENT_METHODS = {
     "envelope": "lowest final loss per FLOP range (analogue)",
     "isoflop": f"parabola per IsoFLOP slice ({ISOFLOP_MIN_RUNS}+ runs each)",
-    "parametric": f"L(N, D), Huber loss, {EXCLUDE_TOP_LOSS} highest losses dropped",
+    "parametric": f"parametric loss, Huber loss, {EXCLUDE_TOP_LOSS} highest losses dropped",
 }
 
 
