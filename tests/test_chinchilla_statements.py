@@ -170,6 +170,9 @@ def test_chapter_4_claims(ch4: co.ComputeOptimalChapter) -> None:
     for law in ch4.laws["law"]:
         six_nd, stated = ch4.optimum("gopher", law), ch4.optimum("gopher", law, co.STATED)
         assert (six_nd["size_ratio"] > 1) == (stated["size_ratio"] > 1)
+    # the preface: at Gopher's 6ND budget every published law puts the optimum below this book's fit
+    ours = ch4.optimum("gopher", co.OURS3)["N_opt"]
+    assert all(ch4.optimum("gopher", law)["N_opt"] < ours for law in (co.PUB1, co.PUB2, co.PUB3, co.PUB3_ROUNDED))
     # tokens per parameter falls with the budget because b < a (Approach 3 fitted here)
     assert (ch4.tokens_per_parameter(1e25) < ch4.tokens_per_parameter(1e21)) == (ch4.data_share_trend == "falls")
 

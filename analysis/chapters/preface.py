@@ -68,7 +68,7 @@ def key_findings() -> pd.DataFrame:
             f"optimum at {format_si(gopher['N_opt'], 2)} parameters ({LEVEL:.0%} CI {format_si(gopher['N_opt_lo'], 2)} "
             f"to {format_si(gopher['N_opt_hi'], 2)}), {number(gopher['size_ratio'], 2)}× smaller than Gopher's "
             f"{format_si(gopher['N'], 2)}; Hoffmann et al.'s published laws put it "
-            f"{'lower still' if published_below else 'within a factor of two'}.",
+            f"{'lower still' if published_below else 'on both sides of it'}.",
         ),
         (
             "5",
