@@ -11,7 +11,7 @@ and parameter set from :func:`published_laws`::
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -28,6 +28,8 @@ class PublishedLaw:
         approach: the table's description, e.g. ``Hoffmann et al. (2022) Approach 3: parametric loss ...``.
         coefficients: every published coefficient by name (``a``, ``b``, ``E``, ``alpha``, ...).
         std_errors: published standard errors, for the coefficients that have one.
+        intervals: published intervals ``(low, high)``, for the coefficients that have one, and
+            ``interval_kinds`` what each is (e.g. Hoffmann et al.'s 10th-90th bootstrap percentiles).
         source, source_detail: bibliography key and where in the paper (of the law's parameters
             when it has all five, else of its first coefficient).
     """
@@ -38,6 +40,8 @@ class PublishedLaw:
     std_errors: dict[str, float]
     source: str
     source_detail: str
+    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
+    interval_kinds: dict[str, str] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -89,6 +93,10 @@ def published_laws(table: pd.DataFrame | None = None) -> dict[str, PublishedLaw]
             std_errors={str(name): float(error) for name, error in rows["std_error"].items() if pd.notna(error)},
             source=str(cited["source"].iloc[0]),
             source_detail=str(cited["source_detail"].iloc[0]),
+            intervals={str(name): (float(row["interval_low"]), float(row["interval_high"]))
+                       for name, row in rows.iterrows() if pd.notna(row.get("interval_low"))},
+            interval_kinds={str(name): str(row["interval_kind"])
+                            for name, row in rows.iterrows() if pd.notna(row.get("interval_low"))},
         )
     return laws
 

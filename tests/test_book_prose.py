@@ -42,6 +42,8 @@ ALLOWED_PHRASES = {
     r"\b[Cc]hapters?\s+\d(\s+(to|and)\s+\d)?": "chapter numbers",
     r"\bFigure \d+\b|\bTable \d+\b": "figure/table numbers of the source papers",
     r"\[\d{4}\.\d{4,5}(v\d+)?\]\(https://arxiv\.org/abs/\d{4}\.\d{4,5}(v\d+)?\)": "arXiv identifiers of the source papers",
+    r"\bTable A\d\b|\bAppendix [A-Z](\.\d)?|\bSection \d(\.\d)?": "appendix tables and sections of the source papers",
+    r"\b10th to 90th\b": "the percentiles of Hoffmann et al.'s Table 2 intervals (their definition)",
     r"\bseed 0\d\d": "seed file numbers",
     r"\bMemory[³3]-2B(-SFT)?|\bLlama3-8B(-it)?|\bX-B\b|X-billion|\b(GPT|Phi|Falcon|Gemma)-\d+B?(-it)?"
     r"|MiniLMv2|Llama \d|Qwen1\.5": "model names",

@@ -60,21 +60,24 @@ def _check_chart(chart: alt.TopLevelMixin) -> dict[str, Any]:
 
 
 def test_compute_optimal_figure(fits: epoch.EpochFits) -> None:
-    laws = co.all_power_laws(fits)
-    gopher_c = float(epoch.notable_model("gopher")["C"])
-    spec = _check_chart(compute_optimal_figure(laws, co.fitted_bands(fits), epoch.notable_models(),
-                                               initial_budget=gopher_c))
+    ch4 = co.chapter_for(fits)
+    spec = _check_chart(compute_optimal_figure(ch4.laws, ch4.bands, ch4.models, initial_budget=ch4.stated_budget,
+                                               reference=co.PUB1, named_budgets=ch4.named_budgets))
+    assert len(spec["vconcat"]) == 3  # the plot, every line relative to Approach 1, the read-out table
     marks = [_mark_type(unit) for unit in _unit_specs(spec)]
-    assert marks.count("area") == 1 and marks.count("line") == 1
-    assert marks.count("rule") == 2  # leaders to model names set away from their star, the budget rule
-    assert marks.count("text") == 3  # two model-label layers (halo + text) and the read-out table
+    assert marks.count("area") == 2 and marks.count("line") == 2
     params = {p["name"]: p for p in spec.get("params", [])}
-    slider = params[BUDGET_PARAM]
-    assert slider["bind"]["input"] == "range" and slider["value"] == pytest.approx(23.702, abs=1e-3)
+    selector = params[BUDGET_PARAM]
+    # the budget menu offers budgets in FLOP, labelled as the book writes them, and starts at Gopher's stated budget
+    assert selector["bind"]["input"] == "select" and selector["value"] == 5.76e23
+    labels = dict(zip(selector["bind"]["options"], selector["bind"]["labels"], strict=True))
+    assert labels[5.76e23] == "5.76 × 10²³ FLOP: Gopher and Chinchilla, as stated"
+    assert labels[1e21] == "10²¹ FLOP" and labels[3e24] == "3 × 10²⁴ FLOP"
+    assert not any("e+" in label or "e2" in label for label in labels.values())
     assert not any("bind" in p for p in static_spec(spec).get("params", []))
-    # every law is drawn, with its source in the tooltip data
-    line_values = {row["law"] for data in _datasets(spec) for row in data if "law" in row and "N_label" in row}
-    assert line_values == set(laws["law"])
+    # every law is drawn in both panels, with its source in the tooltip data
+    line_values = {row["law"] for data in _datasets(spec) for row in data if "law" in row and "ratio_label" in row}
+    assert line_values == set(ch4.laws["law"])
 
 
 def _datasets(spec: dict[str, Any]) -> list[list[dict[str, Any]]]:
@@ -82,38 +85,85 @@ def _datasets(spec: dict[str, Any]) -> list[list[dict[str, Any]]]:
 
 
 def test_optimal_size_chart_log_axes_and_models(fits: epoch.EpochFits) -> None:
-    models = epoch.notable_models()
-    spec = optimal_size_chart(co.all_power_laws(fits), co.fitted_bands(fits), models).to_dict()
+    ch4 = co.chapter_for(fits)
+    spec = optimal_size_chart(ch4.laws, ch4.bands, ch4.models).to_dict()
     encodings = [unit["encoding"] for unit in _unit_specs(spec) if "x" in unit["encoding"]]
     assert all(e["x"]["scale"]["type"] == "log" for e in encodings)
     axis = next(e["y"]["axis"] for e in encodings if "axis" in e.get("y", {}))
     assert axis["values"][:3] == [1e7, 1e8, 1e9] and "'B'" in axis["labelExpr"]
-    rows = [row for data in _datasets(spec) for row in data if row.get("name") in set(models["name"])]
-    assert {row["name"] for row in rows} == set(models["name"])
+    rows = [row for data in _datasets(spec) for row in data if row.get("name") in set(ch4.models["name"])]
+    assert {row["name"] for row in rows} == set(ch4.models["name"])
     gopher = next(row for row in rows if row["model_id"] == "gopher")
-    assert gopher["C"] == pytest.approx(6 * 280e9 * 300e9) and gopher["C_label"] == "5.04e23 FLOP"
+    assert gopher["C"] == pytest.approx(6 * 280e9 * 300e9)
+    assert gopher["C_label"] == "5.04 × 10²³ FLOP" and gopher["stated_label"] == "5.76 × 10²³ FLOP"
+    # the stars are drawn after every line, rule and marker, so nothing covers them
+    marks = [_mark_type(unit) for unit in _unit_specs(spec)]
+    star = next(i for i, unit in enumerate(_unit_specs(spec)) if isinstance(unit["mark"], dict)
+                and unit["mark"].get("shape", "").startswith("M0,-1"))
+    assert all(mark == "text" for mark in marks[star + 1:])
 
 
 def test_isoloss_isoflop_figure_shares_the_slice_selection(fits: epoch.EpochFits) -> None:
-    markers = epoch.notable_models().query("model_id == 'gopher'")
+    markers = pl.marked_model()
     spec = _check_chart(isoloss_isoflop_figure(fits.runs, fits.parametric.law, markers, source=epoch.RUNS_SOURCE))
     assert len(spec["hconcat"]) == 2
     selections = [p for p in spec.get("params", []) if p.get("select")]
     assert [p["name"] for p in selections] == ["slice"]
-    assert selections[0]["bind"] == "legend" and selections[0]["select"]["fields"] == ["budget"]
+    assert selections[0]["select"]["fields"] == ["budget"] and selections[0]["select"]["on"] == "click"
     spec_text = json.dumps(spec["hconcat"])
     for panel in spec["hconcat"]:
         assert '"param": "slice"' in json.dumps(panel), "each panel reacts to the slice selection"
     assert "Gopher" in spec_text
     left_marks = [_mark_type(u) for u in _unit_specs(spec["hconcat"][0])]
     assert left_marks.count("line") == 2 and "rule" in left_marks and "point" in left_marks  # contours, frontier
+    assert left_marks.count("text") >= 2  # contour labels (halo and text)
+
+
+def test_figure_5_1_has_colour_bars_and_labelled_contours(fits: epoch.EpochFits) -> None:
+    spec = isoloss_isoflop_figure(fits.runs, fits.parametric.law, pl.marked_model(), source=epoch.RUNS_SOURCE).to_dict()
+    legends = _vega_legends(spec)
+    # one colour bar per panel (a gradient legend, not symbols), each spanning its whole colour domain
+    assert len(legends) == 2 and all(legend.get("type", "gradient") == "gradient" and "fill" in legend
+                                     and "stroke" not in legend and "size" not in legend for legend in legends)
+    loss_bar, budget_bar = legends
+    assert loss_bar["title"].startswith("Loss") and budget_bar["title"].startswith("IsoFLOP budget")
+    units = list(_unit_specs(spec["hconcat"][0]))
+    fill = next(u["encoding"]["fill"] for u in units if "fill" in u.get("encoding", {}))
+    domain = fill["scale"]["domain"]
+    assert domain[0] <= fits.runs["loss"].min() and domain[1] >= fits.runs["loss"].max()
+    labels = next(u for u in units if _mark_type(u) == "text" and u["encoding"].get("text", {}).get("field") == "text")
+    contour_labels = [row for data in _datasets(spec) for row in data if "text" in row and "level" in row]
+    assert len(contour_labels) >= 5 and all(row["text"] == f"{row['level']:.2f}" for row in contour_labels)
+    assert labels["mark"]["type"] == "text"
+    # the right panel: budget colours on a log scale over the slices, and no run on the frame
+    right = list(_unit_specs(spec["hconcat"][1]))
+    budget_fill = next(u["encoding"]["fill"] for u in right if "fill" in u.get("encoding", {}))
+    assert budget_fill["scale"]["type"] == "log" and budget_fill["field"] == "budget"
+    y_domain = next(u["encoding"]["y"]["scale"]["domain"] for u in right if "scale" in u["encoding"].get("y", {}))
+    assert y_domain[1] >= 1.04 * fits.runs.dropna(subset=["budget"])["loss"].max()
+
+
+def _vega_legends(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every legend of the compiled Vega spec."""
+    found: list[dict[str, Any]] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            found.extend(node.get("legends", []))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(vl_convert.vegalite_to_vega(static_spec(spec)))
+    return found
 
 
 def test_isoflop_slices_mark_gopher_at_its_size(fits: epoch.EpochFits) -> None:
-    markers = epoch.notable_models().query("model_id == 'gopher'")
-    spec = isoflop_slices_chart(fits.runs, fits.parametric.law, markers, source=epoch.RUNS_SOURCE).to_dict()
+    spec = isoflop_slices_chart(fits.runs, fits.parametric.law, pl.marked_model(), source=epoch.RUNS_SOURCE).to_dict()
     stars = [row for data in _datasets(spec) for row in data if row.get("name") == "Gopher" and "value_kind" in row]
-    assert len(stars) == 1 and stars[0]["N"] == 280e9
+    assert len(stars) == 1 and stars[0]["N"] == 280e9 and stars[0]["C"] == 5.76e23
     optimum = [row for data in _datasets(spec) for row in data if row.get("name") == "Gopher" and "value_kind" not in row
                and "C_label" in row and row.get("N_label", "").endswith("parameters") and "loss" in row]
     assert any(row["N"] == pytest.approx(pl.chapter_for(fits).gopher_slice["N_opt"]) for row in optimum)
@@ -121,7 +171,7 @@ def test_isoflop_slices_mark_gopher_at_its_size(fits: epoch.EpochFits) -> None:
 
 def test_residual_chart(fits: epoch.EpochFits) -> None:
     spec = _check_chart(residual_chart(pl.chapter_for(fits).residuals))
-    assert spec["facet"]["column"]["field"] == "fit"
+    assert spec["facet"]["field"] == "fit" and spec["columns"] == 2
     assert [_mark_type(u) for u in _unit_specs(spec)] == ["rule", "point"]
 
 
@@ -139,35 +189,37 @@ def test_charts_take_generic_runs() -> None:
     _check_chart(isoloss_isoflop_figure(runs, ParametricLaw.from_params(params), markers, source="user runs"))
 
 
-def test_model_names_clear_of_law_lines_and_of_each_other(fits: epoch.EpochFits) -> None:
+def test_model_names_next_to_their_star_and_clear_of_each_other(fits: epoch.EpochFits) -> None:
+    # The stars sit between Kaplan et al.'s line and Hoffmann et al.'s, a few pixels from both, so a name
+    # clear of every line would need a leader across one; names sit beside their star instead, across a
+    # line where they must (drawn with a white halo), never on another star or name, and without leaders.
     from analysis.charts.compute_optimal import CHART_WIDTH, MODEL_LABEL_SIZE, law_lines, model_label_positions
     from analysis.charts.theme import HEIGHT
 
-    laws, models = co.all_power_laws(fits), epoch.notable_models()
+    ch4 = co.chapter_for(fits)
+    laws, models = ch4.laws, ch4.models
     c_range, n_range, width, height = (1e17, 1e26), (1e7, 1e13), CHART_WIDTH, HEIGHT - 20
     lines = [(group["C"], group["N"]) for _, group in law_lines(laws, c_range).groupby("law")]
     placed = model_label_positions(models, lines, c_range, n_range)
     x_decade, y_decade = width / 9, height / 6
+    assert not placed["leader"].any()
+    stars = [(np.log10(c) * x_decade, np.log10(n) * y_decade) for c, n in zip(models["C"], models["N"])]
     boxes = []
-    for name, star_C, star_N, row in zip(models["name"], models["C"], models["N"], placed.itertuples()):
-        # the text box in log10 units, from the anchor and Vega's align/baseline
-        text_w, text_h = 0.62 * MODEL_LABEL_SIZE * len(name) / x_decade, (MODEL_LABEL_SIZE + 1) / y_decade
-        left = np.log10(row.label_C) - {"left": 0, "center": text_w / 2, "right": text_w}[row.label_align]
-        bottom = np.log10(row.label_N) - {"bottom": 0, "middle": text_h / 2, "top": text_h}[row.label_baseline]
-        boxes.append((left, bottom, left + text_w, bottom + text_h))
-        # every law is a power law: over the box's width it spans [N(left), N(right)] in log units
-        for law in laws.itertuples():
-            ends = [np.log10(law.n_ref) + law.a * (c - np.log10(law.c_ref)) for c in (left, left + text_w)]
-            assert max(ends) < bottom or min(ends) > bottom + text_h, f"{name} label crosses {law.law}"
-        assert left >= 17 and left + text_w <= 26 and bottom >= 7 and bottom + text_h <= 13
-        if row.leader:  # the leader runs from the star towards the text and stops short of it
-            star_c, star_n = np.log10(star_C), np.log10(star_N)
-            end_c, end_n = np.log10(row.leader_C), np.log10(row.leader_N)
-            text_c, text_n = np.log10(row.label_C), np.log10(row.label_N)
-            assert min(star_c, text_c) - 1e-9 <= end_c <= max(star_c, text_c) + 1e-9
-            assert min(star_n, text_n) - 1e-9 <= end_n <= max(star_n, text_n) + 1e-9
-            assert 0 < np.hypot(end_c - star_c, end_n - star_n) < np.hypot(text_c - star_c, text_n - star_n)
+    for label, star, row in zip(models["label"], stars, placed.itertuples()):
+        text_w, text_h = 0.62 * MODEL_LABEL_SIZE * len(label), MODEL_LABEL_SIZE + 1  # pixels
+        left = np.log10(row.label_C) * x_decade - {"left": 0, "center": text_w / 2, "right": text_w}[row.label_align]
+        bottom = np.log10(row.label_N) * y_decade - {"bottom": 0, "middle": text_h / 2, "top": text_h}[row.label_baseline]
+        box = (left, bottom, left + text_w, bottom + text_h)
+        boxes.append(box)
+        assert 17 * x_decade <= box[0] and box[2] <= 26 * x_decade and 7 * y_decade <= box[1] and box[3] <= 13 * y_decade
+        nearest = np.hypot(max(box[0] - star[0], 0, star[0] - box[2]), max(box[1] - star[1], 0, star[1] - box[3]))
+        assert nearest < 20, f"{label} is not beside its star"
+        for other in stars:  # no name covers a star
+            assert not (box[0] - 6 < other[0] < box[2] + 6 and box[1] - 6 < other[1] < box[3] + 6), label
     for a in range(len(boxes)):
         for b in range(a + 1, len(boxes)):
             A, B = boxes[a], boxes[b]
             assert not (A[0] < B[2] and B[0] < A[2] and A[1] < B[3] and B[1] < A[3])
+    spec = optimal_size_chart(laws, ch4.bands, models).to_dict()
+    halos = [u for u in _unit_specs(spec) if _mark_type(u) == "text" and u["mark"].get("stroke") == "white"]
+    assert halos and halos[0]["encoding"]["text"]["field"] == "label"

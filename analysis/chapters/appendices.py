@@ -14,8 +14,16 @@ import pandas as pd
 from IPython.display import Markdown
 
 from analysis.chapters.common import N_BOOTSTRAP, SEED
-from analysis.chapters.epoch import EXCLUDE_TOP_LOSS, ISOFLOP_MIN_RUNS, EpochFits, epoch_fits, isoflop_tolerance_dex
+from analysis.chapters.epoch import (
+    EXCLUDE_TOP_LOSS,
+    HUBER_DELTA,
+    ISOFLOP_MIN_RUNS,
+    EpochFits,
+    epoch_fits,
+    isoflop_tolerance_dex,
+)
 from analysis.data import DATA_DIR, TableDescription, describe_tables, external_dataset
+from analysis.published import published_laws
 from analysis.tables import markdown_table
 from analysis.text import LEVEL
 
@@ -23,7 +31,7 @@ BUILD_PACKAGES = ("scaling-atlas", "numpy", "scipy", "pandas", "altair", "vl-con
                   "ipykernel", "pypandoc-binary", "typst")
 """The packages whose versions the reproducibility appendix lists."""
 
-__all__ = ["EXCLUDE_TOP_LOSS", "ISOFLOP_MIN_RUNS", "LEVEL", "N_BOOTSTRAP", "SEED", "Methods", "build_date",
+__all__ = ["EXCLUDE_TOP_LOSS", "HUBER_DELTA", "ISOFLOP_MIN_RUNS", "LEVEL", "N_BOOTSTRAP", "SEED", "Methods", "build_date",
            "checksums_table", "columns_frame", "data_checksums", "data_tables", "methods", "package_versions",
            "provenance_table",
            "runs_section", "table_sections", "versions_table"]
@@ -45,6 +53,11 @@ class Methods:
     def n_envelope_budgets(self) -> int:
         """Budget clusters of the envelope fit (Approach 1 analogue)."""
         return int(self.fits.envelope.budgets["included"].sum())
+
+    @property
+    def table2_interval_kind(self) -> str:
+        """What Hoffmann et al.'s Table 2 intervals are, as the data table records it."""
+        return published_laws()["hoffmann2022_approach1"].interval_kinds["a"]
 
     @property
     def left_out(self) -> pd.DataFrame:

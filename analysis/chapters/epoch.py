@@ -6,8 +6,10 @@ process (:func:`epoch_fits`, cached) with the three approaches of the paper:
 * Approach 1 analogue -- :class:`analysis.fit.EnvelopeFit` (lowest loss per FLOP range; the
   paper used the per-step training curves, which are not public);
 * Approach 2 -- :class:`analysis.fit.IsoFLOPFit` (a parabola per IsoFLOP slice);
-* Approach 3 -- :class:`analysis.fit.ParametricLossFit` (Huber loss on log-loss, the 5
-  highest-loss runs dropped, as in Besiroglu et al. 2024).
+* Approach 3 -- :class:`analysis.fit.ParametricLossFit` (Huber loss on log-loss, as Hoffmann et
+  al. describe it, the 5 highest-loss runs dropped, as in Besiroglu et al. 2024);
+* and the replication's own objective -- :class:`analysis.fit.HuberLikelihoodFit` (a likelihood with
+  a Huber-shaped density and a free scale, Besiroglu et al.'s Table 1), a point estimate.
 
 Bootstraps are seeded, so the book is reproducible; tests pass a small ``n_bootstrap``.
 """
@@ -22,7 +24,16 @@ import pandas as pd
 
 from analysis.chapters.common import SEED
 from analysis.data import load_chinchilla_runs, load_table
-from analysis.fit import ComputeOptimalResult, EnvelopeFit, IsoFLOPFit, ParametricLossFit, ParametricLossResult, TrainingRuns
+from analysis.fit import (
+    ComputeOptimalResult,
+    EnvelopeFit,
+    HuberLikelihoodFit,
+    HuberLikelihoodResult,
+    IsoFLOPFit,
+    ParametricLossFit,
+    ParametricLossResult,
+    TrainingRuns,
+)
 from analysis.fit.isoflop import assign_to_budgets
 from analysis.fit.laws import training_flop
 
@@ -49,6 +60,7 @@ class EpochFits:
         runs: one row per run: ``N`` (parameters), ``D`` (tokens), ``C`` (FLOP), ``loss``
             (nats/token), ``budget`` (FLOP of the IsoFLOP slice the run belongs to, NaN if none).
         parametric: Approach 3; isoflop: Approach 2; envelope: Approach 1 analogue.
+        replication: the replication's likelihood refitted (no bootstrap).
         n_bootstrap, seed: the bootstrap settings used.
     """
 
@@ -56,6 +68,7 @@ class EpochFits:
     parametric: ParametricLossResult
     isoflop: ComputeOptimalResult
     envelope: ComputeOptimalResult
+    replication: HuberLikelihoodResult
     n_bootstrap: int
     seed: int
 
@@ -95,10 +108,11 @@ def epoch_fits(n_bootstrap: int = BOOK_BOOTSTRAP, seed: int = SEED) -> EpochFits
         min_runs=ISOFLOP_MIN_RUNS, exclude_top_loss=EXCLUDE_TOP_LOSS, n_bootstrap=n_bootstrap, seed=seed
     ).fit(runs)
     envelope = EnvelopeFit(n_bootstrap=n_bootstrap, seed=seed).fit(runs)
+    replication = HuberLikelihoodFit(huber_delta=HUBER_DELTA, exclude_top_loss=EXCLUDE_TOP_LOSS).fit(runs)
     budgets = isoflop.budgets.loc[isoflop.budgets["included"], "C"].to_numpy(dtype=float)
     labels = assign_to_budgets(frame["C"].to_numpy(), budgets, isoflop_tolerance_dex())
     frame["budget"] = np.where(labels >= 0, budgets[np.maximum(labels, 0)], np.nan)
-    return EpochFits(frame, parametric, isoflop, envelope, n_bootstrap, seed)
+    return EpochFits(frame, parametric, isoflop, envelope, replication, n_bootstrap, seed)
 
 
 def notable_models() -> pd.DataFrame:

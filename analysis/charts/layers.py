@@ -72,6 +72,7 @@ def place_labels(
     font_size: float = LABEL_FONT_SIZE,
     point_radius: float = _POINT_RADIUS,
     nearest: bool = False,
+    lines_soft: bool = False,
 ) -> pd.DataFrame:
     """Choose, for each point, a label position that overlaps no other label, point, line or edge.
 
@@ -87,7 +88,9 @@ def place_labels(
     point's diameter share one label (their names on separate lines, on the first of them); within
     :data:`LEADER_DISTANCE` of the point, the point must be at most half as far from the text
     box as any other point; further out, where :func:`label_layer` draws a leader line, the
-    leader must pass clear of every other point.
+    leader must pass clear of every other point. With ``lines_soft`` a label may, when no
+    candidate is clear of the lines, lie across one (drawn with a halo it stays legible), but
+    never across a point, a label or an edge.
 
     Returns a frame aligned with the inputs: ``label_text`` (the text drawn), ``label_dx``,
     ``label_dy`` (pixels), ``label_align``, ``label_baseline`` (Vega text properties) and
@@ -117,17 +120,25 @@ def place_labels(
         text_width = 0.62 * font_size * max(len(t) for t in lines_of_text)  # average advance of DejaVu Sans
         members = [k for k in range(n) if group[k] == i]
         others = [p for j, p in enumerate(points) if j not in members]
-        for candidate in candidates:
-            box = _text_box(px[i], py[i], text_width, candidate, font_size, len(lines_of_text))
-            inside = box[0] >= 0 and box[2] <= width and box[1] >= 0 and box[3] <= height
-            if not inside:
-                continue
-            if nearest and not _reads_as_own(box, members, px, py, candidate, r):
-                continue
-            if not any(_overlaps(box, other) for other in (*placed, *others)) and not _crosses(box, line_points):
-                choice[i], shown[i] = candidate, True
-                placed.append(box)
+        found = None
+        for clear_of_lines in ((True, False) if lines_soft else (True,)):
+            for candidate in candidates:
+                box = _text_box(px[i], py[i], text_width, candidate, font_size, len(lines_of_text))
+                inside = box[0] >= 0 and box[2] <= width and box[1] >= 0 and box[3] <= height
+                if not inside:
+                    continue
+                if nearest and not _reads_as_own(box, members, px, py, candidate, r):
+                    continue
+                if any(_overlaps(box, other) for other in (*placed, *others)):
+                    continue
+                if not (clear_of_lines and _crosses(box, line_points)):
+                    found = (candidate, box)
+                    break
+            if found:
                 break
+        if found:
+            choice[i], shown[i] = found[0], True
+            placed.append(found[1])
     return pd.DataFrame(
         [
             {

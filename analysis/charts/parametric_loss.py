@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import altair as alt
 import numpy as np
 import pandas as pd
 
-from analysis.charts.axes import count_axis, flop_axis, loss_axis
+from analysis.charts.axes import count_axis, flop_axis, loss_axis, power_label_expr
 from analysis.charts.theme import (
     CATEGORICAL,
     FIT_COLOR,
@@ -80,12 +81,16 @@ PANEL_WIDTH = 285
 """Width (px) of each Figure 4 panel: side by side they fit the 768 px text column unscaled."""
 RUNS_READ_OFF_FIGURE = "approximate: read off a figure"
 """Default ``source_note`` of the runs in tooltips (the Chinchilla runs); ``None`` for measured runs."""
-SLICE_SCHEME = alt.Scale(scheme=alt.SchemeParams(name="plasma", extent=[0.0, 0.82]))
-"""Colours of the IsoFLOP slices: a sequential scheme distinct from the loss colours (viridis)."""
+SLICE_SCHEME = alt.SchemeParams(name="plasma", extent=[0.0, 0.88])
+"""Colours of the IsoFLOP slices by budget (log scale): a sequential scheme distinct from the loss colours."""
+COLOUR_BAR_LENGTH = PANEL_WIDTH - 60
+"""Length (px) of the colour bars under the panels."""
 
 
 LOSS_TICKS = (2.0, 2.5, 3.0, 3.5, 4.0, 5.0)
 """Tick values of the loss axis (nats/token) of the IsoFLOP panel, where they fall in its domain."""
+LOSS_PAD = 1.05
+"""The IsoFLOP panel's loss axis reaches this factor beyond the lowest and highest loss, so no point sits on the frame."""
 LEVEL_MARGIN = 0.02
 """A contour level must exceed the irreducible loss E by this much (nats/token) to be drawn."""
 CURVE_SPAN = 1.5
@@ -93,18 +98,69 @@ CURVE_SPAN = 1.5
 
 
 def _loss_levels(law: ParametricLaw, runs: pd.DataFrame, count: int = 8) -> list[float]:
-    """Round loss levels spread over the observed losses, kept above the irreducible loss E."""
+    """Loss levels spread evenly in log(L - E) over the observed losses (lowest to the 95th
+    percentile), kept above the irreducible loss E and rounded to 0.05 nats/token."""
     low, high = float(runs["loss"].min()), float(np.quantile(runs["loss"], 0.95))
-    levels = np.round(np.linspace(low, high, count), 1)
-    return sorted({float(level) for level in levels if level > law.E + LEVEL_MARGIN})
+    floor = float(law.E) + LEVEL_MARGIN
+    if high <= floor:
+        return []
+    excess = np.geomspace(max(low, floor) - float(law.E), high - float(law.E), count)
+    levels = np.round((float(law.E) + excess) * 20) / 20
+    return sorted({float(level) for level in levels if level > floor})
+
+
+def _loss_colour(levels: list[float], losses: pd.Series) -> tuple[alt.Fill, alt.Scale]:
+    """Loss colour (viridis, low loss light, log scale) over every contour level and every run, with a
+    colour bar; and the scale for the contours' ``stroke`` (see :func:`_stroke_twin`)."""
+    domain = [min(min(levels, default=np.inf), float(losses.min())), float(losses.max())]
+    scale = alt.Scale(type="log", scheme=SEQUENTIAL_SCHEME, domain=domain, reverse=True, nice=False)
+    colour = alt.Fill("loss:Q", title=LOSS_TITLE, scale=scale,
+                      legend=alt.Legend(type="gradient", orient="bottom", direction="horizontal", format=".1f",
+                                        gradientLength=COLOUR_BAR_LENGTH, values=_loss_ticks(domain)))
+    return colour, _stroke_twin(domain, scheme=SEQUENTIAL_SCHEME, reverse=True)
+
+
+def _stroke_twin(domain: Sequence[float], **scheme: Any) -> alt.Scale:
+    """A log scale for ``stroke`` that colours like the ``fill`` scale over ``domain`` but is not merged with it.
+
+    Vega-Lite merges legends whose scales have equal domains into one legend, and Vega draws a legend
+    shared by fill and stroke as symbols, not as a colour bar; an upper bound larger by one part in
+    10⁹ keeps the two apart and changes no colour that can be seen.
+    """
+    return alt.Scale(type="log", domain=[float(domain[0]), float(domain[1]) * (1 + 1e-9)], nice=False, **scheme)
+
+
+def _loss_ticks(domain: Sequence[float]) -> list[float]:
+    """Round loss values (nats/token) to label a colour bar or axis spanning ``domain``."""
+    return [t for t in (1.8, 2.0, 2.2, 2.5, 3.0, 3.5, 4.0, 5.0) if domain[0] <= t <= domain[1]]
+
+
+def contour_label_points(contours: pd.DataFrame, c_range: tuple[float, float],
+                         n_range: tuple[float, float]) -> pd.DataFrame:
+    """Where to write each contour's loss: ``level``, ``C``, ``N``, one row per level.
+
+    At the point nearest (in log units) to a spot near the right edge of the plot, two fifths of a
+    decade in, where the contours run almost level and no runs are; a contour that leaves through
+    the top before reaching it is labelled where it leaves, a tenth of the height below the edge.
+    """
+    target_c = math.log10(c_range[1]) - 0.4
+    top = math.log10(n_range[1]) - 0.1 * math.log10(n_range[1] / n_range[0])
+    rows = []
+    for level, group in contours.groupby("level"):
+        inside = group[(np.log10(group["N"]) <= top) & (group["C"] <= c_range[1])]
+        if inside.empty:
+            continue
+        spot = inside.iloc[int(np.argmin(np.abs(np.log10(inside["C"].to_numpy(float)) - target_c)))]
+        rows.append({"level": float(level), "C": float(spot["C"]), "N": float(spot["N"])})
+    return pd.DataFrame(rows, columns=["level", "C", "N"])
 
 
 def slice_selection() -> alt.Parameter:
     """The IsoFLOP-slice selection shared by both panels of :func:`isoloss_isoflop_figure`.
 
-    A click on a slice's legend entry, curve or run selects it; shift-click adds more.
+    A click on a slice's curve or run selects it; shift-click adds more; a double click clears.
     """
-    return alt.selection_point(fields=["budget"], bind="legend", name="slice")
+    return alt.selection_point(fields=["budget"], on="click", clear="dblclick", name="slice")
 
 
 def _size_label(N: float) -> str:
@@ -156,20 +212,30 @@ def _named_model_layers(marks: pd.DataFrame, x: alt.X, y: alt.Y, tooltip: list[a
             base.mark_text(**text, fontSize=12).encode(text="name:N")]
 
 
-def _contour_layer(law: ParametricLaw, levels: list[float], c_range: tuple[float, float],
-                   n_range: tuple[float, float], x: alt.X, y: alt.Y, colour: alt.Color) -> alt.Chart:
-    contours = isoloss_contours(law, levels, n_range, c_range).rename(columns={"level": "loss"})
+def _contour_layers(law: ParametricLaw, levels: list[float], c_range: tuple[float, float],
+                    n_range: tuple[float, float], x: alt.X, y: alt.Y, scale: alt.Scale) -> list[alt.Chart]:
+    """The IsoLoss contours, coloured by loss, each labelled with its loss (:func:`contour_label_points`).
+
+    The lines take the loss colours through ``stroke`` (``scale``, from :func:`_stroke_twin`), so the
+    runs' ``fill`` legend stays a colour bar.
+    """
+    contours = isoloss_contours(law, levels, n_range, c_range)
+    labels = contour_label_points(contours, c_range, n_range)
     contours["C_label"] = [_flop_label(c) for c in contours["C"]]
     contours["N_label"] = [_size_label(n) for n in contours["N"]]
-    return (
+    labels["text"] = [f"{v:.2f}" for v in labels["level"]]
+    tooltip = [alt.Tooltip("level:Q", title="IsoLoss contour (nats/token)", format=".2f"),
+               alt.Tooltip("fit:N", title="From")]
+    lines = (
         alt.Chart(contours)
-        .mark_line(strokeWidth=1.2, opacity=0.75, clip=True)
-        .encode(x=x, y=y, color=colour, detail="loss:Q", order="N:Q",
-                tooltip=[alt.Tooltip("loss:Q", title="IsoLoss contour (nats/token)", format=".2f"),
-                         alt.Tooltip("N_label:N", title="Size"), alt.Tooltip("C_label:N", title="Budget"),
-                         alt.Tooltip("fit:N", title="From")])
+        .mark_line(strokeWidth=1.3, opacity=0.85, clip=True)
+        .encode(x=x, y=y, stroke=alt.Stroke("level:Q", scale=scale, legend=None), detail="level:Q", order="N:Q",
+                tooltip=[*tooltip, alt.Tooltip("N_label:N", title="Size"), alt.Tooltip("C_label:N", title="Budget")])
         .transform_calculate(fit="'fitted L(N, D)'")
     )
+    text = alt.Chart(labels).transform_calculate(fit="'fitted L(N, D)'").encode(x=x, y=y, text="text:N", tooltip=tooltip)
+    return [lines, text.mark_text(fontSize=10, stroke="white", strokeWidth=3, strokeJoin="round"),
+            text.mark_text(fontSize=10, color=INK)]
 
 
 def _frontier_layer(law: ParametricLaw, c_range: tuple[float, float], x: alt.X, y: alt.Y) -> alt.Chart:
@@ -213,15 +279,12 @@ def isoloss_frontier_chart(
     c_range = c_range or _decade_range(np.concatenate([runs["C"], markers["C"]]))
     n_range = n_range or _decade_range(np.concatenate([runs["N"], markers["N"]]))
     x = alt.X("C:Q", title="Training compute (FLOP)", scale=alt.Scale(type="log", domain=list(c_range)),
-              axis=flop_axis(c_range))
+              axis=flop_axis(c_range, label_every=2))
     y = alt.Y("N:Q", title="Model size (parameters)", scale=alt.Scale(type="log", domain=list(n_range)),
               axis=count_axis(n_range))
     frame = _run_frame(runs)
-    loss_domain = [float(frame["loss"].min()), float(np.quantile(frame["loss"], 0.95))]
-    colour = alt.Color("loss:Q", title=LOSS_TITLE, scale=alt.Scale(scheme=SEQUENTIAL_SCHEME, domain=loss_domain,
-                       clamp=True, reverse=True), legend=alt.Legend(format=".1f", orient="bottom", type="gradient",
-                                                                gradientLength=200, direction="horizontal"))
     levels = _loss_levels(law, runs)
+    colour, loss_scale = _loss_colour(levels, frame["loss"])
     slices = frame.dropna(subset=["budget"]).groupby("budget", as_index=False).agg(runs=("N", "size"))
     slices["slice"] = [_slice_label(b) for b in slices["budget"]]
     slice_opacity = alt.condition(selection, alt.value(0.9), alt.value(0.2)) if selection else alt.value(0.6)
@@ -235,7 +298,7 @@ def isoloss_frontier_chart(
     run_layer = (
         alt.Chart(frame)
         .mark_point(size=38, filled=True, stroke=INK, strokeWidth=0.4)
-        .encode(x=x, y=y, color=colour, opacity=run_opacity,
+        .encode(x=x, y=y, fill=colour, opacity=run_opacity,
                 tooltip=[alt.Tooltip("N_label:N", title="Size"), alt.Tooltip("D_label:N", title="Tokens"),
                          alt.Tooltip("C_label:N", title="Budget"), alt.Tooltip("loss:Q", title=LOSS_TITLE, format=".3f"),
                          alt.Tooltip("slice:N", title="IsoFLOP slice"), alt.Tooltip("source:N", title="Source")])
@@ -243,9 +306,9 @@ def isoloss_frontier_chart(
     )
     marks = _marker_frame(markers, law)
     tooltip = [alt.Tooltip("name:N", title="Model"), alt.Tooltip("N_label:N", title="Size"),
-               alt.Tooltip("C_label:N", title="Budget (6ND)"), alt.Tooltip("source:N", title="Source"),
+               alt.Tooltip("C_label:N", title="Budget"), alt.Tooltip("source:N", title="Source"),
                alt.Tooltip("value_kind:N", title="Value kind")]
-    layers = [_contour_layer(law, levels, c_range, n_range, x, y, colour), slice_layer,
+    layers = [*_contour_layers(law, levels, c_range, n_range, x, y, loss_scale), slice_layer,
               _frontier_layer(law, c_range, x, y), run_layer,
               *_named_model_layers(marks, x, y, tooltip, {"align": "right", "dx": -10, "dy": -8})]
     description = (
@@ -324,34 +387,40 @@ def isoflop_slices_chart(
     n_range = n_range or _decade_range(np.concatenate([frame["N"], marks["N"], law.n_opt(marks["C"])]))
     x = alt.X("N:Q", title="Model size (parameters)", scale=alt.Scale(type="log", domain=list(n_range)),
               axis=count_axis(n_range))
-    loss_domain = [min(1.9, float(frame["loss"].min()) - 0.05, float(marks["loss"].min()) - 0.05),
-                   float(frame["loss"].max()) + 0.1]
-    y = alt.Y("loss:Q", title=LOSS_TITLE, scale=alt.Scale(type="log", domain=loss_domain), axis=loss_axis(
-        [t for t in LOSS_TICKS if loss_domain[0] <= t <= loss_domain[1]]))
-    colour = alt.Color("budget:O", title="IsoFLOP slice (FLOP)", scale=SLICE_SCHEME,
-                       legend=alt.Legend(labelExpr="replace(format(datum.value, '.1~e'), '+', '')", orient="bottom",
-                                         direction="horizontal", columns=5, symbolType="circle"))
+    lowest = min([float(frame["loss"].min()), *marks["loss"].astype(float)])
+    loss_domain = [min(1.9, lowest / LOSS_PAD), float(frame["loss"].max()) * LOSS_PAD]
+    y = alt.Y("loss:Q", title=LOSS_TITLE, scale=alt.Scale(type="log", domain=loss_domain, nice=False),
+              axis=loss_axis([t for t in LOSS_TICKS if loss_domain[0] <= t <= loss_domain[1]]))
+    budgets = frame["budget"].astype(float)
+    budget_domain = [float(budgets.min()), float(budgets.max())]
+    colour = alt.Fill("budget:Q", title="IsoFLOP budget (FLOP)",
+                      scale=alt.Scale(type="log", scheme=SLICE_SCHEME, domain=budget_domain, nice=False),
+                       legend=alt.Legend(type="gradient", orient="bottom", direction="horizontal",
+                                         gradientLength=COLOUR_BAR_LENGTH, values=sorted(set(budgets))[::2],
+                                         labelExpr=power_label_expr(), labelOverlap=True))
     opacity = alt.condition(selection, alt.value(1.0), alt.value(MUTED_OPACITY)) if selection else alt.value(0.9)
     curve_layer = (
         alt.Chart(_slice_curves(frame, law))
         .mark_line(strokeWidth=1.8)
-        .encode(x=x, y=y, color=colour, opacity=opacity, detail="budget:O",
+        .encode(x=x, y=y, stroke=alt.Stroke("budget:Q", scale=_stroke_twin(budget_domain, scheme=SLICE_SCHEME),
+                                                legend=None), opacity=opacity,
+                detail="budget:Q",
                 tooltip=[alt.Tooltip("slice:N", title="Fitted IsoFLOP curve"), alt.Tooltip("N_label:N", title="Size"),
                          alt.Tooltip("loss:Q", title="Predicted loss (nats/token)", format=".3f")])
     )
     run_layer = (
         alt.Chart(frame)
         .mark_point(size=42, filled=True, stroke=INK, strokeWidth=0.4)
-        .encode(x=x, y=y, color=colour, opacity=opacity,
+        .encode(x=x, y=y, fill=colour, opacity=opacity,
                 tooltip=[alt.Tooltip("slice:N", title="IsoFLOP slice"), alt.Tooltip("N_label:N", title="Size"),
                          alt.Tooltip("D_label:N", title="Tokens"), alt.Tooltip("C_label:N", title="Budget"),
                          alt.Tooltip("loss:Q", title=LOSS_TITLE, format=".3f"), alt.Tooltip("source:N", title="Source")])
         .transform_calculate(source=_runs_source(source, source_note))
     )
     if selection is not None:
-        curve_layer = curve_layer.add_params(selection)
+        run_layer = run_layer.add_params(selection)
     tooltip = [alt.Tooltip("name:N", title="Model"), alt.Tooltip("N_label:N", title="Size"),
-               alt.Tooltip("C_label:N", title="Budget (6ND)"),
+               alt.Tooltip("C_label:N", title="Budget"),
                alt.Tooltip("loss:Q", title="Fitted loss at this size and budget", format=".3f"),
                alt.Tooltip("source:N", title="Source"), alt.Tooltip("value_kind:N", title="Value kind")]
     layers = [curve_layer, run_layer, *_marker_curve_layers(marks, law, n_range, x, y),
@@ -369,20 +438,24 @@ def isoflop_slices_chart(
 def isoloss_isoflop_figure(
     runs: pd.DataFrame, law: ParametricLaw, markers: pd.DataFrame, *, source: str
 ) -> alt.HConcatChart:
-    """Both panels side by side; selecting a slice (legend or curve click) highlights it in both."""
+    """Both panels side by side; clicking a slice's curve or run highlights it in both."""
     selection = slice_selection()
     left = isoloss_frontier_chart(runs, law, markers, source=source, selection=selection)
     right = isoflop_slices_chart(runs, law, markers, source=source, selection=selection)
     return (
         alt.hconcat(left, right, spacing=20)
-        .resolve_scale(color="independent")
+        .resolve_scale(fill="independent", stroke="independent")
         .properties(description=f"Two panels. Left: {left.description} Right: {right.description} "
-                                "Selecting a slice in the legend highlights its runs in both panels.")
+                                "Clicking a slice's curve or run highlights it in both panels.")
     )
 
 
-def residual_chart(residuals: pd.DataFrame) -> alt.FacetChart:
-    """Residuals of the log loss, one panel per parameter set, against training compute.
+RESIDUAL_PANEL_WIDTH = 300
+"""Width (px) of a residual panel: two side by side fit the 768 px text column."""
+
+
+def residual_chart(residuals: pd.DataFrame, columns: int = 2) -> alt.FacetChart:
+    """Residuals of the log loss, one panel per parameter set (``columns`` panels a row), against training compute.
 
     Args:
         residuals: one row per (run, parameter set): columns ``fit`` (label of the parameter
@@ -422,7 +495,8 @@ def residual_chart(residuals: pd.DataFrame) -> alt.FacetChart:
     )
     return (
         alt.layer(zero, points, data=frame)
-        .properties(width=190, height=230)
-        .facet(column=alt.Column("fit:N", title=None, sort=fits, header=alt.Header(labelFontSize=12)))
+        .properties(width=RESIDUAL_PANEL_WIDTH, height=170)
+        .facet(facet=alt.Facet("fit:N", title=None, sort=fits, header=alt.Header(labelFontSize=12)),
+               columns=columns)
         .properties(description=description)
     )

@@ -7,6 +7,8 @@ dataclass whose ``fit(...)`` returns an immutable result with the same surface -
 (JSON-ready).
 
 * :class:`ParametricLossFit` -- ``L(N, D) = E + A/N^alpha + B/D^beta`` (Chinchilla Approach 3).
+* :class:`HuberLikelihoodFit` -- the same law by maximum likelihood with a Huber-shaped density and a
+  free scale (the replication of Besiroglu et al. 2024).
 * :class:`IsoFLOPFit` -- IsoFLOP profiles (parabolas or interpolation) and ``N_opt ∝ C^a`` (Approach 2).
 * :class:`EnvelopeFit` -- lowest loss per FLOP range from final losses (Approach 1 analogue).
 * :class:`LogLinearTrend`, :class:`PowerLawTrend`, :func:`pareto_frontier` -- trend tools.
@@ -20,6 +22,7 @@ from analysis.fit.efficiency import EfficiencyResult, EfficiencyTrend
 from analysis.fit.envelope import EnvelopeFit
 from analysis.fit.isoflop import ComputeOptimalResult, IsoFLOPFit, detect_budgets
 from analysis.fit.laws import FLOP_PER_PARAMETER_TOKEN, ParametricLaw, PowerLaw
+from analysis.fit.likelihood import HuberLikelihoodFit, HuberLikelihoodResult
 from analysis.fit.parametric import ParametricLossFit, ParametricLossResult, huber_objective
 from analysis.fit.runs import TrainingRuns, read_runs_table
 from analysis.fit.trend import LogLinearTrend, PowerLawTrend, TrendResult, pareto_frontier
@@ -30,6 +33,8 @@ __all__ = [
     "EfficiencyResult",
     "EfficiencyTrend",
     "EnvelopeFit",
+    "HuberLikelihoodFit",
+    "HuberLikelihoodResult",
     "IsoFLOPFit",
     "LogLinearTrend",
     "ParametricLaw",
