@@ -253,4 +253,5 @@ def effective_size_by_slope(
             f"({format_si(actual_parameters)})."
         ),
     )
-    return with_source(chart, fits="this book, from the trend of the chapter's first figure", data=profile)
+    return with_source(chart, fits="this book, from the trend of the chapter's first figure", data=profile,
+                       narrow={"labels": "hide"})

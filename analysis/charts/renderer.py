@@ -195,10 +195,13 @@ _LOADER_JS = """(function () {
     }
     return draw("narrow", widened([])).then(function () { return correct(1); });
   }
+  // data-fitted names the variant drawn once it fills the column (tests and styles can wait for it).
+  function fitted() { box.setAttribute("data-fitted", state.variant); }
   function refit() {
     if (state.busy) return;
     if (Math.abs(column() - state.column) < 4) return;
-    state.busy = fit().then(function () { state.busy = null; refit(); });
+    box.removeAttribute("data-fitted");
+    state.busy = fit().then(function () { state.busy = null; fitted(); refit(); });
   }
   function stem() {
     var figure = box.closest("[id^='fig-']");
@@ -233,13 +236,22 @@ _LOADER_JS = """(function () {
         return;
       }
       // The image is always the wide chart, whatever the screen shows.
-      var view = new vega.View(vega.parse(vegaLite.compile(wide).spec), {renderer: "none"});
-      view.toImageURL(format, format === "png" ? 2 : 1).then(function (url) { save(name, url); view.finalize(); });
+      var holder = document.createElement("div");
+      holder.style.cssText = "position:absolute;left:-10000px;top:0";
+      document.body.appendChild(holder);
+      vegaEmbed(holder, wide, {renderer: "svg", actions: false}).then(function (result) {
+        return result.view.toImageURL(format, format === "png" ? 2 : 1).then(function (url) {
+          save(name, url);
+          result.finalize();
+          holder.remove();
+        });
+      }).catch(function (error) { holder.remove(); console.error(error); });
     });
   }
   window.atlasVega.then(function () {
     return fit();
   }).then(function () {
+    fitted();
     if (window.ResizeObserver) new ResizeObserver(refit).observe(box.parentElement || box);
     else window.addEventListener("resize", refit);
   }).catch(function (error) {

@@ -55,27 +55,35 @@ def _short_detail(detail: object) -> str:
 
 
 def cited_in(rows: pd.DataFrame) -> list[tuple[str, str]]:
-    """``(key, detail)`` pairs the rows cite, in order of first appearance: the bibliography key from
-    ``source_key`` (or ``source`` when that holds keys) and the short form of ``source_detail``."""
-    key_column = "source_key" if "source_key" in rows.columns else "source"
-    if key_column not in rows.columns:
+    """``(key, detail)`` pairs the rows cite, in order of first appearance: the bibliography key in
+    ``source_key`` and the short form of ``source_detail`` (none without a ``source_key`` column)."""
+    if "source_key" not in rows.columns:
         return []
     details = rows["source_detail"] if "source_detail" in rows.columns else pd.Series("", index=rows.index)
-    pairs = dict.fromkeys((str(key), _short_detail(detail)) for key, detail in zip(rows[key_column], details, strict=True)
+    pairs = dict.fromkeys((str(key), _short_detail(detail)) for key, detail in zip(rows["source_key"], details, strict=True)
                           if isinstance(key, str) and key)
     return list(pairs)
+
+
+def written_sources(rows: pd.DataFrame) -> list[str]:
+    """The rows' ``source`` texts when they carry no bibliography keys (``source_key``): sources
+    already written out, as a generated report's runs or markers have them."""
+    if "source_key" in rows.columns or "source" not in rows.columns:
+        return []
+    return [str(text) for text in dict.fromkeys(rows["source"]) if isinstance(text, str) and text.strip()]
 
 
 def source_line(rows: pd.DataFrame | None = None, *, cites: Iterable[tuple[str, str] | str] = (),
                 sources: Iterable[str] = (), fits: str | None = None) -> str:
     """``"Data: Hoffmann et al. (2022), Table 3; Besiroglu et al. (2024). Fits: this book."``
 
-    ``rows`` are cited through :func:`cited_in`; ``cites`` adds ``key`` or ``(key, detail)``
+    ``rows`` are cited through :func:`cited_in` (or :func:`written_sources`); ``cites`` adds ``key`` or ``(key, detail)``
     entries; ``sources`` are sources already written out (``"Epoch AI extraction of ..."``), listed
     first. A key's details are listed when every one is short, else the key stands alone.
     Raises :class:`analysis.bibliography.BibliographyError` for a key the bibliography lacks.
     """
     pairs = cited_in(rows) if rows is not None else []
+    sources = [*sources, *(written_sources(rows) if rows is not None else [])]
     pairs += [(item, "") if isinstance(item, str) else (item[0], item[1]) for item in cites]
     details: dict[str, list[str]] = {}
     for key, detail in pairs:
@@ -111,8 +119,8 @@ def with_source(chart: ChartT, rows: pd.DataFrame | None = None, *, cites: Seque
 
     Args:
         chart: the finished top-level Altair chart (layer, concat or facet) a chapter displays.
-        rows: the data rows drawn; their provenance columns (``source_key``/``source`` and
-            ``source_detail``) give the citations.
+        rows: the data rows drawn; their provenance columns (``source_key`` and ``source_detail``,
+            or a written-out ``source``) give the citations.
         cites: further sources, ``key`` or ``(key, detail)`` (e.g. published coefficients).
         sources: sources already written out, listed first (e.g. a dataset's description).
         fits: what the book adds, e.g. ``"this book"`` (``"Fits: this book."``).
