@@ -55,9 +55,10 @@ MARKDOWN_MIME = "text/markdown"
 CHART_FILES_DIR = Path(".atlas-charts")
 """Folder under the project root for the static SVGs the non-HTML formats embed (git-ignored)."""
 
-# The PDF's chart font: vl-convert ships it inside its wheel, so every machine lays the static
-# charts out (and the book embeds them) with the same glyphs, whatever fonts the system has.
-PRINT_FONT = "Liberation Sans"
+# The PDF's chart font: the site's first chart font, and one with every superscript digit of the
+# axes' powers of ten (Liberation Sans has only ¹²³, so 10²¹ would mix in a fallback serif).
+# Debian's fonts-dejavu-core (`make system-packages`) provides it to vl-convert.
+PRINT_FONT = "DejaVu Sans"
 _FONT_KEYS = frozenset({"font", "labelFont", "titleFont"})
 # Legend and axis titles that invite a click ("Family (click to highlight)") mean nothing on paper.
 _INTERACTION_HINT = re.compile(r"\s*\((?:shift-)?click\b[^)]*\)", re.IGNORECASE)
