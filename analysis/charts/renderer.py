@@ -76,6 +76,8 @@ NARROW_WIDTH = 300
 NARROW_SOURCE_WIDTH = 270
 """Width (px) the narrow variant's source line is wrapped to: narrower than the smallest phone's column."""
 SOURCE_FONT_SIZE = 11
+LABELS_FROM = 480
+"""Column width (px) from which the narrow variant keeps the name labels a chart asks to hide on phones."""
 SOURCE_COLOR = "#555555"
 _CHAR_WIDTH = 0.56
 """Average advance of a character of the chart font, as a share of its size (for wrapping the source line)."""
@@ -113,7 +115,7 @@ _LOADER_JS = """(function () {
   var narrow = JSON.parse(document.getElementById(id + "-narrow").textContent);
   narrow.datasets = wide.datasets;
   var meta = (wide.usermeta && wide.usermeta.atlas) || {};
-  var state = {result: null, variant: null, column: 0, wideWidth: 0, busy: null};
+  var state = {result: null, variant: null, column: 0, recent: [], wideWidth: 0, busy: null, timer: null};
 
   function column() {
     var parent = box.parentElement || box, css = getComputedStyle(parent);
@@ -141,6 +143,8 @@ _LOADER_JS = """(function () {
     var spec = JSON.parse(JSON.stringify(Object.assign({}, narrow, {datasets: undefined})));
     spec.datasets = wide.datasets;
     var limits = (narrow.usermeta && narrow.usermeta.atlas && narrow.usermeta.atlas.widths) || [];
+    var hidden = (narrow.usermeta && narrow.usermeta.atlas && narrow.usermeta.atlas.labels) || [];
+    if (hidden.length && column() < %(labels_from)s) dropLayers(spec, hidden);
     var rows = Array.isArray(spec.vconcat) ? spec.vconcat : [spec], index = 0;
     rows.forEach(function (row, number) {
       var found = views(row, []), delta = (deltas[number] || 0) / Math.max(Array.isArray(row.hconcat) ? found.length : 1, 1);
@@ -150,6 +154,15 @@ _LOADER_JS = """(function () {
       });
     });
     return spec;
+  }
+  function dropLayers(node, names) {
+    if (!node || typeof node !== "object") return;
+    if (Array.isArray(node.layer)) node.layer = node.layer.filter(function (layer) { return names.indexOf(layer.name) < 0; });
+    ["layer", "hconcat", "vconcat", "concat", "spec"].forEach(function (key) {
+      var child = node[key];
+      if (Array.isArray(child)) child.forEach(function (c) { dropLayers(c, names); });
+      else if (child && typeof child === "object") dropLayers(child, names);
+    });
   }
   // How much each row of the drawn chart must grow (or shrink) to fill the column.
   function rowDeltas(available) {
@@ -198,11 +211,18 @@ _LOADER_JS = """(function () {
   }
   // data-fitted names the variant drawn once it fills the column (tests and styles can wait for it).
   function fitted() { box.setAttribute("data-fitted", state.variant); }
+  // Redraw when the column's width changes (debounced), at most four times in three seconds (a
+  // redraw that toggles the page's scroll bar would otherwise redraw forever).
   function refit() {
-    if (state.busy) return;
-    if (Math.abs(column() - state.column) < 4) return;
-    box.removeAttribute("data-fitted");
-    state.busy = fit().then(function () { state.busy = null; fitted(); refit(); });
+    clearTimeout(state.timer);
+    state.timer = setTimeout(function () {
+      var width = column(), now = Date.now();
+      if (state.busy || Math.abs(width - state.column) < 4) return;
+      state.recent = state.recent.filter(function (time) { return now - time < 3000; }).concat([now]);
+      if (state.recent.length > 4) return;
+      box.removeAttribute("data-fitted");
+      state.busy = fit().then(function () { state.busy = null; fitted(); });
+    }, 150);
   }
   function stem() {
     var figure = box.closest("[id^='fig-']");
@@ -514,7 +534,10 @@ def _narrow_node(node: Any, hints: dict[str, Any]) -> Any:
     if isinstance(result.get("width"), (int, float)) and isinstance(result.get("layer"), list):
         _from_right(result, float(result["width"]))
     if hints.get("labels") == "hide" and isinstance(result.get("layer"), list):
-        result["layer"] = [layer for layer in result["layer"] if not _is_label_layer(layer)]
+        for layer in result["layer"]:
+            if isinstance(layer, dict) and _is_label_layer(layer):
+                layer.setdefault("name", f"atlas_label_{len(hints.get('_labels', [])) + 1}")
+                hints.setdefault("_labels", []).append(layer["name"])
     return result
 
 
@@ -525,10 +548,13 @@ def narrow_spec(spec: dict[str, Any]) -> dict[str, Any]:
     panels (``hconcat``) are stacked, a row of facets becomes a column, and every view is
     :data:`NARROW_WIDTH` pixels wide at most; the loader then widens or narrows the views to the
     column, up to their wide width (listed in ``usermeta.atlas.widths``, in :func:`_views` order).
-    Hints from :func:`analysis.charts.source.with_source` (``narrow=``) adjust it.
+    Hints from :func:`analysis.charts.source.with_source` (``narrow=``) adjust it; with
+    ``labels: "hide"`` the name labels (listed in ``usermeta.atlas.labels``) are left out by the
+    loader where the column is narrower than :data:`LABELS_FROM` pixels.
     """
     hints = dict(chart_meta(spec).get("narrow") or {})
     narrow = _narrow_node(spec, hints)
+    labels = hints.pop("_labels", [])
     widths = []
     for view in _views(narrow, []):
         widths.append(max(view["width"], NARROW_WIDTH))
@@ -539,7 +565,7 @@ def narrow_spec(spec: dict[str, Any]) -> dict[str, Any]:
     config["legend"] = {**config.get("legend", {}), "orient": "bottom",
                         "layout": {"bottom": {"direction": "vertical", "anchor": "start"}}}
     usermeta = dict(narrow.get("usermeta") or {})
-    usermeta["atlas"] = {**chart_meta(spec), "widths": widths}
+    usermeta["atlas"] = {**chart_meta(spec), "widths": widths, "labels": labels}
     usermeta["atlas"].pop("csv", None)
     narrow["usermeta"] = usermeta
     return with_source_title(narrow, NARROW_SOURCE_WIDTH)
@@ -573,7 +599,7 @@ def chart_html(spec: dict[str, Any], cwd: Path | None = None) -> str:
     chart_id = f"atlas-chart-{digest}-{next(_chart_counter)}"
     description = str(spec.get("description") or "Chart")
     loader = _LOADER_JS % {"id": json.dumps(chart_id), "bundle": _json_for_script(bundle_url(cwd)),
-                           "style": _json_for_script(_CHART_STYLE)}
+                           "style": _json_for_script(_CHART_STYLE), "labels_from": LABELS_FROM}
     return (
         f'<div class="atlas-chart" id="{chart_id}" role="figure" aria-label="{html.escape(description, quote=True)}"'
         ' style="max-width:100%"></div>\n'
