@@ -480,17 +480,29 @@ def _with_own_axes(panel: Any) -> Any:
         result["encoding"] = {channel: {k: v for k, v in value.items() if not (k == "axis" and v is None)}
                               if channel in ("x", "y") and isinstance(value, dict) else value
                               for channel, value in encoding.items()}
+        for channel in ("x", "y"):
+            if isinstance(result["encoding"].get(channel), dict):
+                _narrow_axis(channel, result["encoding"][channel])
     return result
 
 
-NARROW_TITLE_CHARS = 34
+NARROW_LABEL_LIMIT = 130
+"""Widest row label (px) of a nominal y axis in the narrow variant (longer ones end in "…"; tooltips have them whole)."""
+NARROW_TITLE_CHARS = 26
 """An x-axis title longer than this is broken into lines in the narrow variant."""
 
 
 def _narrow_axis(channel: str, encoding: dict[str, Any]) -> None:
-    """A long x-axis title is broken into lines, and labels of a nominal x axis at their spaces, so
-    neither is wider than a phone's plot."""
-    if channel != "x" or encoding.get("axis", {}) is None:
+    """A long x-axis title is broken into lines, labels of a nominal x axis at their spaces, and row
+    labels of a nominal y axis limited to :data:`NARROW_LABEL_LIMIT`, so none crowds a phone's plot."""
+    if encoding.get("axis", {}) is None:
+        return
+    if channel == "y" and encoding.get("type") == "nominal":
+        axis = dict(encoding.get("axis") or {})
+        axis["labelLimit"] = min(int(axis.get("labelLimit", NARROW_LABEL_LIMIT)), NARROW_LABEL_LIMIT)
+        encoding["axis"] = axis
+        return
+    if channel != "x":
         return
     axis = dict(encoding.get("axis") or {})
     title = encoding.get("title")
