@@ -198,12 +198,17 @@ _LOADER_JS = """(function () {
     return fitNarrow(available);
   }
   // Draw the narrow variant, then correct each row's width until the chart fills the column
-  // (twice at most: legends and the source line also take width, so one correction may not do).
+  // (three times at most: legends and the source line also take width, so one correction may not
+  // do; a chart never ends wider than the column).
   function fitNarrow(available) {
     var total = [];
     function correct(round) {
-      var deltas = rowDeltas(available);
-      if (round > 2 || !deltas.some(function (delta) { return Math.abs(delta) > 2; })) return;
+      // First each row by its own excess; after that (rows of stacked panels share a left gutter,
+      // so their widths interact) every row by the chart's excess, until it is no wider than the column.
+      var excess = available - drawnWidth();
+      var deltas = round === 1 ? rowDeltas(available) : (excess < 0 ? [excess] : []);
+      if (round > 4 || !deltas.some(function (delta) { return delta < 0 || delta > 2; })) return;
+      if (deltas.length === 1 && Array.isArray(narrow.vconcat)) deltas = narrow.vconcat.map(function () { return excess; });
       total = deltas.map(function (delta, row) { return delta + (total[row] || 0); });
       return draw("narrow", widened(total)).then(function () { return correct(round + 1); });
     }
@@ -510,6 +515,11 @@ def _narrow_axis(channel: str, encoding: dict[str, Any]) -> None:
         encoding["title"] = _wrap(title, NARROW_TITLE_CHARS * _CHAR_WIDTH * 10, 10)
     if encoding.get("type") == "nominal" and "labelExpr" not in axis:
         axis["labelExpr"] = "split(datum.label, ' ')"
+        if axis.get("orient") == "top":  # the lines grow downwards: lift the block above the axis
+            labels = encoding.get("sort") if isinstance(encoding.get("sort"), list) else []
+            lines = max((len(str(label).split()) for label in labels), default=1)
+            axis["labelLineHeight"] = 12
+            axis["labelPadding"] = 3 + 12 * (lines - 1)
         encoding["axis"] = axis
 
 
