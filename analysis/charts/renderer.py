@@ -198,17 +198,17 @@ _LOADER_JS = """(function () {
     return fitNarrow(available);
   }
   // Draw the narrow variant, then correct each row's width until the chart fills the column
-  // (three times at most: legends and the source line also take width, so one correction may not
-  // do; a chart never ends wider than the column).
+  // (legends and the source line also take width, so one correction may not do).
   function fitNarrow(available) {
-    var total = [];
+    var total = [], previous = Infinity;
     function correct(round) {
-      // First each row by its own excess; after that (rows of stacked panels share a left gutter,
-      // so their widths interact) every row by the chart's excess, until it is no wider than the column.
-      var excess = available - drawnWidth();
-      var deltas = round === 1 ? rowDeltas(available) : (excess < 0 ? [excess] : []);
-      if (round > 4 || !deltas.some(function (delta) { return delta < 0 || delta > 2; })) return;
-      if (deltas.length === 1 && Array.isArray(narrow.vconcat)) deltas = narrow.vconcat.map(function () { return excess; });
+      // First each row by its own excess or room; after that only rows still too wide shrink, and
+      // the fitting stops once a round no longer narrows the chart (a row drawn at fixed pixel
+      // positions does not respond, and the others must not shrink for it).
+      var width = drawnWidth(), deltas = rowDeltas(available);
+      if (round > 1) deltas = deltas.map(function (delta) { return Math.min(delta, 0); });
+      if (round > 4 || width >= previous || !deltas.some(function (delta) { return delta < 0 || delta > 2; })) return;
+      previous = round > 1 ? width : Infinity;
       total = deltas.map(function (delta, row) { return delta + (total[row] || 0); });
       return draw("narrow", widened(total)).then(function () { return correct(round + 1); });
     }
@@ -462,6 +462,14 @@ def _narrow_legend(channel: str, encoding: dict[str, Any], columns: int) -> None
     encoding["legend"] = legend
 
 
+def _has_points(layers: list[Any]) -> bool:
+    """Whether a layer list draws marks other than text (what labels label; a table of text has none)."""
+    kinds = [(layer.get("mark", {}).get("type") if isinstance(layer.get("mark"), dict) else layer.get("mark"))
+             for layer in layers if isinstance(layer, dict)]
+    return any(kind not in (None, "text") for kind in kinds) or any(
+        isinstance(layer, dict) and "layer" in layer for layer in layers)
+
+
 def _is_label_layer(view: dict[str, Any]) -> bool:
     """A layer of name labels (text from a field), or of the leader lines from points to their names."""
     mark = view.get("mark")
@@ -548,14 +556,14 @@ def _narrow_node(node: Any, hints: dict[str, Any]) -> Any:
     if isinstance(facet, dict) and "column" in facet and "row" not in facet:
         result["facet"] = facet["column"]
         result["columns"] = 1
+    elif isinstance(facet, dict) and "field" in facet:  # a wrapped facet: one panel a row
+        result["columns"] = 1
     for channel, encoding in (result.get("encoding") or {}).items():
         if channel in _LEGEND_CHANNELS and isinstance(encoding, dict):
             _narrow_legend(channel, encoding, int(hints.get("legend_columns", 2)))
         if isinstance(encoding, dict):
             _narrow_axis(channel, encoding)
-    if isinstance(result.get("width"), (int, float)) and isinstance(result.get("layer"), list):
-        _from_right(result, float(result["width"]))
-    if hints.get("labels") == "hide" and isinstance(result.get("layer"), list):
+    if hints.get("labels") == "hide" and isinstance(result.get("layer"), list) and _has_points(result["layer"]):
         for layer in result["layer"]:
             if isinstance(layer, dict) and _is_label_layer(layer):
                 layer.setdefault("name", f"atlas_label_{len(hints.get('_labels', [])) + 1}")
@@ -577,6 +585,8 @@ def narrow_spec(spec: dict[str, Any]) -> dict[str, Any]:
     hints = dict(chart_meta(spec).get("narrow") or {})
     narrow = _narrow_node(spec, hints)
     labels = hints.pop("_labels", [])
+    if isinstance(narrow.get("width"), (int, float)) and isinstance(narrow.get("layer"), list):
+        _from_right(narrow, float(narrow["width"]))  # a single view: its `width` signal is the plot's
     widths = []
     for view in _views(narrow, []):
         widths.append(max(view["width"], NARROW_WIDTH))
