@@ -7,6 +7,7 @@ key is "defined" exactly when a citation of it would resolve in the book.
 
 * :func:`read_bibliography` -- ``key -> Entry`` (authors, year, title, the CSL item);
 * :func:`author_year` -- ``"Wu et al. 2022"`` for tooltips and tables;
+* :func:`narrative` -- ``"Wu et al. (2022)"`` for source lines under charts;
 * :func:`csl_entries` -- CSL JSON for a few keys (the bibliography of a generated report).
 """
 
@@ -45,6 +46,12 @@ class Entry:
     year: str
     title: str
     csl: dict[str, Any] = field(repr=False, compare=False)
+
+    @property
+    def narrative(self) -> str:
+        """``"Hoffmann et al. (2022)"``: the names, the year in parentheses (as pandoc's in-text citations)."""
+        lead = self.author_year.removesuffix(self.year).strip()
+        return f"{lead} ({self.year})" if self.year and self.authors else self.author_year
 
     @property
     def author_year(self) -> str:
@@ -120,6 +127,19 @@ def author_year(key: str, path: str | Path) -> str:
     """``"wu2022xtc" -> "Wu et al. 2022"`` from the bibliography at ``path``; the key itself if unknown."""
     entry = read_bibliography(path).get(key)
     return entry.author_year if entry else key
+
+
+def narrative(key: str, path: str | Path) -> str:
+    """``"hoffmann2022chinchilla" -> "Hoffmann et al. (2022)"`` from the bibliography at ``path``.
+
+    Raises:
+        BibliographyError: the bibliography cannot be read or has no entry ``key`` (a source line
+            never shows a raw key).
+    """
+    entry = read_bibliography(path).get(key)
+    if entry is None:
+        raise BibliographyError(f"{path}: no entry for {key}")
+    return entry.narrative
 
 
 def csl_entries(path: str | Path, keys: tuple[str, ...]) -> str:

@@ -16,6 +16,8 @@ from typing import Any
 import pandas as pd
 from IPython.display import Markdown
 
+from analysis.text import MINUS, superscript
+
 Formatter = Callable[[Any], str]
 
 # Characters with a meaning in pandoc Markdown (inline markup, links, HTML, math, pipes, citations).
@@ -29,8 +31,8 @@ def escape_markdown(text: str) -> str:
 
 
 def format_number(value: float, digits: int = 3) -> str:
-    """Format a number for a table: ``digits`` significant figures, thousands separators, no
-    scientific notation between 1e-3 and 1e6, ``"–"`` for missing values."""
+    """Format a number for a table: ``digits`` significant figures, thousands separators, a power
+    of ten (``5.04 × 10²³``) outside 0.001 to 1,000,000, ``"–"`` for missing values."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
@@ -42,7 +44,8 @@ def format_number(value: float, digits: int = 3) -> str:
     if 1e-3 <= magnitude < 1e6:
         decimals = max(digits - 1 - math.floor(math.log10(magnitude)), 0)
         return f"{number:,.{decimals}f}"
-    return f"{number:.{digits - 1}e}"
+    mantissa, exponent = f"{number:.{digits - 1}e}".split("e")
+    return f"{mantissa.replace('-', MINUS)} × 10{superscript(int(exponent))}"
 
 
 def _format_cell(value: Any, formatter: Formatter | None, digits: int) -> str:

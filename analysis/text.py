@@ -7,7 +7,7 @@ string reads well in a sentence, a table cell, a chart tooltip, on the site and 
   :func:`number` (powers of ten outside 0.001 to 100,000: ``3.10 × 10²¹``);
 * counts of parameters or tokens: :func:`format_si` (``1.3B``), :func:`count` (``1.30B``),
   :func:`format_count`;
-* powers of ten: :func:`format_power` (``1.2e21``), :func:`format_scientific` (``1.23 × 10⁻⁴``),
+* powers of ten: :func:`format_power` (``1.2 × 10²¹``), :func:`format_scientific` (``1.23 × 10⁻⁴``),
   :func:`power_of_ten` (``10²¹``), :func:`latex_number`;
 * intervals: :func:`format_interval` (``81.9–83.0``), :func:`interval` (``0.3 – 0.5``),
   :func:`count_interval`, :func:`interval_text` (``95% CI 1.4 to 5.7``), :func:`with_interval`;
@@ -113,10 +113,21 @@ def power_of_ten(value: float) -> str:
 
 
 def format_power(value: float, digits: int = 2, unit: str = "") -> str:
-    """``1.23e21 -> "1.2e21"`` (+ ``" " + unit``), scientific notation without the plus sign."""
-    mantissa, exponent = f"{value:.{digits - 1}e}".split("e")
+    """``1.23e21 -> "1.2 × 10²¹"`` (+ ``" " + unit``): a power of ten with a superscript exponent,
+    ``digits`` significant figures, trailing zeros dropped; a mantissa of 1 is left out (``10²¹``).
+
+    The same characters reach the site and the PDF; no e-notation (``1.2e21``) is ever written.
+
+    >>> format_power(5.04e23, 3, "FLOP"), format_power(1e21, 1), format_power(-2.5e-7)
+    ('5.04 × 10²³ FLOP', '10²¹', '−2.5 × 10⁻⁷')
+    """
+    if value == 0 or not math.isfinite(value):
+        text = "0" if value == 0 else MISSING
+        return f"{text} {unit}" if unit else text
+    mantissa, exponent = f"{abs(value):.{digits - 1}e}".split("e")
     mantissa = mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa
-    text = f"{mantissa}e{int(exponent)}"
+    power = f"10{superscript(int(exponent))}"
+    text = (MINUS if value < 0 else "") + (power if mantissa == "1" else f"{mantissa} × {power}")
     return f"{text} {unit}" if unit else text
 
 
@@ -139,7 +150,7 @@ def format_si(value: float, digits: int = 3, suffix: str = "") -> str:
 
 
 def format_count(value: float, digits: int = 3) -> str:
-    """A parameter count as ``2.4B`` within 1k-1000T, in scientific notation outside (``2e-25``)."""
+    """A parameter count as ``2.4B`` within 1k-1000T, as a power of ten outside (``2 × 10⁻²⁵``)."""
     return format_si(value, digits) if 1e3 <= abs(value) < _COUNT_LIMIT else format_power(value, digits)
 
 

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bookengine import convert, output, pdf, search, site
+from bookengine import convert, output, pdf, previews, search, site
 from bookengine.config import BookConfig, load_config, pre_render_argv
 from bookengine.crossref import Numbering, Target
 from bookengine.errors import BuildError
@@ -357,8 +357,8 @@ def _book_date(value: str) -> str:
     """Quarto's ``today``/``now``/``last-modified`` as an ISO date (``SOURCE_DATE_EPOCH`` when set)."""
     if value not in ("today", "now", "last-modified"):
         return value
-    stamp = pdf.source_date()
-    return (stamp.date() if stamp else datetime.date.today()).isoformat()
+    stamp = pdf.source_date() or datetime.datetime.now(tz=datetime.UTC)
+    return stamp.date().isoformat()  # UTC, the date the book's code prints (analysis.chapters.appendices.build_date)
 
 
 def _write_site(config: BookConfig, sources: list[Source], converted: Converted, site_dir: Path,
@@ -369,6 +369,7 @@ def _write_site(config: BookConfig, sources: list[Source], converted: Converted,
     appendices = set(config.appendices)
     pages: list[site.Page] = []
     entries: list[dict[str, str]] = []
+    targets: dict[str, dict[str, str]] = {}
     for rel in converted.order:
         url = site.page_url(rel)
         fragment = converted.html[rel]
@@ -378,13 +379,15 @@ def _write_site(config: BookConfig, sources: list[Source], converted: Converted,
         document = documents.get(rel)
         data_files = [str(f) for f in (document.meta.get("data-files") or [])] if document else []
         _copy_data_files(config, rel, data_files, site_dir)
-        pages.append(site.Page(rel=rel, url=url, number=number, title=title or rel, body=fragment,
+        pages.append(site.Page(rel=rel, url=url, number=number, title=title or rel, body=site.wrap_tables(fragment),
                                sections=sections, data_files=data_files, appendix=rel in appendices))
         entries.extend(search.page_entries(url, f"{number} {title}".strip(), fragment))
+        targets.update(previews.page_previews(url, fragment))
     _copy_resources(config, site_dir)
     site.write_site(site_dir, pages, book=_book_metadata(config), pdf_name=config.pdf_name if pdf_output else None,
                     env=site.environment(config.root / "templates" / "site"))
     (site_dir / "site_libs" / "search-index.js").write_text(search.index_script(entries), encoding="utf-8")
+    (site_dir / "site_libs" / "previews.js").write_text(previews.previews_script(targets), encoding="utf-8")
 
 
 def _write_pdf(config: BookConfig, converted: Converted, scratch: output.Scratch) -> Path:

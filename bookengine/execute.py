@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import datetime
 import hashlib
 import json
 import os
@@ -119,13 +120,22 @@ def listing_digest(folder: Path) -> str:
     return hashlib.sha256("\n".join(names).encode("utf-8", "surrogateescape")).hexdigest()
 
 
+def build_day() -> str:
+    """The build's date as a chapter sees it: ``SOURCE_DATE_EPOCH`` (as reproducible builds define it)
+    when set, else today's UTC date (a chapter that prints "Edition of <date>" is re-run each day)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch:
+        return f"epoch {epoch}"
+    return datetime.datetime.now(tz=datetime.UTC).date().isoformat()
+
+
 def source_key(document: Document, source_text: str, execute_defaults: dict[str, Any], environment: str = "") -> str:
     """Cache key of a chapter's own inputs: its source, the build environment (``environment``,
     see :func:`bookengine.toolchain.environment_fingerprint`), engine cache version and the
-    build date a chapter may print (``SOURCE_DATE_EPOCH``, as reproducible builds define it)."""
+    build date a chapter may print (:func:`build_day`), so an edition date is never stale."""
     payload = json.dumps(
         [CACHE_VERSION, sys.version, environment, str(document.path), source_text, execute_defaults,
-         os.environ.get("SOURCE_DATE_EPOCH")],
+         build_day()],
         sort_keys=True,
     )
     return hashlib.sha256(payload.encode()).hexdigest()

@@ -24,6 +24,7 @@ def _template_root() -> Path:
 
 TEMPLATE_ROOT = _template_root()
 TAG = re.compile(r"<[^>]+>")
+TABLE = re.compile(r"<table(?P<attrs>[^>]*)>\s*(?:<caption>(?P<caption>.*?)</caption>)?(?P<rest>.*?)</table>", re.S)
 
 
 @dataclass
@@ -54,6 +55,24 @@ def relative(from_url: str, to_url: str) -> str:
 
 def strip_tags(fragment: str) -> str:
     return re.sub(r"\s+", " ", html.unescape(TAG.sub("", fragment))).strip()
+
+
+def wrap_tables(fragment: str) -> str:
+    """Give every table its own horizontally scrolling box, its caption fixed above the box.
+
+    The caption is shown once above the box (so it never scrolls away with a wide table) and kept
+    inside the table for screen readers (visually hidden); the box can be scrolled by keyboard.
+    """
+
+    def wrap(match: re.Match[str]) -> str:
+        caption = match["caption"]
+        label = html.escape(strip_tags(caption) if caption else "Table", quote=True)
+        shown = f'<div class="table-caption" aria-hidden="true">{caption}</div>' if caption else ""
+        hidden = f'<caption class="visually-hidden">{caption}</caption>' if caption else ""
+        return (f'<div class="table-block">{shown}<div class="table-scroll" tabindex="0" role="region" '
+                f'aria-label="{label}"><table{match["attrs"]}>{hidden}{match["rest"]}</table></div></div>')
+
+    return TABLE.sub(wrap, fragment)
 
 
 def headings(fragment: str) -> tuple[str, str, list[tuple[str, str, str]]]:

@@ -122,8 +122,9 @@ def test_log_ticks_and_labels() -> None:
     assert axes.log_ticks(3, 70, (1, 2, 5)) == [5.0, 10.0, 20.0, 50.0]
     assert axes.auto_log_ticks([1.5e9, 4e10]) == [2e9, 5e9, 1e10, 2e10]
     assert text.format_si(1.3e9) == "1.3B" and text.format_si(2.4e12) == "2.4T"
-    assert text.format_power(1.23e21, unit="FLOP") == "1.2e21 FLOP"
-    assert text.format_power(5.88e23, digits=3) == "5.88e23"
+    assert text.format_power(1.23e21, unit="FLOP") == "1.2 × 10²¹ FLOP"
+    assert text.format_power(5.88e23, digits=3) == "5.88 × 10²³"
+    assert text.format_power(1e21, 1) == "10²¹" and text.format_power(-2.5e-7) == "−2.5 × 10⁻⁷"
     expr = axes.si_label_expr()
     assert "'B'" in expr and "1e+09" in expr
     assert axes.power_label_expr("FLOP").endswith("+ ' FLOP'")

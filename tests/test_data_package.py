@@ -70,7 +70,7 @@ def test_describe_tables_reports_provenance() -> None:
         assert table.title and table.description
     parameters = next(c for c in described["models"].columns if c.name == "parameters")
     assert (parameters.type, parameters.unit) == ("integer", "parameters")
-    assert ">= 1e+06" in parameters.constraints
+    assert ">= 10⁶" in parameters.constraints
     assert described["compute_optimal_models"].n_approximate == 0
     assert described["llm_benchmarks"].n_approximate == 0
     assert described["hoffmann_projections"].n_approximate == 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -21,10 +23,20 @@ VALUE_KINDS = {"approximate": "approximate (read off a figure)", "exact": "exact
 """How tooltips spell out a row's ``value_kind``."""
 
 
+TOOLTIP_DETAIL_LIMIT = 40
+"""Characters of a row's ``source_detail`` a tooltip shows (the data appendix has the whole text)."""
+
+
 def source_text(key: str, detail: str) -> str:
-    """Tooltip text for a row's provenance: ``"Wu et al. 2022, Figure 1: ..."``."""
+    """Tooltip text for a row's provenance, short enough for a compact tooltip: the author-year
+    citation and the first clause of the detail (``"Yang et al. 2024, Table 16"``)."""
     cited = author_year(key, resources.bibliography())
-    return f"{cited}, {detail}" if detail else cited
+    first = re.split(r"\s*[,;:(]\s*", detail.strip(), maxsplit=1)[0] if detail else ""
+    if "et al" in first:  # the detail starts by naming the paper again
+        first = ""
+    if len(first) > TOOLTIP_DETAIL_LIMIT:
+        first = first[: TOOLTIP_DETAIL_LIMIT].rsplit(" ", 1)[0] + "…"
+    return f"{cited}, {first}" if first else cited
 
 
 def provenance_columns(frame: pd.DataFrame) -> pd.DataFrame:

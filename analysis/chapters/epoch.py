@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.chapters.common import SEED
+from analysis.chapters.common import SEED, source_text
 from analysis.data import load_chinchilla_runs, load_table
 from analysis.fit import (
     ComputeOptimalResult,
@@ -117,7 +117,8 @@ def epoch_fits(n_bootstrap: int = BOOK_BOOTSTRAP, seed: int = SEED) -> EpochFits
 
 def notable_models() -> pd.DataFrame:
     """Chinchilla, Gopher, GPT-3 and MT-NLG: ``model_id``, ``name``, ``N`` (parameters), ``D``
-    (tokens), ``C = 6 N D`` (FLOP), ``source``, ``source_detail``, ``value_kind``; one row per model,
+    (tokens), ``C = 6 N D`` (FLOP), ``source`` (author-year text), ``source_key``, ``source_detail``,
+    ``value_kind``; one row per model,
     ordered by budget."""
     table = load_table("compute_optimal_models")
     names = load_table("models").set_index("model_id")["name"]
@@ -126,7 +127,8 @@ def notable_models() -> pd.DataFrame:
         "name": table["model_id"].map(names),
         "N": table["parameters"].astype(float),
         "D": table["training_tokens"].astype(float),
-        "source": table["source"],
+        "source": [source_text(key, detail) for key, detail in zip(table["source"], table["source_detail"], strict=True)],
+        "source_key": table["source"],
         "source_detail": table["source_detail"],
         "value_kind": table["value_kind"],
     })

@@ -1,8 +1,9 @@
 """Chart axes: log-scale tick values and the Vega expressions that label them.
 
-Log axes show ``1B 10B 100B`` and ``1e21`` instead of ``1e+9`` or a crowd of minor labels; the
-labels in Vega expressions follow the Python formatters of :mod:`analysis.text` (``format_si``,
-``format_power``), so axes, tooltips and prose write a number the same way.
+Log axes show ``1B 10B 100B`` and ``10²¹`` (superscript exponents, as the papers print them)
+instead of ``1e+9``, ``1e21`` or a crowd of minor labels; the labels in Vega expressions follow the
+Python formatters of :mod:`analysis.text` (``format_si``, ``format_power``), so axes, legends,
+tooltips and prose write a number the same way, and no chart shows e-notation.
 """
 
 from __future__ import annotations
@@ -55,9 +56,26 @@ def si_label_expr(suffix: str = "") -> str:
     return f"({expr}) + '{suffix}'" if suffix else expr
 
 
-def power_label_expr(unit: str = "") -> str:
-    """Vega expression labelling ``datum.value`` as ``1e21`` or ``3e21`` (+ ``" " + unit``)."""
-    expr = "replace(format(datum.value, '.2~e'), 'e+', 'e')"
+def superscript_expr(integer: str) -> str:
+    """Vega expression writing the integer expression ``integer`` in superscript digits (``-4 -> "⁻⁴"``)."""
+    text = f"toString({integer})"
+    for digit, raised in enumerate("⁰¹²³⁴⁵⁶⁷⁸⁹"):
+        text = f"replace({text}, regexp('{digit}', 'g'), '{raised}')"
+    return f"replace({text}, '-', '⁻')"
+
+
+def power_expr(value: str, digits: int = 3) -> str:
+    """Vega expression writing the number ``value`` as ``analysis.text.format_power`` does:
+    ``5.04 × 10²³``, ``10²¹`` (a mantissa of 1 left out), ``digits`` significant figures."""
+    scientific = f"format({value}, '.{digits - 1}~e')"
+    mantissa = f"split({scientific}, 'e')[0]"
+    exponent = superscript_expr(f"toNumber(split({scientific}, 'e')[1])")
+    return f"(({mantissa} == '1' ? '' : {mantissa} + ' × ') + '10' + {exponent})"
+
+
+def power_label_expr(unit: str = "", digits: int = 3) -> str:
+    """Vega expression labelling ``datum.value`` as ``10²¹`` or ``3 × 10²¹`` (+ ``" " + unit``)."""
+    expr = power_expr("datum.value", digits)
     return f"{expr} + ' {unit}'" if unit else expr
 
 
@@ -68,11 +86,11 @@ def count_expr(field: str) -> str:
 
 def flop_expr(field: str) -> str:
     """Vega expression formatting the FLOP count ``field`` as ``analysis.text.format_power(value, 3, "FLOP")`` does."""
-    return power_label_expr("FLOP").replace("datum.value", field)
+    return power_expr(field, 3) + " + ' FLOP'"
 
 
 def flop_axis(value_range: tuple[float, float], every: int = 1, label_every: int = 1) -> alt.Axis:
-    """Log axis with a tick at every ``every``-th power of ten (1e18, 1e19, ...), labelled at
+    """Log axis with a tick at every ``every``-th power of ten (10¹⁸, 10¹⁹, ...), labelled at
     every ``label_every``-th tick (counted from the first) where labels would crowd."""
     ticks = log_ticks(*value_range)[::every]
     label = power_label_expr()

@@ -18,6 +18,7 @@ import pandas as pd
 
 from analysis.charts.axes import auto_log_ticks, si_label_expr
 from analysis.charts.layers import Axis, label_layer, place_labels, ranked_residual_bars, trend_band, trend_layers
+from analysis.charts.source import with_source
 from analysis.charts.theme import CATEGORICAL, FIT_COLOR, HEIGHT, INK, MUTED_OPACITY, OTHER_COLOR, WIDTH
 from analysis.fit import TrendResult
 from analysis.text import count, format_count, format_si, format_value
@@ -104,7 +105,7 @@ def score_vs_parameters(points: pd.DataFrame, trend: TrendResult, level: float =
     ]
     trend_marks = trend_layers(curve.assign(what="log-linear trend fitted here (bootstrap band)"), x, SCORE_TITLE,
                                fit_tooltip, level)
-    return alt.layer(trend_marks, dots, labels).properties(
+    chart = alt.layer(trend_marks, dots, labels).properties(
         width=WIDTH,
         height=HEIGHT + 40,
         description=(
@@ -113,6 +114,7 @@ def score_vs_parameters(points: pd.DataFrame, trend: TrendResult, level: float =
             f"log-linear trend line and its {level:.0%} band."
         ),
     )
+    return with_source(chart, points, fits="this book", narrow={"labels": "hide"})
 
 
 def residuals_ranked(points: pd.DataFrame) -> alt.LayerChart:
@@ -120,7 +122,7 @@ def residuals_ranked(points: pd.DataFrame) -> alt.LayerChart:
     a family in the legend to highlight its bars."""
     order = points.sort_values("residual", ascending=False)["name"].tolist()
     pick = alt.selection_point(fields=["family_group"], bind="legend", name="family_pick_residuals")
-    return ranked_residual_bars(
+    chart = ranked_residual_bars(
         points,
         alt.X("residual:Q", title="Points above (+) or below (−) the trend at the model's size",
               axis=alt.Axis(tickCount=6, labelOverlap=True)),
@@ -135,6 +137,7 @@ def residuals_ranked(points: pd.DataFrame) -> alt.LayerChart:
             f"{order[0]} is furthest above and {order[-1]} furthest below."
         ),
     )
+    return with_source(chart, points, fits="this book")
 
 
 def _slope_band_layers(interval: tuple[float, float], level: float, slope_estimate: float, x_high: float,
@@ -239,7 +242,7 @@ def effective_size_by_slope(
         tooltip=[alt.Tooltip("text:N", title="Estimate"), alt.Tooltip("what:N", title="Line")],
     )
     actual_rule, actual_label = _actual_size_layers(model_name, actual_parameters, y_scale, y_title, y_axis, actual_source)
-    return alt.layer(band, band_label, curve, estimate, actual_rule, actual_label).properties(
+    chart = alt.layer(band, band_label, curve, estimate, actual_rule, actual_label).properties(
         width=WIDTH,
         height=HEIGHT,
         description=(
@@ -250,3 +253,5 @@ def effective_size_by_slope(
             f"({format_si(actual_parameters)})."
         ),
     )
+    return with_source(chart, fits="this book, from the trend of the chapter's first figure", data=profile,
+                       narrow={"labels": "hide"})

@@ -18,6 +18,7 @@ import pandas as pd
 
 from analysis.charts.axes import auto_log_ticks
 from analysis.charts.layers import Axis, frontier_layer, label_layer, place_labels, step_polyline
+from analysis.charts.source import with_source
 from analysis.charts.theme import CATEGORICAL, FIT_COLOR, FRONTIER_COLOR, HEIGHT, INK, MUTED_OPACITY, SHAPES, WIDTH
 
 SIZE_TITLE = "Model size (MB, log scale)"
@@ -110,7 +111,7 @@ def size_vs_score(points: pd.DataFrame, baseline_size_mb: float, baseline_name: 
     baseline_label = baseline_rule.mark_text(align="right", baseline="top", dx=-4, dy=4, fontSize=11, color=FIT_COLOR).encode(
         y=alt.value(0), text=alt.value(baseline_name)
     )
-    return alt.layer(baseline_rule, baseline_label, frontier, dots, labels).properties(
+    chart = alt.layer(baseline_rule, baseline_label, frontier, dots, labels).properties(
         width=WIDTH,
         height=HEIGHT,
         description=(
@@ -121,6 +122,7 @@ def size_vs_score(points: pd.DataFrame, baseline_size_mb: float, baseline_name: 
             f"Pareto frontier and a dotted vertical line the uncompressed reference size ({baseline_size_mb:,.0f} MB)."
         ),
     )
+    return with_source(chart, points, fits="this book", narrow={"labels": "hide"})
 
 
 def compression_summary(points: pd.DataFrame) -> alt.HConcatChart:
@@ -167,10 +169,11 @@ def compression_summary(points: pd.DataFrame) -> alt.HConcatChart:
         )
         .properties(width=200, height=alt.Step(18))
     )
-    return alt.hconcat(ratio, per_mb, spacing=12).properties(
+    chart = alt.hconcat(ratio, per_mb, spacing=12).properties(
         description=(
             f"Two aligned dot plots with one row for each of {len(points)} compressed models, from the most to the least "
             "compressed: left, how many times smaller than 32-bit BERT-Base each model is; right, average GLUE points "
             "per megabyte."
         )
     )
+    return with_source(chart, points, fits="this book", narrow={"legend_columns": 1})

@@ -23,6 +23,7 @@ Inputs are plain tables so the charts work for any set of laws:
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 
 import altair as alt
@@ -32,6 +33,7 @@ import pandas as pd
 from analysis.charts import axes
 from analysis.charts.layers import Axis, place_labels, radial_candidates
 from analysis.charts.parametric_loss import STAR
+from analysis.charts.source import with_source
 from analysis.charts.theme import CATEGORICAL, GUIDE_COLOR, HEIGHT, INK, MUTED_OPACITY, NAMED_MODEL_COLOR
 from analysis.fit.laws import FLOP_PER_PARAMETER_TOKEN, PowerLaw
 from analysis.text import format_si, number, power_of_ten
@@ -454,10 +456,14 @@ def compute_optimal_figure(
                              family=family)
     middle = relative_size_chart(laws, bands, reference, c_range=c_range, family=family)
     bottom = budget_readout_chart(laws, initial_budget, named_budgets, c_range=c_range)
-    return (
+    chart = (
         alt.vconcat(top, middle, bottom, spacing=AXIS_GAP, bounds="flush")
         .resolve_scale(color="independent", strokeDash="independent")
         .properties(description=f"{top.description} Below it, {middle.description[0].lower()}"
                                 f"{middle.description[1:]} Below that, {bottom.description[0].lower()}"
                                 f"{bottom.description[1:]}")
     )
+    law_sources = [re.sub(r"\s*\([^()]*\)$", "", str(text)) for text in laws["source"]]  # without the trailing detail
+    rows = pd.concat([laws, models], ignore_index=True)
+    return with_source(chart, models, sources=list(dict.fromkeys(law_sources)), fits="this book", data=rows,
+                       narrow={"labels": "hide", "legend_columns": 1})

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.charts.axes import count_axis, flop_axis, loss_axis, power_label_expr
+from analysis.charts.source import with_source
 from analysis.charts.theme import (
     CATEGORICAL,
     FIT_COLOR,
@@ -442,12 +443,13 @@ def isoloss_isoflop_figure(
     selection = slice_selection()
     left = isoloss_frontier_chart(runs, law, markers, source=source, selection=selection)
     right = isoflop_slices_chart(runs, law, markers, source=source, selection=selection)
-    return (
+    chart = (
         alt.hconcat(left, right, spacing=20)
         .resolve_scale(fill="independent", stroke="independent")
         .properties(description=f"Two panels. Left: {left.description} Right: {right.description} "
                                 "Clicking a slice's curve or run highlights it in both panels.")
     )
+    return with_source(chart, markers, sources=[source], fits="this book", data=runs, narrow={"height": 260})
 
 
 RESIDUAL_PANEL_WIDTH = 300
@@ -493,10 +495,12 @@ def residual_chart(residuals: pd.DataFrame, columns: int = 2) -> alt.FacetChart:
         + ", ".join(fits) + "): the percentage by which the observed loss exceeds the loss each parameter set predicts."
         + (f" {beyond} points beyond ±{limit:g}% are drawn at the edge of the axis." if beyond else "")
     )
-    return (
+    chart = (
         alt.layer(zero, points, data=frame)
         .properties(width=RESIDUAL_PANEL_WIDTH, height=170)
         .facet(facet=alt.Facet("fit:N", title=None, sort=fits, header=alt.Header(labelFontSize=12)),
                columns=columns)
         .properties(description=description)
     )
+    written = [text for text in dict.fromkeys(residuals["source"]) if "this book" not in str(text)]
+    return with_source(chart, sources=written, fits="this book", data=residuals, narrow={"height": 180})

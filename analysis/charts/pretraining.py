@@ -30,6 +30,7 @@ from analysis.charts.layers import (
     trend_band,
     trend_layers,
 )
+from analysis.charts.source import with_source
 from analysis.charts.theme import CATEGORICAL, HEIGHT, INK, MUTED_OPACITY, SEQUENTIAL_SCHEME, SHAPES, WIDTH
 from analysis.fit import TrendResult
 from analysis.text import format_value
@@ -127,7 +128,7 @@ def glue_vs_compute(points: pd.DataFrame, trend: TrendResult, level: float = 0.9
     ]
     trend_marks = trend_layers(curve.assign(what="log-linear trend fitted here (bootstrap band)"), x, GLUE_TITLE,
                                fit_tooltip, level)
-    return (
+    chart = (
         alt.layer(trend_marks, frontier, dots, labels)
         .resolve_scale(color="independent", shape="independent")
         .properties(
@@ -141,12 +142,13 @@ def glue_vs_compute(points: pd.DataFrame, trend: TrendResult, level: float = 0.9
             ),
         )
     )
+    return with_source(chart, points, fits="this book", narrow={"labels": "hide"})
 
 
 def residuals_by_model(points: pd.DataFrame) -> alt.LayerChart:
     """Each model's GLUE residual from the log-linear trend, ranked, coloured by release date."""
     order = points.sort_values("residual", ascending=False)["name"].tolist()
-    return ranked_residual_bars(
+    chart = ranked_residual_bars(
         points,
         alt.X("residual:Q", title="GLUE points above (+) or below (−) the trend"),
         _date_colour(points["release_date"]),
@@ -159,6 +161,7 @@ def residuals_by_model(points: pd.DataFrame) -> alt.LayerChart:
             f"trend at their compute; the highest is {order[0]} and the lowest {order[-1]}."
         ),
     )
+    return with_source(chart, points, fits="this book")
 
 
 def efficiency_over_time(
@@ -212,7 +215,7 @@ def efficiency_over_time(
         alt.Tooltip("upper:Q", title=f"{level:.0%} band, high", format=".1f"),
     ]
     trend = trend_layers(band[["release_date", "fit", "lower", "upper"]], x, title, curve_tooltip, level)
-    return alt.layer(trend, dots, labels).properties(
+    chart = alt.layer(trend, dots, labels).properties(
         width=WIDTH,
         height=height,
         description=(
@@ -220,3 +223,4 @@ def efficiency_over_time(
             f"{len(adjusted)} models, labelled by name, with a fitted linear time trend and its {level:.0%} bootstrap band."
         ),
     )
+    return with_source(chart, adjusted, fits="this book", narrow={"labels": "hide"})

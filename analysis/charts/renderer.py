@@ -11,6 +11,14 @@ Quarto's conditional content:
 * ``unless-format="html"``: an image of the static variant of the same spec (:func:`static_spec`),
   an SVG rendered by vl-convert and written to ``<project root>/.atlas-charts/<hash>.svg``.
 
+Every chart fits its column: the HTML carries a second, narrow variant of the spec
+(:func:`narrow_spec`: legends below the plot, side-by-side panels stacked, facets in one column),
+and the loader draws the wide spec where it fits, else the narrow one with its plots widened or
+narrowed to the column (re-drawn when the column's width changes), so chart text keeps its size on
+a phone. A chart that states its source (:func:`analysis.charts.source.with_source`) carries the
+source line under it (in the drawing itself, so the SVG and PNG downloads and the PDF have it
+too); every chart offers its data (CSV) and its image (SVG, PNG) for download, made in the browser.
+
 No ``text/html`` output on purpose: Quarto adds require.js and jQuery from a CDN to every page
 where a cell output carries ``text/html`` or ``application/javascript`` (its rule for JavaScript
 widgets), and the book loads nothing from another host. Quarto and the project's engine both pick
@@ -47,9 +55,10 @@ MARKDOWN_MIME = "text/markdown"
 CHART_FILES_DIR = Path(".atlas-charts")
 """Folder under the project root for the static SVGs the non-HTML formats embed (git-ignored)."""
 
-# The PDF's chart font: vl-convert ships it inside its wheel, so every machine lays the static
-# charts out (and the book embeds them) with the same glyphs, whatever fonts the system has.
-PRINT_FONT = "Liberation Sans"
+# The PDF's chart font: the site's first chart font, and one with every superscript digit of the
+# axes' powers of ten (Liberation Sans has only ¹²³, so 10²¹ would mix in a fallback serif).
+# Debian's fonts-dejavu-core (`make system-packages`) provides it to vl-convert.
+PRINT_FONT = "DejaVu Sans"
 _FONT_KEYS = frozenset({"font", "labelFont", "titleFont"})
 # Legend and axis titles that invite a click ("Family (click to highlight)") mean nothing on paper.
 _INTERACTION_HINT = re.compile(r"\s*\((?:shift-)?click\b[^)]*\)", re.IGNORECASE)
@@ -62,10 +71,25 @@ PRINT_CONFIG: dict[str, Any] = {
     "title": {"fontSize": 15},
 }
 
+NARROW_WIDTH = 300
+"""Plot width (px) of the narrow variant's views before the loader fits them to the column."""
+NARROW_SOURCE_WIDTH = 270
+"""Width (px) the narrow variant's source line is wrapped to: narrower than the smallest phone's column."""
+SOURCE_FONT_SIZE = 11
+LABELS_FROM = 480
+"""Column width (px) from which the narrow variant keeps the name labels a chart asks to hide on phones."""
+SOURCE_COLOR = "#555555"
+_CHAR_WIDTH = 0.56
+"""Average advance of a character of the chart font, as a share of its size (for wrapping the source line)."""
+_LEGEND_CHANNELS = ("color", "fill", "stroke", "shape", "size", "opacity", "fillOpacity", "strokeOpacity",
+                    "strokeWidth", "strokeDash")
+_GRADIENT_CHANNELS = frozenset({"color", "fill", "stroke", "opacity", "fillOpacity", "strokeOpacity"})
+_VIEW_KEYS = ("layer", "hconcat", "vconcat", "concat", "spec")
+
 _chart_counter = itertools.count(1)
 
 _LOADER_JS = """(function () {
-  var id = %(id)s, bundle = %(bundle)s;
+  var id = %(id)s, bundle = %(bundle)s, MIN_PLOT = 140;
   if (!window.atlasVega) {
     window.atlasVega = new Promise(function (resolve, reject) {
       var script = document.createElement("script");
@@ -75,20 +99,206 @@ _LOADER_JS = """(function () {
       document.head.appendChild(script);
     });
   }
+  if (!document.getElementById("atlas-chart-style")) {
+    var style = document.createElement("style");
+    style.id = "atlas-chart-style";
+    style.textContent = %(style)s;
+    document.head.appendChild(style);
+    // A tooltip left by a tap must not stay over the legend while the reader scrolls on.
+    window.addEventListener("scroll", function () {
+      var tip = document.getElementById("vg-tooltip-element");
+      if (tip) tip.classList.remove("visible");
+    }, {passive: true});
+  }
+  var box = document.getElementById(id), tools = document.getElementById(id + "-tools");
+  var wide = JSON.parse(document.getElementById(id + "-spec").textContent);
+  var narrow = JSON.parse(document.getElementById(id + "-narrow").textContent);
+  narrow.datasets = wide.datasets;
+  var meta = (wide.usermeta && wide.usermeta.atlas) || {};
+  var state = {result: null, variant: null, column: 0, recent: [], wideWidth: 0, busy: null, timer: null};
+
+  function column() {
+    var parent = box.parentElement || box, css = getComputedStyle(parent);
+    return Math.floor(parent.clientWidth - parseFloat(css.paddingLeft) - parseFloat(css.paddingRight));
+  }
+  function drawnWidth() {
+    var svg = box.querySelector("svg");
+    return svg ? parseFloat(svg.getAttribute("width")) : 0;
+  }
+  // The views of a spec in a fixed order (the renderer lists their widest widths in the same order).
+  function views(node, found) {
+    if (node && typeof node === "object") {
+      if (typeof node.width === "number") found.push(node);
+      ["layer", "hconcat", "vconcat", "concat", "spec"].forEach(function (key) {
+        var child = node[key];
+        if (Array.isArray(child)) child.forEach(function (c) { views(c, found); });
+        else if (child && typeof child === "object") views(child, found);
+      });
+    }
+    return found;
+  }
+  // The narrow spec with each view's width changed by the delta of its row: one delta for a single
+  // view, one per row of stacked panels, a row's delta shared by the views side by side in it.
+  function widened(deltas) {
+    var spec = JSON.parse(JSON.stringify(Object.assign({}, narrow, {datasets: undefined})));
+    spec.datasets = wide.datasets;
+    var limits = (narrow.usermeta && narrow.usermeta.atlas && narrow.usermeta.atlas.widths) || [];
+    var hidden = (narrow.usermeta && narrow.usermeta.atlas && narrow.usermeta.atlas.labels) || [];
+    if (hidden.length && column() < %(labels_from)s) dropLayers(spec, hidden);
+    var rows = Array.isArray(spec.vconcat) ? spec.vconcat : [spec], index = 0;
+    rows.forEach(function (row, number) {
+      var found = views(row, []), delta = (deltas[number] || 0) / Math.max(Array.isArray(row.hconcat) ? found.length : 1, 1);
+      found.forEach(function (view) {
+        var most = limits[index++] || view.width;
+        view.width = Math.round(Math.max(Math.min(view.width + delta, most), Math.min(MIN_PLOT, view.width)));
+      });
+    });
+    return spec;
+  }
+  function dropLayers(node, names) {
+    if (!node || typeof node !== "object") return;
+    if (Array.isArray(node.layer)) node.layer = node.layer.filter(function (layer) { return names.indexOf(layer.name) < 0; });
+    ["layer", "hconcat", "vconcat", "concat", "spec"].forEach(function (key) {
+      var child = node[key];
+      if (Array.isArray(child)) child.forEach(function (c) { dropLayers(c, names); });
+      else if (child && typeof child === "object") dropLayers(child, names);
+    });
+  }
+  // How much each row of the drawn chart must grow (or shrink) to fill the column.
+  function rowDeltas(available) {
+    var total = drawnWidth(), root = state.result.view.scenegraph().root.items[0];
+    var groups = (root.items || []).filter(function (mark) { return mark.marktype === "group" && mark.role === "scope"; });
+    if (!Array.isArray(narrow.vconcat) || groups.length !== narrow.vconcat.length) return [available - total];
+    var widths = groups.map(function (mark) { return mark.items.length ? mark.items[0].bounds.width() : 0; });
+    var extra = total - Math.max.apply(null, widths);
+    return widths.map(function (width) { return available - extra - width; });
+  }
+  function draw(variant, spec) {
+    if (state.result) state.result.finalize();
+    return vegaEmbed(box, spec, {renderer: "svg", actions: false, tooltip: {offsetX: 14, offsetY: 14}})
+      .then(function (result) {
+        state.result = result;
+        state.variant = variant;
+        var svg = box.querySelector("svg");
+        if (svg) { svg.style.maxWidth = "100%%"; svg.style.height = "auto"; }
+        return drawnWidth();
+      });
+  }
+  function fit() {
+    var available = column();
+    if (!available) return Promise.resolve();
+    state.column = available;
+    if (!state.wideWidth || available >= state.wideWidth) {
+      if (state.variant === "wide") return Promise.resolve();
+      return draw("wide", wide).then(function (width) {
+        state.wideWidth = width;
+        if (width > available) return fitNarrow(available);
+      });
+    }
+    return fitNarrow(available);
+  }
+  // Draw the narrow variant, then correct each row's width until the chart fills the column
+  // (legends and the source line also take width, so one correction may not do).
+  function fitNarrow(available) {
+    var total = [], previous = Infinity;
+    function correct(round) {
+      // First each row by its own excess or room; after that only rows still too wide shrink, and
+      // the fitting stops once a round no longer narrows the chart (a row drawn at fixed pixel
+      // positions does not respond, and the others must not shrink for it).
+      var width = drawnWidth(), deltas = rowDeltas(available);
+      if (round > 1) deltas = deltas.map(function (delta) { return Math.min(delta, 0); });
+      if (round > 4 || width >= previous || !deltas.some(function (delta) { return delta < 0 || delta > 2; })) return;
+      previous = round > 1 ? width : Infinity;
+      total = deltas.map(function (delta, row) { return delta + (total[row] || 0); });
+      return draw("narrow", widened(total)).then(function () { return correct(round + 1); });
+    }
+    return draw("narrow", widened([])).then(function () { return correct(1); });
+  }
+  // data-fitted names the variant drawn once it fills the column (tests and styles can wait for it).
+  function fitted() { box.setAttribute("data-fitted", state.variant); }
+  // Redraw when the column's width changes (debounced), at most four times in three seconds (a
+  // redraw that toggles the page's scroll bar would otherwise redraw forever).
+  function refit() {
+    clearTimeout(state.timer);
+    state.timer = setTimeout(function () {
+      var width = column(), now = Date.now();
+      if (state.busy || Math.abs(width - state.column) < 4) return;
+      state.recent = state.recent.filter(function (time) { return now - time < 3000; }).concat([now]);
+      if (state.recent.length > 4) return;
+      box.removeAttribute("data-fitted");
+      state.busy = fit().then(function () { state.busy = null; fitted(); });
+    }, 150);
+  }
+  function stem() {
+    var figure = box.closest("[id^='fig-']");
+    return figure ? figure.id : id;
+  }
+  function csv() {
+    if (meta.csv) return meta.csv;
+    var rows = Object.keys(wide.datasets || {}).map(function (k) { return wide.datasets[k]; })
+      .sort(function (a, b) { return b.length - a.length; })[0] || [];
+    var columns = rows.length ? Object.keys(rows[0]) : [];
+    var cell = function (v) { v = v == null ? "" : String(v); return /[",\\n]/.test(v) ? '"' + v.replace(/"/g, '""') + '"' : v; };
+    var line = function (r) { return columns.map(function (c) { return cell(r[c]); }).join(","); };
+    return [columns.join(",")].concat(rows.map(line)).join("\\n") + "\\n";
+  }
+  function save(name, url) {
+    var link = document.createElement("a");
+    link.href = url;
+    link.download = name;
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+  }
+  if (tools) {
+    tools.addEventListener("click", function (event) {
+      var button = event.target.closest("button[data-format]");
+      if (!button) return;
+      var format = button.getAttribute("data-format"), name = stem() + "." + format;
+      if (format === "csv") {
+        var url = URL.createObjectURL(new Blob([csv()], {type: "text/csv;charset=utf-8"}));
+        save(name, url);
+        setTimeout(function () { URL.revokeObjectURL(url); }, 5000);
+        return;
+      }
+      // The image is always the wide chart, whatever the screen shows.
+      var holder = document.createElement("div");
+      holder.style.cssText = "position:absolute;left:-10000px;top:0";
+      document.body.appendChild(holder);
+      vegaEmbed(holder, wide, {renderer: "svg", actions: false}).then(function (result) {
+        return result.view.toImageURL(format, format === "png" ? 2 : 1).then(function (url) {
+          save(name, url);
+          result.finalize();
+          holder.remove();
+        });
+      }).catch(function (error) { holder.remove(); console.error(error); });
+    });
+  }
   window.atlasVega.then(function () {
-    var spec = JSON.parse(document.getElementById(id + "-spec").textContent);
-    return vegaEmbed("#" + id, spec, {renderer: "svg", actions: false});
+    return fit();
   }).then(function () {
-    // A column narrower than the chart (Quarto's, beside its sidebar and table of contents)
-    // scales the chart down instead of cutting its legend off.
-    var svg = document.getElementById(id).querySelector("svg");
-    if (svg) { svg.style.maxWidth = "100%%"; svg.style.height = "auto"; }
+    fitted();
+    if (window.ResizeObserver) new ResizeObserver(refit).observe(box.parentElement || box);
+    else window.addEventListener("resize", refit);
   }).catch(function (error) {
-    var target = document.getElementById(id);
-    target.textContent = "The interactive chart could not be drawn (" + error.message + ").";
+    box.textContent = "The interactive chart could not be drawn (" + error.message + ").";
     console.error(error);
   });
 })();"""
+
+_CHART_STYLE = (
+    ".atlas-chart{display:block;overflow:hidden}"
+    ".atlas-chart-tools{display:flex;flex-wrap:wrap;align-items:center;gap:.35rem;margin:.35rem 0 0;font-size:.8rem}"
+    ".atlas-chart-tools span{opacity:.75}"
+    ".atlas-chart-tools button{font:inherit;padding:.1rem .55rem;border:1px solid currentColor;border-radius:3px;"
+    "background:transparent;color:inherit;opacity:.8;cursor:pointer}"
+    ".atlas-chart-tools button:hover,.atlas-chart-tools button:focus-visible{opacity:1}"
+    "#vg-tooltip-element{max-width:17rem;font-size:12px;line-height:1.3;padding:4px 7px}"
+    "#vg-tooltip-element table tr td.key{max-width:6.5rem;white-space:normal;padding-right:6px}"
+    "#vg-tooltip-element table tr td.value{max-width:10rem;white-space:normal;overflow-wrap:anywhere}"
+)
+"""Styles the loader adds to the page once: the download row, and compact tooltips (at most about
+270 px wide) that keep most of the chart, its legend included, in view."""
 
 
 def find_project_root(start: Path | None = None) -> Path:
@@ -177,15 +387,231 @@ def _without_click_hints(node: Any) -> Any:
     return node
 
 
+def _views(node: Any, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every view with a numeric ``width``, depth-first in :data:`_VIEW_KEYS` order (the loader's order too)."""
+    if isinstance(node, dict):
+        if isinstance(node.get("width"), (int, float)) and not isinstance(node.get("width"), bool):
+            found.append(node)
+        for key in _VIEW_KEYS:
+            child = node.get(key)
+            for item in child if isinstance(child, list) else [child] if isinstance(child, dict) else []:
+                _views(item, found)
+    return found
+
+
+def _drawn_width(spec: dict[str, Any]) -> float:
+    """Rough width (px) of a spec's plots side by side: what its source line may span."""
+    if isinstance(spec.get("hconcat"), list):
+        return sum(_drawn_width(child) for child in spec["hconcat"]) + 20 * (len(spec["hconcat"]) - 1)
+    if isinstance(spec.get("facet"), dict) and isinstance(spec.get("spec"), dict):
+        columns = 3 if "column" in spec["facet"] else 1
+        return columns * _drawn_width(spec["spec"]) + 20 * (columns - 1)
+    widths = [view["width"] for view in _views(spec, [])]
+    return float(max(widths)) + 50 if widths else 500.0
+
+
+def _wrap(text: str, width_px: float, font_size: float) -> list[str]:
+    """``text`` broken at spaces into lines of at most ``width_px`` (estimated from the font size)."""
+    limit = max(int(width_px / (_CHAR_WIDTH * font_size)), 24)
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= limit:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines
+
+
+def chart_meta(spec: dict[str, Any]) -> dict[str, Any]:
+    """What :func:`analysis.charts.source.with_source` attached to a spec (``source``, ``csv``, ``narrow``)."""
+    usermeta = spec.get("usermeta")
+    meta = usermeta.get("atlas") if isinstance(usermeta, dict) else None
+    return meta if isinstance(meta, dict) else {}
+
+
+def with_source_title(spec: dict[str, Any], width_px: float | None = None,
+                      font_size: float = SOURCE_FONT_SIZE) -> dict[str, Any]:
+    """Copy of ``spec`` with its source line drawn under it (a bottom title, wrapped to the chart's
+    width), or ``spec`` itself when it states no source."""
+    source = chart_meta(spec).get("source")
+    if not source or "title" in spec:
+        return spec
+    lines = _wrap(str(source), width_px or _drawn_width(spec), font_size)
+    title = {"text": lines, "orient": "bottom", "anchor": "start", "frame": "bounds", "offset": 12,
+             "fontSize": font_size, "fontWeight": "normal", "color": SOURCE_COLOR, "lineHeight": font_size + 3}
+    return {**spec, "title": title}
+
+
+def _narrow_legend(channel: str, encoding: dict[str, Any], columns: int) -> None:
+    """Put the legend of one encoding channel below the plot, in at most ``columns`` columns."""
+    if "field" not in encoding and not isinstance(encoding.get("condition"), dict):
+        return
+    if "field" not in encoding:
+        _narrow_legend(channel, encoding["condition"], columns)
+        return
+    if "legend" in encoding and encoding["legend"] is None:
+        return
+    legend = {k: v for k, v in (encoding.get("legend") or {}).items() if k not in ("legendX", "legendY")}
+    legend["orient"] = "bottom"
+    if channel in _GRADIENT_CHANNELS and encoding.get("type") in ("quantitative", "temporal"):
+        legend["direction"] = "horizontal"
+        legend["gradientLength"] = min(int(legend.get("gradientLength", 200)), 200)
+    else:
+        legend["columns"] = columns
+        legend["labelLimit"] = int(NARROW_WIDTH / columns) - 28
+    encoding["legend"] = legend
+
+
+def _has_points(layers: list[Any]) -> bool:
+    """Whether a layer list draws marks other than text (what labels label; a table of text has none)."""
+    kinds = [(layer.get("mark", {}).get("type") if isinstance(layer.get("mark"), dict) else layer.get("mark"))
+             for layer in layers if isinstance(layer, dict)]
+    return any(kind not in (None, "text") for kind in kinds) or any(
+        isinstance(layer, dict) and "layer" in layer for layer in layers)
+
+
+def _is_label_layer(view: dict[str, Any]) -> bool:
+    """A layer of name labels (text from a field), or of the leader lines from points to their names."""
+    mark = view.get("mark")
+    kind = mark.get("type") if isinstance(mark, dict) else mark
+    encoding = view.get("encoding", {})
+    text = encoding.get("text")
+    leader = kind == "rule" and all(isinstance(encoding.get(c), dict) and "field" in encoding[c] for c in ("x2", "y2"))
+    return (kind == "text" and isinstance(text, dict) and "field" in text) or leader
+
+
+def _with_own_axes(panel: Any) -> Any:
+    """A panel stacked under another shows its own axes: an axis hidden because the panel beside it
+    showed the same labels (``axis: null``) is drawn again."""
+    if isinstance(panel, list):
+        return [_with_own_axes(item) for item in panel]
+    if not isinstance(panel, dict):
+        return panel
+    result = {key: _with_own_axes(value) if key in _VIEW_KEYS else value for key, value in panel.items()}
+    encoding = result.get("encoding")
+    if isinstance(encoding, dict):
+        result["encoding"] = {channel: {k: v for k, v in value.items() if not (k == "axis" and v is None)}
+                              if channel in ("x", "y") and isinstance(value, dict) else value
+                              for channel, value in encoding.items()}
+        for channel in ("x", "y"):
+            if isinstance(result["encoding"].get(channel), dict):
+                _narrow_axis(channel, result["encoding"][channel])
+    return result
+
+
+NARROW_LABEL_LIMIT = 130
+"""Widest row label (px) of a nominal y axis in the narrow variant (longer ones end in "…"; tooltips have them whole)."""
+NARROW_TITLE_CHARS = 26
+"""An x-axis title longer than this is broken into lines in the narrow variant."""
+
+
+def _narrow_axis(channel: str, encoding: dict[str, Any]) -> None:
+    """A long x-axis title is broken into lines, labels of a nominal x axis at their spaces, and row
+    labels of a nominal y axis limited to :data:`NARROW_LABEL_LIMIT`, so none crowds a phone's plot."""
+    if encoding.get("axis", {}) is None:
+        return
+    if channel == "y" and encoding.get("type") == "nominal":
+        axis = dict(encoding.get("axis") or {})
+        axis["labelLimit"] = min(int(axis.get("labelLimit", NARROW_LABEL_LIMIT)), NARROW_LABEL_LIMIT)
+        encoding["axis"] = axis
+        return
+    if channel != "x":
+        return
+    axis = dict(encoding.get("axis") or {})
+    title = encoding.get("title")
+    if isinstance(title, str) and len(title) > NARROW_TITLE_CHARS:
+        encoding["title"] = _wrap(title, NARROW_TITLE_CHARS * _CHAR_WIDTH * 10, 10)
+    if encoding.get("type") == "nominal" and "labelExpr" not in axis:
+        axis["labelExpr"] = "split(datum.label, ' ')"
+        if axis.get("orient") == "top":  # the lines grow downwards: lift the block above the axis
+            labels = encoding.get("sort") if isinstance(encoding.get("sort"), list) else []
+            lines = max((len(str(label).split()) for label in labels), default=1)
+            axis["labelLineHeight"] = 12
+            axis["labelPadding"] = 3 + 12 * (lines - 1)
+        encoding["axis"] = axis
+
+
+def _from_right(node: dict[str, Any], width: float) -> None:
+    """Marks placed at a fixed pixel near the right edge (``x: {"value": 556}`` in a 560 px plot)
+    keep their distance from the right edge when the plot is narrower."""
+    for layer in node.get("layer", []):
+        encoding = layer.get("encoding", {}) if isinstance(layer, dict) else {}
+        x = encoding.get("x")
+        if isinstance(x, dict) and isinstance(x.get("value"), (int, float)) and x["value"] > width / 2:
+            encoding["x"] = {**x, "value": {"expr": f"width - {width - x['value']:g}"}}
+
+
+def _narrow_node(node: Any, hints: dict[str, Any]) -> Any:
+    """The narrow form of a spec fragment: stacked panels, legends below, label layers per ``hints``."""
+    if isinstance(node, list):
+        return [_narrow_node(item, hints) for item in node]
+    if not isinstance(node, dict):
+        return node
+    result = {key: _narrow_node(value, hints) for key, value in node.items() if key != "datasets"}
+    if isinstance(result.get("hconcat"), list) and hints.get("stack", True):
+        result["vconcat"] = [_with_own_axes(panel) for panel in result.pop("hconcat")]
+    if isinstance(result.get("concat"), list):
+        result["columns"] = 1
+    facet = result.get("facet")
+    if isinstance(facet, dict) and "column" in facet and "row" not in facet:
+        result["facet"] = facet["column"]
+        result["columns"] = 1
+    elif isinstance(facet, dict) and "field" in facet:  # a wrapped facet: one panel a row
+        result["columns"] = 1
+    for channel, encoding in (result.get("encoding") or {}).items():
+        if channel in _LEGEND_CHANNELS and isinstance(encoding, dict):
+            _narrow_legend(channel, encoding, int(hints.get("legend_columns", 2)))
+        if isinstance(encoding, dict):
+            _narrow_axis(channel, encoding)
+    if hints.get("labels") == "hide" and isinstance(result.get("layer"), list) and _has_points(result["layer"]):
+        for layer in result["layer"]:
+            if isinstance(layer, dict) and _is_label_layer(layer):
+                layer.setdefault("name", f"atlas_label_{len(hints.get('_labels', [])) + 1}")
+                hints.setdefault("_labels", []).append(layer["name"])
+    return result
+
+
+def narrow_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """The phone variant of a Vega-Lite spec (without its ``datasets``, which it shares with ``spec``).
+
+    Legends move below the plot (symbol legends in two columns, gradients horizontal), side-by-side
+    panels (``hconcat``) are stacked, a row of facets becomes a column, and every view is
+    :data:`NARROW_WIDTH` pixels wide at most; the loader then widens or narrows the views to the
+    column, up to their wide width (listed in ``usermeta.atlas.widths``, in :func:`_views` order).
+    Hints from :func:`analysis.charts.source.with_source` (``narrow=``) adjust it; with
+    ``labels: "hide"`` the name labels (listed in ``usermeta.atlas.labels``) are left out by the
+    loader where the column is narrower than :data:`LABELS_FROM` pixels.
+    """
+    hints = dict(chart_meta(spec).get("narrow") or {})
+    narrow = _narrow_node(spec, hints)
+    labels = hints.pop("_labels", [])
+    if isinstance(narrow.get("width"), (int, float)) and isinstance(narrow.get("layer"), list):
+        _from_right(narrow, float(narrow["width"]))  # a single view: its `width` signal is the plot's
+    widths = []
+    for view in _views(narrow, []):
+        widths.append(max(view["width"], NARROW_WIDTH))
+        view["width"] = min(view["width"], NARROW_WIDTH)
+        if isinstance(hints.get("height"), (int, float)) and isinstance(view.get("height"), (int, float)):
+            view["height"] = hints["height"]
+    config = narrow.setdefault("config", {})
+    config["legend"] = {**config.get("legend", {}), "orient": "bottom",
+                        "layout": {"bottom": {"direction": "vertical", "anchor": "start"}}}
+    usermeta = dict(narrow.get("usermeta") or {})
+    usermeta["atlas"] = {**chart_meta(spec), "widths": widths, "labels": labels}
+    usermeta["atlas"].pop("csv", None)
+    narrow["usermeta"] = usermeta
+    return with_source_title(narrow, NARROW_SOURCE_WIDTH)
+
+
 def static_spec(spec: dict[str, Any]) -> dict[str, Any]:
     """The print variant of a Vega-Lite spec: controls dropped, type sized and set for the page.
 
     Parameters keep their initial ``value`` (so a slider's default still drives the chart) but
     lose their ``bind`` (input widgets, legend clicks, zoom and pan mean nothing on paper), and
     titles lose the hints that ask for a click. Every font of the config becomes
-    :data:`PRINT_FONT`.
+    :data:`PRINT_FONT`. The source line, if any, is drawn under the chart.
     """
-    static = _without_click_hints(_without_bindings(spec))
+    static = _without_click_hints(_without_bindings(with_source_title(spec, font_size=SOURCE_FONT_SIZE + 1)))
     config = _merge_config(static.get("config", {}), PRINT_CONFIG)
     static["config"] = _print_fonts({**config, "font": PRINT_FONT})
     return static
@@ -197,16 +623,24 @@ def chart_svg(spec: dict[str, Any]) -> str:
 
 
 def chart_html(spec: dict[str, Any], cwd: Path | None = None) -> str:
-    """The HTML fragment that draws ``spec`` interactively with the site's local Vega bundle."""
-    spec_json = _json_for_script(spec)
+    """The HTML fragment that draws ``spec`` interactively with the site's local Vega bundle:
+    the chart's box, its download buttons, the wide and narrow specs and the loader."""
+    wide = with_source_title(spec)
+    spec_json = _json_for_script(wide)
     digest = hashlib.sha256(spec_json.encode("utf-8")).hexdigest()[:12]
     chart_id = f"atlas-chart-{digest}-{next(_chart_counter)}"
     description = str(spec.get("description") or "Chart")
-    loader = _LOADER_JS % {"id": json.dumps(chart_id), "bundle": _json_for_script(bundle_url(cwd))}
+    loader = _LOADER_JS % {"id": json.dumps(chart_id), "bundle": _json_for_script(bundle_url(cwd)),
+                           "style": _json_for_script(_CHART_STYLE), "labels_from": LABELS_FROM}
     return (
         f'<div class="atlas-chart" id="{chart_id}" role="figure" aria-label="{html.escape(description, quote=True)}"'
-        ' style="max-width:100%;overflow-x:auto"></div>\n'
+        ' style="max-width:100%"></div>\n'
+        f'<div class="atlas-chart-tools" id="{chart_id}-tools" role="group" aria-label="Download this chart">'
+        '<span>Download:</span> <button type="button" data-format="csv" aria-label="Data (CSV)">Data</button> '
+        '<button type="button" data-format="svg" aria-label="Image (SVG)">SVG</button> '
+        '<button type="button" data-format="png" aria-label="Image (PNG)">PNG</button></div>\n'
         f'<script type="application/json" id="{chart_id}-spec">{spec_json}</script>\n'
+        f'<script type="application/json" id="{chart_id}-narrow">{_json_for_script(narrow_spec(spec))}</script>\n'
         f"<script>\n{loader}\n</script>\n"
     )
 

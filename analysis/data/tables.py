@@ -12,6 +12,7 @@ from analysis import resources
 from analysis.data.descriptor import TableSpec
 from analysis.data.problems import DataValidationError, Problem
 from analysis.data.validate import ParsedTable, check_package
+from analysis.text import format_power, needs_power_of_ten
 
 DATA_DIR = resources.data_dir()
 """The package's data folder (curated CSVs and ``datapackage.json``; ``data/`` of a checkout)."""
@@ -136,15 +137,20 @@ def inspect_data_dir(data_dir: str | Path | None = None) -> tuple[list[Problem],
     return [], descriptions
 
 
+
+def _bound(value: float) -> str:
+    """A constraint's bound as the book writes numbers: ``1000``, ``10¹³``, ``2.5 × 10⁻⁷`` (no e-notation)."""
+    return format_power(value, 15) if needs_power_of_ten(value) else f"{value:g}"
+
 def _describe_column(spec: TableSpec, name: str) -> ColumnDescription:
     field = next(f for f in spec.fields if f.name == name)
     rules = []
     if field.exclusive_minimum is not None:
-        rules.append(f"> {field.exclusive_minimum:g}")
+        rules.append(f"> {_bound(field.exclusive_minimum)}")
     if field.minimum is not None:
-        rules.append(f">= {field.minimum:g}")
+        rules.append(f">= {_bound(field.minimum)}")
     if field.maximum is not None:
-        rules.append(f"<= {field.maximum:g}")
+        rules.append(f"<= {_bound(field.maximum)}")
     if field.enum is not None:
         rules.append("one of " + ", ".join(field.enum))
     if field.pattern is not None:

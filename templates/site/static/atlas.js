@@ -1,4 +1,5 @@
-// Site behaviour: the phone menu, chart sizing and the search box over the prebuilt index (no server).
+// Site behaviour: the phone menu, previews of cross-references and citations, and the search box
+// over the prebuilt index (no server). Charts size themselves (their loader, from the renderer).
 (function () {
   "use strict";
   var root = document.body.getAttribute("data-root") || "";
@@ -9,28 +10,69 @@
       toggle.setAttribute("aria-expanded", open ? "true" : "false");
     });
   }
-  // Charts narrower than their natural size shrink only to MIN_CHART_SCALE, so labels stay
-  // readable on a phone; below that the chart's box scrolls sideways.
-  var MIN_CHART_SCALE = 0.72;
-  function fitChart(box) {
-    var svg = box.querySelector("svg");
-    var natural = svg && parseFloat(svg.getAttribute("width"));
-    if (!natural) return;
-    // the column's width, not the box's: vega-embed makes the box shrink-wrap its SVG
-    var column = box.parentElement ? box.parentElement.clientWidth : box.clientWidth;
-    var width = Math.max(Math.min(natural, column), natural * MIN_CHART_SCALE);
-    svg.style.width = width + "px";
-    svg.style.maxWidth = "none";
-    svg.style.height = "auto";
+  // Previews of cross-references and citations (as Quarto books show them): on hover or keyboard
+  // focus, a box with the caption, the section's first lines or the reference, from the prebuilt
+  // index site_libs/previews.js (no request: it works from file:// too).
+  var previews = window.ATLAS_PREVIEWS || {};
+  var rootURL = new URL(root || "./", window.location.href).href;
+  var popup = null, hideTimer = null;
+  function previewKey(link) {
+    var href = link.href || "";
+    if (href.indexOf("#") < 0 || href.indexOf(rootURL) !== 0) return null;
+    var key = href.slice(rootURL.length);
+    return Object.prototype.hasOwnProperty.call(previews, key) ? key : null;
   }
-  function fitCharts() { document.querySelectorAll(".atlas-chart").forEach(fitChart); }
-  if (window.MutationObserver) {
-    document.querySelectorAll(".atlas-chart").forEach(function (box) {
-      new MutationObserver(function () { fitChart(box); }).observe(box, {childList: true, subtree: true});
-    });
+  function hidePreview() {
+    if (popup) { popup.hidden = true; popup.owner && popup.owner.removeAttribute("aria-describedby"); }
   }
-  window.addEventListener("resize", fitCharts);
-  window.addEventListener("load", fitCharts);
+  function showPreview(link) {
+    var key = previewKey(link);
+    if (!key) return;
+    clearTimeout(hideTimer);
+    if (!popup) {
+      popup = document.createElement("div");
+      popup.className = "xref-preview";
+      popup.id = "xref-preview";
+      popup.setAttribute("role", "tooltip");
+      popup.addEventListener("mouseenter", function () { clearTimeout(hideTimer); });
+      popup.addEventListener("mouseleave", function () { hideTimer = setTimeout(hidePreview, 250); });
+      document.body.appendChild(popup);
+    }
+    var entry = previews[key];
+    popup.innerHTML = '<p class="xref-preview-title"></p><div class="xref-preview-body"></div>';
+    popup.firstChild.textContent = entry.title;
+    popup.lastChild.innerHTML = entry.html;
+    var target = key.split("#")[1], here = document.getElementById(target);
+    var chart = here && link.href.split("#")[0] === window.location.href.split("#")[0] && here.querySelector(".atlas-chart svg");
+    if (chart) {
+      var copy = chart.cloneNode(true);
+      copy.removeAttribute("id");
+      copy.style.width = "100%";
+      copy.style.height = "auto";
+      popup.insertBefore(copy, popup.lastChild);
+    }
+    popup.hidden = false;
+    popup.owner = link;
+    link.setAttribute("aria-describedby", popup.id);
+    var box = link.getBoundingClientRect(), width = Math.min(420, window.innerWidth - 16);
+    popup.style.width = width + "px";
+    popup.style.left = Math.max(8, Math.min(box.left + window.scrollX, window.scrollX + window.innerWidth - width - 8)) + "px";
+    var below = box.bottom + window.scrollY + 6;
+    popup.style.top = below + "px";
+    var height = popup.getBoundingClientRect().height;
+    if (box.bottom + height + 12 > window.innerHeight && box.top > height + 12) {
+      popup.style.top = (box.top + window.scrollY - height - 6) + "px";
+    }
+  }
+  document.querySelectorAll("main a[href*='#']").forEach(function (link) {
+    if (!previewKey(link)) return;
+    link.classList.add("has-preview");
+    link.addEventListener("mouseenter", function () { showPreview(link); });
+    link.addEventListener("focus", function () { showPreview(link); });
+    link.addEventListener("mouseleave", function () { hideTimer = setTimeout(hidePreview, 250); });
+    link.addEventListener("blur", function () { hideTimer = setTimeout(hidePreview, 100); });
+  });
+  document.addEventListener("keydown", function (event) { if (event.key === "Escape") hidePreview(); });
 
   var input = document.getElementById("search-input");
   var list = document.getElementById("search-results");
