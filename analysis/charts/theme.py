@@ -30,7 +30,7 @@ CATEGORICAL: Final[tuple[str, ...]] = (
     "#009E73",  # bluish green
     "#CC79A7",  # reddish purple
     "#56B4E9",  # sky blue
-    "#D55E00",  # vermillion
+    "#D55E00",  # vermilion
     "#F0E442",  # yellow
     "#000000",  # black
 )
@@ -42,7 +42,7 @@ SHAPES: Final[tuple[str, ...]] = (
 FIT_COLOR: Final = "#404040"
 """Colour of fitted lines and their uncertainty bands (neutral, so the data keeps the colour)."""
 FRONTIER_COLOR: Final = "#D55E00"
-"""Colour of Pareto frontiers (vermillion, distinct from every sequential-scheme colour)."""
+"""Colour of Pareto frontiers (vermilion, distinct from every sequential-scheme colour)."""
 INK: Final = "#333333"
 """Outlines of points and the text of labels."""
 NAMED_MODEL_COLOR: Final = "#111111"
