@@ -163,11 +163,12 @@ def test_heldout_and_epoch_tables_agree_with_6nd() -> None:
 
 def test_cli_wrong_tokens_column_is_caught_by_the_6nd_check(capsys: pytest.CaptureFixture[str]) -> None:
     path = epoch_runs_path()
+    # The sizes as tokens: raw counts, so only C = 6 N D shows the mistake.
     status = main(["fit", "parametric", str(path), "--n-col", "Model Size", "--c-col", "Training FLOP",
-                   "--d-col", "loss"])
+                   "--d-col", "Model Size"])
     err = capsys.readouterr().err.strip().splitlines()
     assert status == 1 and len(err) == 1
-    assert str(path) in err[0] and ":2: " in err[0] and "'Training FLOP'" in err[0] and "'loss'" in err[0]
+    assert str(path) in err[0] and ":2: " in err[0] and "'Training FLOP'" in err[0] and "6 N D" in err[0]
 
 
 # ---------------------------------------------------------------- unusable budgets with bootstrap
