@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import AtlasError
-from analysis.fit.bootstrap import DEFAULT_CHUNK_SIZE, ProgressCallback, chunked_counts
+from analysis.fit.bootstrap import DEFAULT_CHUNK_SIZE, ProgressCallback, chunk_size_for, chunked_counts
 from analysis.fit.isoflop import (
     BUDGET_COLUMNS,
     FLAT_REASON,
@@ -108,7 +108,8 @@ class EnvelopeFit:
         groups = labels[members]
         out = np.full((self.n_bootstrap, included.size), np.nan)
         start = 0
-        for counts in chunked_counts(self.seed, members.size, self.n_bootstrap, self.chunk_size, groups):
+        for counts in chunked_counts(self.seed, members.size, self.n_bootstrap,
+                                     chunk_size_for(members.size, self.chunk_size), groups):
             for k in np.flatnonzero(included):
                 in_range = groups == k
                 loss = np.where(counts[:, in_range] > 0, runs.loss[members[in_range]], np.inf)

@@ -38,6 +38,7 @@ from analysis.errors import AtlasError
 from analysis.fit.bootstrap import (
     DEFAULT_CHUNK_SIZE,
     ProgressCallback,
+    chunk_size_for,
     chunked_counts,
     chunked_noise,
     percentile_interval,
@@ -547,10 +548,11 @@ class IsoFLOPFit:
         """Yield ``(weights, losses)`` chunks, both ``(chunk, n)`` for the runs ``members`` (budget labels
         ``groups``, losses ``loss``): run counts and the losses as measured, or unit weights and noisy losses."""
         if self.loss_noise is None:
-            for counts in chunked_counts(self.seed, members.size, self.n_bootstrap, self.chunk_size, groups):
+            for counts in chunked_counts(self.seed, members.size, self.n_bootstrap,
+                                         chunk_size_for(members.size, self.chunk_size), groups):
                 yield counts, np.broadcast_to(loss, counts.shape)
         else:
-            for noise in chunked_noise(self.seed, members.size, self.n_bootstrap, self.chunk_size):
+            for noise in chunked_noise(self.seed, members.size, self.n_bootstrap, chunk_size_for(members.size, self.chunk_size)):
                 yield np.ones_like(noise), loss + self.loss_noise * noise
 
     def _bootstrap_parabolas(

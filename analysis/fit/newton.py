@@ -119,73 +119,61 @@ def _huber(residual: np.ndarray, delta: float) -> np.ndarray:
     return delta * (size - 0.5 * delta) + 0.5 * inside * inside
 
 
-N_PRODUCTS = 15
+def _jacobian(state: _ModelState, log_n: np.ndarray, log_d: np.ndarray) -> np.ndarray:
+    """``(S, b, 5)``: ``d residual / d phi = [p1, p2, p3, -p1 log N, -p2 log D]`` of every run."""
+    jacobian = np.empty((*state.p1.shape, N_PARAMETERS))
+    jacobian[..., 0] = state.p1
+    jacobian[..., 1] = state.p2
+    jacobian[..., 2] = state.p3
+    np.multiply(state.p1, log_n, out=jacobian[..., 3])
+    np.negative(jacobian[..., 3], out=jacobian[..., 3])
+    np.multiply(state.p2, log_d, out=jacobian[..., 4])
+    np.negative(jacobian[..., 4], out=jacobian[..., 4])
+    return jacobian
 
 
-def _products(state: _ModelState, weights: np.ndarray, delta: float) -> np.ndarray:
-    """``(15, S, b)``: the weighted per-run factors whose sums against :func:`design` give the derivatives.
+def _weights_of_terms(
+    state: _ModelState, weights: np.ndarray, delta: float, majorise: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(q, c)``, each ``(S, b)``: ``q = w psi(r)`` weighs the gradient, ``c = w (curvature - psi(r))`` the ``J J^T``
+    part of the Hessian.
 
-    Three for the gradient, six for the exact Hessian's ``J J^T`` part and six for the extra curvature of the
-    Huber majoriser: a residual beyond the threshold gets the curvature ``delta / |r|`` of the quadratic that
-    touches the Huber loss there from above, where the Huber loss itself has none (see :func:`newton_refine`).
+    The curvature is the Huber loss's own, 1 inside the threshold and 0 beyond it, or with ``majorise`` that of
+    the quadratic touching the Huber loss from above at ``r``, ``delta / |r|`` beyond the threshold.
     """
-    p1, p2, p3 = state.p1, state.p2, state.p3
     size = np.abs(state.residual)
-    clipped = np.clip(state.residual, -delta, delta)
-    q = weights * clipped
-    inside = size < delta
-    c = weights * inside - q
-    with np.errstate(divide="ignore"):
-        m = weights * np.where(inside, 0.0, delta / np.maximum(size, delta))
-    products = np.empty((N_PRODUCTS, *p1.shape))
-    pairs = [(q, p1), (q, p2), (q, p3)]
-    for weight in (c, m):
-        wp1, wp2, wp3 = weight * p1, weight * p2, weight * p3
-        pairs += [(wp1, p1), (wp1, p2), (wp1, p3), (wp2, p2), (wp2, p3), (wp3, p3)]
-    for out, (left, right) in zip(products, pairs, strict=True):
-        np.multiply(left, right, out=out)
-    return products
+    q = np.clip(state.residual, -delta, delta)
+    q *= weights
+    if majorise:
+        curvature = delta / np.maximum(size, delta)
+    else:
+        curvature = (size < delta).astype(float)
+    curvature *= weights
+    curvature -= q
+    return q, curvature
 
 
-_ONE, _LN, _LD, _LN2, _LD2, _LNLD = range(6)
+def _derivatives(
+    state: _ModelState, weights: np.ndarray, log_n: np.ndarray, log_d: np.ndarray, delta: float, majorise: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gradient ``(S, 5)`` and Hessian ``(S, 5, 5)`` in ``phi`` summed over a block of runs.
 
-
-def _outer_part(s11: np.ndarray, s12: np.ndarray, s13: np.ndarray, s22: np.ndarray, s23: np.ndarray,
-                s33: np.ndarray) -> np.ndarray:
-    """``(S, 5, 5)``: ``sum_i w_i J_i J_i^T`` from the basis sums of ``w p_k p_l``."""
-    matrix = np.empty((s11.shape[0], N_PARAMETERS, N_PARAMETERS))
-    entries = {
-        (0, 0): s11[:, _ONE], (0, 1): s12[:, _ONE], (0, 2): s13[:, _ONE], (0, 3): -s11[:, _LN], (0, 4): -s12[:, _LD],
-        (1, 1): s22[:, _ONE], (1, 2): s23[:, _ONE], (1, 3): -s12[:, _LN], (1, 4): -s22[:, _LD],
-        (2, 2): s33[:, _ONE], (2, 3): -s13[:, _LN], (2, 4): -s23[:, _LD],
-        (3, 3): s11[:, _LN2], (3, 4): s12[:, _LNLD],
-        (4, 4): s22[:, _LD2],
-    }
-    for (i, j), value in entries.items():
-        matrix[:, i, j] = value
-        matrix[:, j, i] = value
-    return matrix
-
-
-def _assemble(sums: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Gradient ``(S, 5)``, Hessian ``(S, 5, 5)`` and the majoriser's extra curvature ``(S, 5, 5)`` in ``phi``, from the
-    sums ``(15, S, 6)`` of :func:`_products` against the basis.
-
-    ``d residual / d phi = J = [p1, p2, p3, -p1 log N, -p2 log D]`` (:class:`_ModelState`); the Hessian is
-    ``(psi' - psi) J J^T`` plus ``psi`` times the second derivatives of the prediction over the prediction
-    (the ``A`` and ``B`` terms only: the prediction is linear in ``E``).
+    The Hessian is ``sum c J J^T`` plus ``psi`` times the second derivatives of the prediction over the
+    prediction: only the ``A`` and ``B`` terms have them (the prediction is linear in ``E``), and they are
+    ``p1 [1, -log N, log N^2]`` on ``(a, alpha)`` and ``p2 [1, -log D, log D^2]`` on ``(b, beta)``.
     """
-    qp1, qp2, qp3 = sums[:3]
-    gradient = np.stack([qp1[:, _ONE], qp2[:, _ONE], qp3[:, _ONE], -qp1[:, _LN], -qp2[:, _LD]], axis=1)
-    hessian = _outer_part(*sums[3:9])
-    for (i, j), value in {
-        (0, 0): qp1[:, _ONE], (0, 3): -qp1[:, _LN], (3, 3): qp1[:, _LN2],
-        (1, 1): qp2[:, _ONE], (1, 4): -qp2[:, _LD], (4, 4): qp2[:, _LD2],
-    }.items():
+    q, c = _weights_of_terms(state, weights, delta, majorise)
+    jacobian = _jacobian(state, log_n, log_d)
+    gradient = np.matmul(q[:, None, :], jacobian)[:, 0]
+    hessian = np.matmul(np.swapaxes(jacobian * c[..., None], 1, 2), jacobian)
+    second_n = -(q * jacobian[..., 3]) @ log_n  # sum of q p1 log N^2
+    second_d = -(q * jacobian[..., 4]) @ log_d
+    for (i, j), value in {(0, 0): gradient[:, 0], (0, 3): gradient[:, 3], (3, 3): second_n,
+                          (1, 1): gradient[:, 1], (1, 4): gradient[:, 4], (4, 4): second_d}.items():
         hessian[:, i, j] += value
         if i != j:
             hessian[:, j, i] += value
-    return gradient, hessian, _outer_part(*sums[9:])
+    return gradient, hessian
 
 
 def _blocks(n_runs: int, n_rows: int) -> list[slice]:
@@ -201,23 +189,26 @@ def solver_terms(
     weights: np.ndarray,
     delta: float,
     with_derivatives: bool = True,
-) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
-    """Weighted Huber objective ``(S,)`` at ``phi`` ``(S, 5)`` and, with derivatives, its gradient ``(S, 5)``, Hessian
-    ``(S, 5, 5)`` and the majoriser's extra curvature ``(S, 5, 5)`` in ``phi`` (see :func:`huber_terms`)."""
+    majorise: bool = False,
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+    """Weighted Huber objective ``(S,)`` at ``phi`` ``(S, 5)`` and, with derivatives, its gradient ``(S, 5)`` and
+    Hessian ``(S, 5, 5)`` in ``phi`` (see :func:`huber_terms`); with ``majorise`` the Hessian of the Huber
+    majoriser at ``phi`` instead (:func:`_weights_of_terms`)."""
     phi = np.atleast_2d(phi)
     n_rows, n_runs = phi.shape[0], log_n.shape[0]
     weights = np.broadcast_to(weights, (n_rows, n_runs))
     objective = np.zeros(n_rows)
-    sums = np.zeros((N_PRODUCTS, n_rows, 6)) if with_derivatives else None
+    gradient = np.zeros((n_rows, N_PARAMETERS))
+    hessian = np.zeros((n_rows, N_PARAMETERS, N_PARAMETERS))
     for block in _blocks(n_runs, n_rows):
         state = _model(phi, log_n[block], log_d[block], log_loss[block])
         w = weights[:, block]
         objective += np.einsum("sn,sn->s", w, _huber(state.residual, delta))
-        if sums is not None:
-            products = _products(state, w, delta)
-            basis = design(log_n[block], log_d[block])
-            sums += (products.reshape(-1, products.shape[-1]) @ basis).reshape(N_PRODUCTS, n_rows, 6)
-    return objective, None if sums is None else _assemble(sums)
+        if with_derivatives:
+            block_gradient, block_hessian = _derivatives(state, w, log_n[block], log_d[block], delta, majorise)
+            gradient += block_gradient
+            hessian += block_hessian
+    return objective, (gradient, hessian) if with_derivatives else None
 
 
 def huber_terms(
@@ -245,7 +236,7 @@ def huber_terms(
     objective, derivatives = solver_terms(to_solver(theta), log_n, log_d, log_loss, weights, delta, with_derivatives)
     if derivatives is None:
         return objective, None, None
-    gradient, hessian, _ = derivatives
+    gradient, hessian = derivatives
     # Chain rule for E = exp(e): d/de = E d/dE, d2/de2 = E^2 d2/dE2 + E d/dE.
     scale = np.ones_like(theta)
     scale[:, 2] = np.exp(theta[:, 2])
@@ -254,26 +245,52 @@ def huber_terms(
     return objective, gradient * scale, hessian
 
 
+SHARE_COLUMNS = 1 + N_PARAMETERS + N_PARAMETERS**2 + 2
+"""Columns of :func:`run_shares`: the objective, the gradient, the ``J J^T`` part of the Hessian and its two
+second-derivative terms."""
+
+
+def run_shares(phi: np.ndarray, log_n: np.ndarray, log_d: np.ndarray, log_loss: np.ndarray, delta: float) -> np.ndarray:
+    """``(n, SHARE_COLUMNS)``: each run's share of the objective and its derivatives at one ``phi`` ``(5,)``.
+
+    Objective and derivatives are linear in the run weights, so for any weights ``w`` ``(S, n)``,
+    :func:`terms_from_sums` of ``w @ shares`` is :func:`solver_terms` at ``phi``: the first Newton step of every
+    bootstrap resample from one evaluation.
+    """
+    shares = np.empty((log_n.shape[0], SHARE_COLUMNS))
+    for block in _blocks(log_n.shape[0], SHARE_COLUMNS):
+        state = _model(phi[None], log_n[block], log_d[block], log_loss[block])
+        q, c = (part[0] for part in _weights_of_terms(state, np.ones((1, block.stop - block.start)), delta, False))
+        jacobian = _jacobian(state, log_n[block], log_d[block])[0]  # (b, 5)
+        part = shares[block]
+        part[:, 0] = _huber(state.residual[0], delta)
+        part[:, 1:6] = q[:, None] * jacobian
+        part[:, 6:31] = (c[:, None, None] * jacobian[:, :, None] * jacobian[:, None, :]).reshape(-1, 25)
+        part[:, 31] = -part[:, 4] * log_n[block]  # q p1 log N^2
+        part[:, 32] = -part[:, 5] * log_d[block]  # q p2 log D^2
+    return shares
+
+
+def terms_from_sums(sums: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """Objective ``(S,)``, gradient ``(S, 5)`` and Hessian ``(S, 5, 5)`` from weighted sums ``(S, SHARE_COLUMNS)`` of
+    :func:`run_shares`."""
+    n_rows = sums.shape[0]
+    gradient = sums[:, 1:6].copy()
+    hessian = sums[:, 6:31].reshape(n_rows, N_PARAMETERS, N_PARAMETERS).copy()
+    for (i, j), value in {(0, 0): gradient[:, 0], (0, 3): gradient[:, 3], (3, 3): sums[:, 31],
+                          (1, 1): gradient[:, 1], (1, 4): gradient[:, 4], (4, 4): sums[:, 32]}.items():
+        hessian[:, i, j] += value
+        if i != j:
+            hessian[:, j, i] += value
+    return sums[:, 0].copy(), (gradient, hessian)
+
+
 def resample_terms(
     phi: np.ndarray, log_n: np.ndarray, log_d: np.ndarray, log_loss: np.ndarray, weights: np.ndarray, delta: float
-) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """:func:`solver_terms` at one ``phi`` ``(5,)`` for many weight rows ``(S, n)`` at the cost of one evaluation.
-
-    Objective and derivatives are linear in the weights, so each run's share is computed once and every
-    row's sums are one matrix product: the first Newton step of every bootstrap resample.
-    """
-    n_rows, n_runs = weights.shape
-    objective = np.zeros(n_rows)
-    sums = np.zeros((n_rows, N_PRODUCTS * 6))
-    for block in _blocks(n_runs, N_PRODUCTS * 6):
-        state = _model(phi[None], log_n[block], log_d[block], log_loss[block])
-        per_run = _products(state, np.ones((1, block.stop - block.start)), delta)[:, 0]  # (15, b)
-        basis = design(log_n[block], log_d[block])  # (b, 6)
-        shares = (per_run[:, :, None] * basis[None]).transpose(1, 0, 2).reshape(basis.shape[0], -1)  # (b, 90)
-        w = weights[:, block]
-        objective += w @ _huber(state.residual[0], delta)
-        sums += w @ shares
-    return objective, _assemble(sums.reshape(n_rows, N_PRODUCTS, 6).transpose(1, 0, 2))
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """:func:`solver_terms` at one ``phi`` ``(5,)`` for many weight rows ``(S, n)`` at the cost of one evaluation
+    (:func:`run_shares`)."""
+    return terms_from_sums(weights @ run_shares(phi, log_n, log_d, log_loss, delta))
 
 
 def sandwich_standard_errors(
@@ -294,7 +311,7 @@ def sandwich_standard_errors(
         outer += per_run.T @ per_run
     _, derivatives = solver_terms(phi[None], log_n, log_d, log_loss, np.full(n_runs, 1.0 / n_runs), delta)
     assert derivatives is not None
-    gradient, hessian, _ = derivatives
+    gradient, hessian = derivatives
     free = _free_parameters(phi[None], gradient, lower, upper)[0]
     errors = np.zeros(N_PARAMETERS)
     inner = hessian[0][np.ix_(free, free)] * n_runs
@@ -329,7 +346,7 @@ def newton_refine(
     max_iter: int = 200,
     bounds: tuple[np.ndarray, np.ndarray] | None = None,
     tolerance: np.ndarray | None = None,
-    initial: tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None,
+    initial: tuple[np.ndarray, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> NewtonOutcome:
     """Batched, bound-constrained Newton method, one problem per row of ``phi0``.
 
@@ -346,7 +363,7 @@ def newton_refine(
             :func:`resample_terms`), saving their evaluation.
 
     Each iteration tries a (damped) Newton step on the exact Hessian; where it does not lower the objective,
-    a step on the Hessian of the Huber majoriser instead (:func:`_products`), damped Levenberg-Marquardt
+    a step on the Hessian of the Huber majoriser instead (:func:`_weights_of_terms`), damped Levenberg-Marquardt
     style until it does. The exact Hessian gives a residual beyond the threshold no curvature, so with a
     threshold as small as the papers' (``1e-3``, most residuals beyond it) its steps overshoot far from the
     optimum; the majoriser's steps always descend but approach the optimum slowly; together they are fast
@@ -363,12 +380,12 @@ def newton_refine(
     tolerance = np.broadcast_to(STEP_TOL if tolerance is None else tolerance, (n_rows, N_PARAMETERS))
     if initial is not None and np.array_equal(phi, np.clip(phi, lower, upper)):
         objective = np.array(initial[0], dtype=float, copy=True)
-        gradient, hessian, extra = (np.array(part, dtype=float, copy=True) for part in initial[1])
+        gradient, hessian = (np.array(part, dtype=float, copy=True) for part in initial[1])
     else:
         phi = np.clip(phi, lower, upper)
         objective, derivatives = solver_terms(phi, log_n, log_d, log_loss, weights, delta)
         assert derivatives is not None
-        gradient, hessian, extra = derivatives
+        gradient, hessian = derivatives
     exact_damping = np.full(n_rows, _INITIAL_DAMPING)
     majoriser_damping = np.full(n_rows, _INITIAL_DAMPING)
     active = np.ones(n_rows, dtype=bool)
@@ -383,7 +400,7 @@ def newton_refine(
         kept = np.isfinite(trial_objective) & (trial_objective <= objective[rows])
         moved = rows[kept]
         phi[moved], objective[moved] = trial[kept], trial_objective[kept]
-        for store, part in zip((gradient, hessian, extra), trial_derivatives, strict=True):
+        for store, part in zip((gradient, hessian), trial_derivatives, strict=True):
             store[moved] = part[kept]
         return kept
 
@@ -410,7 +427,9 @@ def newton_refine(
         rows, free, free_gradient = rows[~kept], free[~kept], free_gradient[~kept]
         if rows.size == 0:
             continue
-        kept = attempt(rows, _newton_steps(hessian[rows] + extra[rows], free_gradient, free, majoriser_damping[rows]))
+        _, majoriser = solver_terms(phi[rows], log_n, log_d, log_loss, weights[rows], delta, majorise=True)
+        assert majoriser is not None
+        kept = attempt(rows, _newton_steps(majoriser[1], free_gradient, free, majoriser_damping[rows]))
         majoriser_damping[rows[kept]] = np.maximum(majoriser_damping[rows[kept]] * 0.1, _SMALLEST_DAMPING)
         majoriser_damping[rows[~kept]] *= 10.0
         stuck = rows[majoriser_damping[rows] > _STUCK_DAMPING]

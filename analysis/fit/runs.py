@@ -188,6 +188,12 @@ class TrainingRuns:
         """Number of distinct runs: different ``(N, D)`` pairs (copies of a run add no information)."""
         return int(np.unique(np.stack([self.N, self.D], axis=1), axis=0).shape[0])
 
+    def has_distinct(self, k: int) -> bool:
+        """Whether at least ``k`` runs differ in ``(N, D)`` (looks at the first runs first: fast on many runs)."""
+        pairs = np.stack([self.N, self.D], axis=1)
+        head = np.unique(pairs[: 64 * k], axis=0).shape[0]
+        return head >= k or (len(self) > 64 * k and self.n_distinct >= k)
+
     @classmethod
     def from_arrays(
         cls,
