@@ -58,11 +58,13 @@ def test_declined_isoflop_fit_keeps_per_budget_reasons(tmp_path: Path) -> None:
 
 def test_intervals_say_they_come_from_the_converged_refits_only(tmp_path: Path) -> None:
     csv = write_csv(heldout_frame("li2025_c4_final.csv"), tmp_path / "li2025.csv")
-    report = report_on(csv, tmp_path / "report", "--bootstrap", "40")
+    # Two Newton iterations per start: some refits fail even from every start (li2025's refits all converge
+    # with the default).
+    report = report_on(csv, tmp_path / "report", "--bootstrap", "40", "--max-iter", "2")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         fit = report.parametric.result
-    assert fit is not None and fit.n_bootstrap_failed > 0  # li2025: many refits fail to converge
+    assert fit is not None and fit.n_bootstrap_failed > 0
     kept = fit.n_bootstrap - fit.n_bootstrap_failed
     text = " ".join(report.text.parametric_summary().data.split())
     assert f"only from the {kept} of 40 bootstrap refits that converged, and may be too narrow" in text

@@ -25,7 +25,7 @@ from analysis.fit import ComputeOptimalResult, ParametricLossResult, TrainingRun
 from analysis.fit.laws import ParametricLaw
 from analysis.published import PublishedLaw, published_laws
 from analysis.report.charts import ReportCharts
-from analysis.report.fits import THIS_FIT, FitOutcome, ReportFits
+from analysis.report.fits import THIS_FIT, FitOutcome, ReportFits, cache_file
 from analysis.report.sentences import ReportText
 from analysis.report.settings import SETTINGS_FILE, ReportSettings, read_runs
 from analysis.report.tables import ReportTables
@@ -52,7 +52,7 @@ class Report:
         self.root = Path(root)
         self.runs: TrainingRuns = read_runs(settings, self.root / settings.runs)
         """All runs of the table, validated (arrays of shape ``(n_runs,)``)."""
-        self.fits = ReportFits(settings, self.runs)
+        self.fits = ReportFits(settings, self.runs, cache_file(settings, self.root))
         self.tables = ReportTables(self)
         self.text = ReportText(self)
         self.charts = ReportCharts(self)
