@@ -22,6 +22,7 @@ import jinja2
 from analysis import resources
 from analysis.bibliography import csl_entries
 from analysis.errors import AtlasError
+from analysis.published import published_laws
 from analysis.report.settings import ReportSettings, read_runs
 
 REFERENCES_FILE = "references.json"
@@ -32,6 +33,9 @@ MANIFEST_FILE = ".atlas-report.json"
 report, and only its files, as written, may be replaced."""
 
 DEFAULT_TITLE = "Scaling-law report"
+
+RUNTIME_CITATIONS = ("porian2024resolving",)
+"""Keys the report's sentences may cite when rendered (beside those in the templates and the published laws')."""
 
 
 def write_report(
@@ -67,7 +71,9 @@ def write_report(
     if settings.runs in files:
         settings = replace(settings, runs=f"runs{runs_table.suffix.lower()}")
         files = render_sources(title.strip(), settings)
-    files[REFERENCES_FILE] = csl_entries(resources.bibliography(), citations(files.values()))
+    cited = dict.fromkeys([*citations(files.values()), *RUNTIME_CITATIONS,
+                           *(law.source for law in published_laws().values() if law.is_parametric)])
+    files[REFERENCES_FILE] = csl_entries(resources.bibliography(), tuple(cited))
     contents = {name: text.encode("utf-8") for name, text in files.items()}
     same_table = (out_dir / settings.runs).exists() and runs_table.resolve() == (out_dir / settings.runs).resolve()
     contents[settings.runs] = runs_table.read_bytes()

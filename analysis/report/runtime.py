@@ -92,7 +92,7 @@ class Report:
         laws: dict[str, ParametricLaw] = {}
         if self.parametric.result is not None:
             laws[THIS_FIT] = self.parametric.result.law
-        laws.update({law.label: law.law for law in self.published.values()})
+        laws.update({law.description: law.law for law in self.published.values()})
         return laws
 
     def residuals(self) -> pd.DataFrame:
@@ -102,7 +102,7 @@ class Report:
         (nats/token), ``residual`` (log observed minus log predicted) and ``source``.
         """
         runs = self.fits.fitted_runs
-        sources = {law.label: law.citation for law in self.published.values()} | {THIS_FIT: self.settings.runs}
+        sources = {law.description: law.citation for law in self.published.values()} | {THIS_FIT: self.settings.runs}
         frames = []
         for label, law in self.laws_on_these_runs().items():
             predicted = law.loss(runs.N, runs.D)
