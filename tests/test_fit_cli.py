@@ -218,3 +218,20 @@ def test_options_reach_the_estimators(tmp_path: Path, capsys: pytest.CaptureFixt
     help_text = " ".join(run_atlas("fit", "parametric", "--help").stdout.split())
     assert "natural log of the loss (default: 1e-3" in help_text
     assert "the parametric fit uses D and the IsoFLOP and envelope fits use C" in help_text
+
+
+def test_the_readme_says_where_the_command_is_and_its_commands_exist(capsys: pytest.CaptureFixture[str]) -> None:
+    """`make` installs `atlas` into .venv/bin, which is not on PATH: the README must say so, and every command line it
+    shows must be one the parser knows (its --help exits 0)."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert ".venv/bin/atlas" in readme and ". .venv/bin/activate" in readme
+    assert (Path(sys.executable).parent / "atlas").exists()  # where the README says it is
+    block = readme.split("## The command line", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    commands = {tuple(line.split("#")[0].split()[1:3]) for line in block.splitlines() if line.startswith("atlas ")}
+    assert len(commands) >= 8
+    for words in commands:
+        subcommand = [word for word in words if not word.startswith(("-", "[")) and "." not in word]
+        with pytest.raises(SystemExit) as done:
+            main([*subcommand, "--help"])
+        assert done.value.code == 0, subcommand
+    capsys.readouterr()
