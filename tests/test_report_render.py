@@ -199,6 +199,18 @@ def test_published_laws_come_from_the_data_table(synthetic_site: Path) -> None:
     assert len(rows[0]) <= 8 and "besiroglu2024replication" not in page_text(synthetic_site, "published.html")
 
 
+def test_the_rendered_report_is_readable_by_others(synthetic_site: Path) -> None:
+    """Folders and files follow the umask (a web server running as another user can read them)."""
+    import os
+    import stat
+
+    umask = os.umask(0)
+    os.umask(umask)
+    for path in [synthetic_site.parent, synthetic_site, *synthetic_site.rglob("*")]:
+        expected = (0o777 if path.is_dir() else 0o666) & ~umask
+        assert stat.S_IMODE(path.stat().st_mode) == expected, path
+
+
 def test_synthetic_pdf_has_every_chapter(synthetic_site: Path) -> None:
     from pypdf import PdfReader
 

@@ -115,12 +115,15 @@ def test_charts_draw_a_sample_of_many_runs_and_say_so(tmp_path: Path) -> None:
 
 
 def test_isoflop_chart_draws_the_profiles_its_exponent_comes_from(tmp_path: Path) -> None:
+    from analysis.report.charts import CHART_WIDTH
+
     for method, options in (("parabola", []), ("interpolation", ["--method", "interpolation", "--loss-noise", "0.01"])):
         report = report_on(write_csv(isoflop_family(), tmp_path / f"{method}.csv"), tmp_path / method,
                            "--bootstrap", "20", *SYNTHETIC_OPTIONS, *options)
         iso = report.isoflop.result
         assert iso is not None and iso.profile_method == method
         spec = report.charts.isoflop().to_dict()
+        assert spec["width"] == CHART_WIDTH  # the column, not a third of it
         titles = [t["title"] for layer in spec["layer"] for t in layer.get("encoding", {}).get("tooltip", [])]
         kind = "interpolated profile" if method == "interpolation" else "parabola"
         assert f"IsoFLOP fit: {kind} of the budget" in titles and "IsoFLOP optimum of the budget" in titles

@@ -89,6 +89,14 @@ class ReportTables:
             ("bootstrap", str(s.bootstrap), "bootstrap resamples of the runs for the intervals"),
             ("seed", str(s.seed), "seed of the bootstrap"),
             ("level", f"{s.level:g}", "coverage of the percentile intervals"),
+            ("sep", repr(s.sep) if s.sep else "(recognised)", "field delimiter of the runs table"),
+            ("huber_delta", f"{s.huber_delta:g}", "Huber threshold of the parametric fit, on residuals of ln(loss)"),
+            ("max_iter", str(s.max_iter), "Newton iterations per start of the parametric fit"),
+            ("fix_alpha", "(fitted)" if s.fix_alpha is None else f"{s.fix_alpha:g}", "alpha held at this value"),
+            ("fix_beta", "(fitted)" if s.fix_beta is None else f"{s.fix_beta:g}", "beta held at this value"),
+            ("isoflop_method", s.isoflop_method, "how each budget's optimum is read: parabola or interpolation"),
+            ("loss_noise", "(none)" if s.loss_noise is None else f"{s.loss_noise:g}",
+             "seed-to-seed sd of the loss (nats/token) the IsoFLOP bootstrap adds"),
         ]
         return markdown_table(pd.DataFrame(rows, columns=["Setting", "Value", "Meaning"]))
 
