@@ -29,7 +29,7 @@ so a fit whose best ``E`` is 0 converges there instead of drifting towards ``log
 computation. Each refit starts from the estimate: its first Newton step comes from each run's share
 of the gradient and Hessian there, computed once for the whole chunk; then damped Newton steps go on
 until the step is below :data:`REFIT_TOL_SE` standard errors. A refit that has not converged after
-``max_iter`` steps is refitted from the full set of starts (step 1); only one that fails that too is a
+``max_iter`` steps is refitted from the full set of starts (step 1), each allowed ten times as many; only one that fails that too is a
 failed refit, left out of the intervals and counted. The number of iterations allowed therefore
 decides how long a refit may take, not whether it is kept. Chunks hold at most
 :data:`analysis.fit.bootstrap.RESAMPLE_ELEMENTS` counts and evaluations run over blocks of runs, so
@@ -89,6 +89,10 @@ REFIT_TOL_SE = 1e-3
 """A bootstrap refit has converged when its Newton step is below this many (asymptotic) standard errors of
 each parameter: a hundredth of the Monte Carlo error of a 95% percentile interval from 1000 resamples
 (about 0.09 standard errors), so it cannot move an interval."""
+
+RESTART_ITERATIONS = 10
+"""A bootstrap refit refitted from every start allows each start this many times ``max_iter`` iterations: restarts
+are rare, and a resample whose optimum lies on ``E = 0`` among kinks of the Huber loss can need a few hundred."""
 
 MAX_THREADS = 4
 """Threads refitting resamples of many runs at once (numpy releases the interpreter lock on long arrays)."""
@@ -329,7 +333,8 @@ class ParametricLossFit:
         exponent_grid: grid of alpha and beta values for the starts.
         exponent_bounds: search region ``(lower, upper)`` of alpha and beta (``0 <= lower < upper``);
             an estimate on its edge is reported with a warning.
-        max_iter: Newton iterations per start, and per bootstrap refit before it is refitted from all starts.
+        max_iter: Newton iterations per start, and per bootstrap refit before it is refitted from all starts
+            (with :data:`RESTART_ITERATIONS` times as many each).
         chunk_size: resamples refitted together at most (fewer when there are many runs, see
             :func:`analysis.fit.bootstrap.chunk_size_for`).
         progress: optional ``progress(done, total)`` callback for the bootstrap.
@@ -449,7 +454,7 @@ class ParametricLossFit:
 
     def _global_fit(
         self, log_n: np.ndarray, log_d: np.ndarray, loss: np.ndarray, weights: np.ndarray,
-        bounds: tuple[np.ndarray, np.ndarray],
+        bounds: tuple[np.ndarray, np.ndarray], max_iter: int | None = None,
     ) -> tuple[NewtonOutcome, int, int]:
         """The best of Newton runs from the variable-projection starts, for one row of ``weights`` ``(1, n)``.
 
@@ -463,7 +468,7 @@ class ParametricLossFit:
         starts, grid_sse = projection_starts(log_n, log_d, loss, weights[0], alphas, betas)
         chosen = pick_starts(grid_sse.reshape(alphas.size, betas.size), self.n_starts)
         outcome = newton_refine(
-            starts[chosen], log_n, log_d, log_loss, weights, self.huber_delta, self.max_iter, bounds
+            starts[chosen], log_n, log_d, log_loss, weights, self.huber_delta, max_iter or self.max_iter, bounds
         )
         best = int(np.argmin(np.where(np.isfinite(outcome.objective), outcome.objective, np.inf)))
         best_objective = float(outcome.objective[best])
@@ -500,7 +505,8 @@ class ParametricLossFit:
                                     tolerance, initial=initial)
             refits, converged = outcome.phi, outcome.converged.copy()
             for row in np.flatnonzero(~converged):
-                again, _, _ = self._global_fit(log_n, log_d, loss, weights[row : row + 1], bounds)
+                again, _, _ = self._global_fit(log_n, log_d, loss, weights[row : row + 1], bounds,
+                                               RESTART_ITERATIONS * self.max_iter)
                 if again.converged[0]:
                     refits[row], converged[row] = again.phi[0], True
             return refits, converged, int((~outcome.converged).sum())
