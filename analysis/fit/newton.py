@@ -503,9 +503,10 @@ def projection_starts(
     """Variable-projection starts: for each grid ``(alpha, beta)`` the best ``(A, B, E) >= 0``.
 
     Solves weighted non-negative least squares ``loss ~ E + A N**-alpha + B D**-beta`` (weights
-    ``w / loss**2``) on every grid point at once (sums over blocks of runs). Returns ``phi`` rows
-    ``(a, b, E, alpha, beta)``, shape ``(len(alphas) * len(betas), 5)``, alpha varying slowest, and each row's
-    weighted sum of squared relative errors (up to a constant), shape ``(len(alphas) * len(betas),)``.
+    ``w / loss**2``) on every grid point at once (sums over blocks of runs). Returns ``theta`` rows
+    ``(a, b, e, alpha, beta)`` (``e = log E``; :func:`to_solver` turns them into the solver's ``phi``), shape
+    ``(len(alphas) * len(betas), 5)``, alpha varying slowest, and each row's weighted sum of squared relative
+    errors (up to a constant), shape ``(len(alphas) * len(betas),)``.
     """
     n_ref, d_ref = float(np.average(log_n, weights=weights)), float(np.average(log_d, weights=weights))
     n_alpha, n_beta = alphas.size, betas.size
@@ -552,12 +553,12 @@ def projection_starts(
     coef = np.maximum(coef, tiny)
     grid_alpha = np.repeat(alphas, n_beta)
     grid_beta = np.tile(betas, n_alpha)
-    phi = np.stack(
-        [np.log(coef[:, 0]) + grid_alpha * n_ref, np.log(coef[:, 1]) + grid_beta * d_ref, coef[:, 2],
+    theta = np.stack(
+        [np.log(coef[:, 0]) + grid_alpha * n_ref, np.log(coef[:, 1]) + grid_beta * d_ref, np.log(coef[:, 2]),
          grid_alpha, grid_beta],
         axis=1,
     )
-    return phi, -best_gain
+    return theta, -best_gain
 
 
 def pick_starts(objective_grid: np.ndarray, n_starts: int) -> np.ndarray:

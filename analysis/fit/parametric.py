@@ -73,6 +73,7 @@ from analysis.fit.newton import (
     sandwich_standard_errors,
     solver_terms,
     terms_from_sums,
+    to_solver,
 )
 from analysis.fit.newton import huber_terms as huber_terms  # the objective in the papers' parameters, kept here too
 from analysis.fit.runs import TrainingRuns
@@ -468,7 +469,7 @@ class ParametricLossFit:
         starts, grid_sse = projection_starts(log_n, log_d, loss, weights[0], alphas, betas)
         chosen = pick_starts(grid_sse.reshape(alphas.size, betas.size), self.n_starts)
         outcome = newton_refine(
-            starts[chosen], log_n, log_d, log_loss, weights, self.huber_delta, max_iter or self.max_iter, bounds
+            to_solver(starts[chosen]), log_n, log_d, log_loss, weights, self.huber_delta, max_iter or self.max_iter, bounds
         )
         best = int(np.argmin(np.where(np.isfinite(outcome.objective), outcome.objective, np.inf)))
         best_objective = float(outcome.objective[best])
