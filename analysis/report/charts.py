@@ -29,9 +29,6 @@ MAX_CHART_RUNS = 1200
 """Runs a chart draws at most: the residual chart of every law draws each run once per law, and four laws must
 stay under the 5,000 rows Altair embeds in a chart; a page also stays quick to draw."""
 
-RESIDUAL_COLUMNS = 2
-"""Panels per row of the residual chart of every law, so that it fits the column."""
-
 CHART_WIDTH = 560
 """Width (pixels) of a chart that has the report's column to itself."""
 
@@ -137,9 +134,4 @@ class ReportCharts:
             residuals = residuals[residuals["fit"] == THIS_FIT]
         if residuals.empty:
             return Markdown(f"No residuals: the parametric fit was declined ({self.report.parametric.reason}).")
-        chart = parametric_loss.residual_chart(residuals)
-        if laws == "this":
-            return chart
-        spec = chart.to_dict()
-        spec["facet"], spec["columns"] = spec["facet"]["column"], RESIDUAL_COLUMNS
-        return alt.FacetChart.from_dict(spec)
+        return parametric_loss.residual_chart(residuals)

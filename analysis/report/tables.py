@@ -94,7 +94,7 @@ class ReportTables:
             ("max_iter", str(s.max_iter), "Newton iterations per start of the parametric fit"),
             ("fix_alpha", "(fitted)" if s.fix_alpha is None else f"{s.fix_alpha:g}", "alpha held at this value"),
             ("fix_beta", "(fitted)" if s.fix_beta is None else f"{s.fix_beta:g}", "beta held at this value"),
-            ("isoflop_method", s.isoflop_method, "how each budget's optimum is read: parabola or interpolation"),
+            ("isoflop_method", s.isoflop_method, "how the IsoFLOP fit reads each budget's optimum"),
             ("loss_noise", "(none)" if s.loss_noise is None else f"{s.loss_noise:g}",
              "seed-to-seed sd of the loss (nats/token) the IsoFLOP bootstrap adds"),
         ]
