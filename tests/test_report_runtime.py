@@ -95,16 +95,16 @@ def test_clean_runs_need_no_warning_and_get_a_headline(tmp_path: Path) -> None:
 
 
 def test_charts_draw_a_sample_of_many_runs_and_say_so(tmp_path: Path) -> None:
-    """Altair embeds at most 5,000 rows a chart: 6,000 runs (24,000 rows of residuals over four laws) are drawn as a
+    """Altair embeds at most 5,000 rows a chart: 1,600 runs (6,400 rows of residuals over four laws) are drawn as a
     sample of 1,200, the same in every chart."""
     import numpy as np
 
     from analysis.report.charts import MAX_CHART_RUNS
 
-    frame = isoflop_family(budgets=(1e18, 1e19, 1e20, 1e21), sizes_per_budget=1500, noise=0.01)
+    frame = isoflop_family(budgets=(1e18, 1e19, 1e20, 1e21), sizes_per_budget=400, noise=0.01)
     report = report_on(write_csv(frame, tmp_path / "runs.csv"), tmp_path / "report", "--bootstrap", "0",
                        *SYNTHETIC_OPTIONS)
-    assert report.charts.sample_size() == (MAX_CHART_RUNS, 6000)
+    assert report.charts.sample_size() == (MAX_CHART_RUNS, 1600)
     assert "the charts draw 1,200 of them" in report.text.chart_sample()
     for chart in (report.charts.isoloss(), report.charts.isoflop(), report.charts.residuals(), report.charts.residuals("all")):
         spec = chart.to_dict()  # raises MaxRowsError beyond 5,000 rows
