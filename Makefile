@@ -68,6 +68,7 @@ data: setup
 
 bench: setup data
 	$(BIN)/python benchmarks/fit.py
+	$(BIN)/python benchmarks/scale.py
 	$(BIN)/python benchmarks/build.py
 	$(BIN)/python benchmarks/data_check.py
 

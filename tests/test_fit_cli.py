@@ -82,11 +82,20 @@ def test_parquet_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
 @pytest.mark.parametrize(
     ("content", "extra", "message"),
     [
-        ("N,D,loss\n1e8,1e9,3.0\n", ["--loss-col", "L"], "missing column 'L'"),
+        ("N,D,loss\n1e8,1e9,3.0\n", ["--loss-col", "L"], "no column 'L' (--loss-col)"),
         ("N,D,loss\n1e8,1e9,3.0\n2e8,-5,2.9\n", [], "bad.csv:3: column 'D': value -5.0 is not positive"),
         ("N,D,loss\n1e8,1e9,3.0\n2e8,1e9,inf\n", [], "bad.csv:3: column 'loss': value inf is not a finite number"),
-        ("N,D,loss\n1e8,1e9,3.0\n2e8,1e9,2.9\n4e8,1e9,2.8\n", [], "need more runs than the 5 parameters"),
+        ("N,D,loss\n1e8,1e9,3.0\n2e8,1e9,2.9\n4e8,1e9,2.8\n", [], "need more distinct runs (different N, D) than the 5"),
+        ("N,D,loss\n" + "1e8,1e9,3.0\n" * 245, [], "than the 5 free parameters of L(N, D) to fit it, got 1 among 245 rows"),
+        ("N,D,loss\n1.3,1e9,3.0\n", [], "bad.csv:2: column 'N': 1.3 parameters is fewer than 1,000: the column looks like"),
+        ("N,D,loss\n1e9,300,3.0\n", [], "bad.csv:2: column 'D': 300 tokens is fewer than 10,000"),
+        ("N,C,loss\n1.3,1e20,3.0\n", [], "bad.csv:2: column 'N': 1.3 parameters"),
+        ("N,D,loss\n1e200,1e200,3.0\n", [], "bad.csv:2: columns 'N', 'D': 6 N D overflows"),
+        ("N,C,loss\n1e300,1e-30,3.0\n", [], "bad.csv:2: columns 'C', 'N': C / (6 N) underflows to 0"),
+        ("N,C,loss\n1e9,1e12,3.0\n", [], "bad.csv:2: columns 'C', 'N': D = C / (6 N) = 166.7 tokens is fewer than 10,000"),
         ("N,loss\n1e8,3.0\n", [], "pass --d-col or --c-col"),
+        ("x,y,z\n1e8,1e9,3.0\n", [], "no column for the model size N (parameters) (pass --n-col); no column for the final"),
+        ("N,D,loss\n1e8,1e9,3.0\n,,\n\n2e8,,2.9\n", [], "bad.csv:5: column 'D': is empty"),
     ],
 )
 def test_bad_input_exits_1_with_one_line(
@@ -156,3 +165,73 @@ def test_closed_output_pipe_stops_quietly(tmp_path: Path) -> None:
     error = process.stderr.read().decode()
     assert process.wait(timeout=120) == 1
     assert "Traceback" not in error and "BrokenPipeError" not in error
+
+
+@pytest.mark.parametrize(
+    ("text", "options"),
+    [
+        ("N\tD\tloss\n{rows}", []),  # tab-separated
+        ("N;D;loss\n{rows}", []),  # semicolons (a spreadsheet in a comma-decimal locale)
+        ("N|D|loss\n{rows}", ["--sep", "|"]),
+        ("# runs of the 2024 sweep\n#\nN,D,loss\n{rows}", []),  # comment lines before the header
+        ("Params,Tokens,Val_Loss\n{rows}", []),  # usual names, any case
+        ("N,D,loss\n{rows}\n,,\n\n", []),  # a blank spreadsheet row and a blank line at the end
+    ],
+)
+def test_tables_in_the_usual_shapes_give_the_same_fit(tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str,
+                                                     options: list[str]) -> None:
+    frame = heldout_frame("li2025_c4_final.csv")[["N", "D", "loss"]]
+    reference = tmp_path / "reference.csv"
+    frame.to_csv(reference, index=False)
+    assert main(["fit", "parametric", str(reference), "--json"]) == 0
+    expected = json.loads(capsys.readouterr().out)["params"]
+    separator = "\t" if text.startswith("N\t") else ";" if text.startswith("N;") else "|" if text.startswith("N|") else ","
+    rows = "\n".join(separator.join(repr(float(v)) for v in row) for row in frame.itertuples(index=False))
+    path = tmp_path / "runs.txt"
+    path.write_text(text.format(rows=rows), encoding="utf-8")
+    assert main(["fit", "parametric", str(path), "--json", *options]) == 0
+    assert json.loads(capsys.readouterr().out)["params"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_line_numbers_count_comments_and_blank_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "runs.csv"
+    path.write_text("# header comment\nN;D;loss\n1e8;1e9;3.0\n\n# a note\n2e8;1e9;-2.9\n", encoding="utf-8")
+    assert main(["fit", "parametric", str(path)]) == 1
+    assert f"{path}:6: column 'loss': value -2.9 is not positive" in capsys.readouterr().err
+
+
+def test_options_reach_the_estimators(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "runs.csv"
+    heldout_frame("li2025_c4_final.csv").to_csv(path, index=False)
+    assert main(["fit", "parametric", str(path), "--json", "--huber-delta", "0.01", "--fix-alpha", "0.3",
+                 "--level", "0.8", "--bootstrap", "20", "--max-iter", "50", "--holdout"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    runs = TrainingRuns.from_frame(pd.read_csv(path), d_col="D", c_col="C")
+    direct = ParametricLossFit(huber_delta=0.01, fixed={"alpha": 0.3}, level=0.8, n_bootstrap=20, max_iter=50).fit(runs)
+    assert payload["params"] == pytest.approx(direct.params, rel=1e-12)
+    assert payload["params"]["alpha"] == 0.3 and payload["fixed"] == {"alpha": 0.3}
+    assert payload["huber_delta"] == 0.01 and payload["level"] == 0.8
+    holdout = payload["holdout"]
+    assert holdout["n_held_out"] + holdout["n_fitted"] == 81
+    assert all(run["C"] >= holdout["held_out_from_flop"] for run in holdout["runs"])
+    assert 0 < holdout["mean_abs_error"] <= holdout["max_abs_error"] < 0.1
+    help_text = " ".join(run_atlas("fit", "parametric", "--help").stdout.split())
+    assert "natural log of the loss (default: 1e-3" in help_text
+    assert "the parametric fit uses D and the IsoFLOP and envelope fits use C" in help_text
+
+
+def test_the_readme_says_where_the_command_is_and_its_commands_exist(capsys: pytest.CaptureFixture[str]) -> None:
+    """`make` installs `atlas` into .venv/bin, which is not on PATH: the README must say so, and every command line it
+    shows must be one the parser knows (its --help exits 0)."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert ".venv/bin/atlas" in readme and ". .venv/bin/activate" in readme
+    assert (Path(sys.executable).parent / "atlas").exists()  # where the README says it is
+    block = readme.split("## The command line", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    commands = {tuple(line.split("#")[0].split()[1:3]) for line in block.splitlines() if line.startswith("atlas ")}
+    assert len(commands) >= 8
+    for words in commands:
+        subcommand = [word for word in words if not word.startswith(("-", "[")) and "." not in word]
+        with pytest.raises(SystemExit) as done:
+            main([*subcommand, "--help"])
+        assert done.value.code == 0, subcommand
+    capsys.readouterr()

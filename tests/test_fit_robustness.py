@@ -163,11 +163,12 @@ def test_heldout_and_epoch_tables_agree_with_6nd() -> None:
 
 def test_cli_wrong_tokens_column_is_caught_by_the_6nd_check(capsys: pytest.CaptureFixture[str]) -> None:
     path = epoch_runs_path()
+    # The sizes as tokens: raw counts, so only C = 6 N D shows the mistake.
     status = main(["fit", "parametric", str(path), "--n-col", "Model Size", "--c-col", "Training FLOP",
-                   "--d-col", "loss"])
+                   "--d-col", "Model Size"])
     err = capsys.readouterr().err.strip().splitlines()
     assert status == 1 and len(err) == 1
-    assert str(path) in err[0] and ":2: " in err[0] and "'Training FLOP'" in err[0] and "'loss'" in err[0]
+    assert str(path) in err[0] and ":2: " in err[0] and "'Training FLOP'" in err[0] and "6 N D" in err[0]
 
 
 # ---------------------------------------------------------------- unusable budgets with bootstrap
@@ -197,3 +198,47 @@ def test_library_checks_budgets_before_bootstrapping() -> None:
     assert all(reason.startswith("only 3 runs") for reason in table["reason"])
     with pytest.raises(AtlasError, match="fewer than two usable"):
         EnvelopeFit(budgets=(1e18, 1e19), min_runs=4, n_bootstrap=20).fit(runs)
+
+
+# ---------------------------------------------------------------- runs that determine no allocation
+
+
+@pytest.fixture(scope="module")
+def epoch_frame() -> pd.DataFrame:
+    return epoch_runs_frame()[["N", "D", "C", "loss"]]
+
+
+def test_constant_loss_is_declined_by_the_profile_fits_and_flagged_by_the_parametric_fit(epoch_frame) -> None:
+    runs = TrainingRuns.from_frame(epoch_frame.assign(loss=3.0), d_col="D", c_col="C")
+    for estimator in (IsoFLOPFit(), IsoFLOPFit(method="interpolation"), EnvelopeFit()):
+        with pytest.raises(AtlasError, match="the loss does not change with model size"):
+            estimator.fit(runs)
+    result, _ = fit_quietly(ParametricLossFit(), runs)
+    assert any("barely better than a constant loss" in w for w in result.warnings)
+
+
+def test_runs_of_one_size_are_declined_by_the_profile_fits(epoch_frame) -> None:
+    runs = TrainingRuns.from_frame(epoch_frame.assign(N=1e9, D=lambda f: f["C"] / 6e9), d_col="D", c_col="C")
+    with pytest.raises(AtlasError, match="a single model size: no size to compare it with"):
+        EnvelopeFit().fit(runs)
+    with pytest.raises(AtlasError, match="fewer than 3 distinct model sizes"):
+        IsoFLOPFit().fit(runs)
+    result, _ = fit_quietly(ParametricLossFit(), runs)
+    assert any("A / N^alpha term changes the predicted loss by less than" in w for w in result.warnings)
+
+
+def test_copies_of_two_runs_are_no_envelope() -> None:
+    runs = TrainingRuns.from_arrays(N=[1e8] * 3 + [2e8] * 3, C=[1e18] * 3 + [1e19] * 3, loss=[3.0] * 3 + [2.8] * 3)
+    with pytest.raises(AtlasError, match="a single model size"):
+        EnvelopeFit().fit(runs)
+    with pytest.raises(AtlasError, match="got 2 among 6 rows"):
+        ParametricLossFit().fit(runs)
+
+
+def test_budget_detection_refuses_non_finite_compute_instead_of_looping() -> None:
+    from analysis.fit import detect_budgets
+
+    with pytest.raises(ValueError, match="finite positive"):
+        detect_budgets(np.array([1e18, 1e18, 1e18, np.inf, 0.0]))
+    with pytest.raises(AtlasError, match="6 N D overflows"):
+        TrainingRuns.from_arrays(N=[1e300, 2e8], D=[1e300, 1e9], loss=[3.0, 2.9])

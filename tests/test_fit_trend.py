@@ -108,3 +108,18 @@ def test_pareto_frontier_matches_brute_force_with_ties(points: list[tuple[int, i
     cost = np.array([p[0] for p in points], float)
     score = np.array([p[1] for p in points], float)
     np.testing.assert_array_equal(pareto_frontier(cost, score), _brute_force_frontier(cost, score))
+
+
+def test_the_one_solver_matches_numpy_lstsq_row_by_row() -> None:
+    from analysis.fit.laws import weighted_least_squares
+
+    rng = np.random.default_rng(5)
+    design = np.stack([np.ones(30), rng.normal(size=30), 2015 + rng.uniform(0, 8, 30)], axis=1)
+    y = rng.normal(size=(40, 30))
+    weights = rng.integers(0, 3, size=(40, 30)).astype(float)
+    expected = np.array([np.linalg.lstsq(design * np.sqrt(w)[:, None], v * np.sqrt(w), rcond=None)[0]
+                         for w, v in zip(weights, y, strict=True)])
+    np.testing.assert_allclose(weighted_least_squares(design, y, weights), expected, rtol=1e-9, atol=1e-9)
+    one_point = np.zeros(30)
+    one_point[3] = 2.0
+    assert np.isnan(weighted_least_squares(design[:, :2], y[0], one_point)).all()  # rank 1 of 2: NaN

@@ -71,7 +71,8 @@ def test_installed_atlas_fits_and_writes_a_report(installed: Path, tmp_path: Pat
     written = {path.name for path in (tmp_path / "report").iterdir()}
     assert {"_quarto.yml", "index.qmd", "parametric.qmd", "references.json", "runs.csv"} <= written
     references = json.loads((tmp_path / "report" / "references.json").read_text(encoding="utf-8"))
-    assert {item["id"] for item in references} == {"hoffmann2022chinchilla", "besiroglu2024replication"}
+    assert {item["id"] for item in references} == {"hoffmann2022chinchilla", "besiroglu2024replication",
+                                                   "li2025misfitting", "porian2024resolving"}
     site = run(installed, tmp_path, "-c", "import bookengine.site as s; print(s.TEMPLATE_ROOT)")
     assert site.stdout.strip() == str(installed / "bookengine" / "_bundled" / "templates")
     assert (installed / "bookengine" / "_bundled" / "templates" / "site" / "page.html.j2").is_file()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 from pathlib import Path
 
 import pandas as pd
@@ -14,7 +16,7 @@ from datasets import isoflop_family, write_csv
 from analysis.bibliography import csl_entries
 from analysis.cli import main
 from analysis.errors import AtlasError
-from analysis.fit.runs import TrainingRuns, read_runs_table
+from analysis.fit.runs import load_runs
 from analysis.report.generator import copied_name
 from analysis.report.settings import ReportSettings
 from analysis.text import count_interval, interval, number, power_of_ten
@@ -34,7 +36,8 @@ def test_no_render_writes_an_editable_project(synthetic_csv: Path, tmp_path: Pat
     assert status == 0
     written = sorted(p.name for p in out.iterdir())
     assert written == sorted(
-        ["_quarto.yml", "_bundle.py", "report.yml", "my-runs.csv", "references.json", "index.qmd", "data.qmd",
+        ["_quarto.yml", "_bundle.py", "_fits.py", ".atlas-report.json", "report.yml", "my-runs.csv", "references.json",
+         "index.qmd", "data.qmd",
          "parametric.qmd", "allocation.qmd", "published.qmd", "references.qmd"]
     )
     assert (out / "my-runs.csv").read_bytes() == synthetic_csv.read_bytes()
@@ -53,9 +56,11 @@ def test_no_render_writes_an_editable_project(synthetic_csv: Path, tmp_path: Pat
     frame = pd.read_csv(synthetic_csv)
     for value in frame["final_loss"].head(20):
         assert f"{value:.4f}"[:6] not in sources
-    assert sources.count("report = load_report()") == 4
+    assert sources.count("report = load_report()") == 5
     bib_keys = [item["id"] for item in json.loads((out / "references.json").read_text())]
-    assert sorted(bib_keys) == sorted(set(re.findall(r"@(hoffmann2022chinchilla|besiroglu2024replication)\b", sources)))
+    # The keys the chapters cite, and the one a sentence may cite at render time (the interpolation method).
+    cited = set(re.findall(r"@([a-z]+\d{4}[a-z]+)\b", sources)) | {"porian2024resolving"}
+    assert sorted(bib_keys) == sorted(cited)
 
 
 def test_sources_pass_the_engine_config_and_lint(synthetic_csv: Path, tmp_path: Path) -> None:
@@ -78,14 +83,14 @@ def _error_of(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
 
 def _validation_message(path: Path, **columns: str | None) -> str:
     with pytest.raises(AtlasError) as caught:
-        TrainingRuns.from_frame(read_runs_table(path), source=str(path), **columns)
+        load_runs(path, **columns)
     return f"atlas: error: {caught.value}"
 
 
 @pytest.mark.parametrize(
     ("mutate", "expected_fragment"),
     [
-        (lambda f: f.drop(columns="final_loss"), "missing column 'final_loss'"),
+        (lambda f: f.drop(columns="final_loss"), "no column 'final_loss' (--loss-col)"),
         (lambda f: f.assign(params=f["params"].where(f.index != 3, -5.0)), ":5: column 'params'"),
         (lambda f: f.assign(final_loss=f["final_loss"].astype(object).where(f.index != 0, "n/a")), ":2: column 'final_loss'"),
     ],
@@ -109,10 +114,15 @@ def test_default_columns_follow_atlas_fit(tmp_path: Path, capsys: pytest.Capture
     settings = ReportSettings.read(tmp_path / "ok" / "report.yml")
     assert (settings.n_col, settings.d_col, settings.c_col, settings.loss_col) == ("N", None, "C", "loss")
     capsys.readouterr()
-    bad = write_csv(frame.rename(columns={"C": "compute"}), tmp_path / "bad.csv")
+    usual = write_csv(frame.rename(columns={"N": "Params", "C": "compute", "loss": "val_loss"}), tmp_path / "usual.csv")
+    assert main(["report", str(usual), "--out", str(tmp_path / "usual"), "--no-render"]) == 0
+    settings = ReportSettings.read(tmp_path / "usual" / "report.yml")
+    assert (settings.n_col, settings.d_col, settings.c_col, settings.loss_col) == ("Params", None, "compute", "val_loss")
+    capsys.readouterr()
+    bad = write_csv(frame.rename(columns={"C": "budget", "loss": "score"}), tmp_path / "bad.csv")
     message = _error_of(["report", str(bad), "--out", str(tmp_path / "never")], capsys)
     assert message == _error_of(["fit", "parametric", str(bad)], capsys)
-    assert "no tokens or FLOP column" in message
+    assert "no column for the final loss (nats/token) (pass --loss-col); no column for the training tokens D or" in message
     assert not (tmp_path / "never").exists()
 
 
@@ -194,3 +204,50 @@ def test_interval_ends_share_one_notation() -> None:
     assert count_interval((8.73e5, 3.38e6)) == "873k – 3.38M"
     # Beyond the largest suffix (T) both ends switch to powers of ten, even when one rounds up to it.
     assert count_interval((9.0e14, 9.996e14)) == "9.00 × 10¹⁴ – 1.00 × 10¹⁵"
+
+
+def test_a_folder_of_the_users_own_is_never_overwritten(synthetic_csv: Path, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """A report.yml alone does not make a folder a report: only atlas report's manifest does, and even then a file
+    changed since it was written is kept (and nothing is written)."""
+    theirs = tmp_path / "their-book"
+    theirs.mkdir()
+    own = {"report.yml": "mine: true\n", "index.qmd": "# My thesis\n", "_quarto.yml": "project: {type: book}\n",
+           "references.bib": "@book{x, title={X}}\n"}
+    for name, text in own.items():
+        (theirs / name).write_text(text)
+    message = _error_of(["report", str(synthetic_csv), "--out", str(theirs), "--no-render", *SYNTHETIC_OPTIONS], capsys)
+    assert "holds no report written by atlas report" in message
+    assert {p.name: p.read_text() for p in theirs.iterdir()} == own
+
+    out = tmp_path / "report"
+    argv = ["report", str(synthetic_csv), "--out", str(out), "--no-render", *SYNTHETIC_OPTIONS]
+    assert main(argv) == 0
+    (out / "index.qmd").write_text("# Edited by hand\n")
+    (out / "notes.md").write_text("kept\n")  # a file of the user's beside the report's is no obstacle
+    message = _error_of([*argv, "--title", "Again"], capsys)
+    assert "index.qmd changed since atlas report wrote it" in message and "nothing was written" in message
+    assert (out / "index.qmd").read_text() == "# Edited by hand\n"
+    assert yaml.safe_load((out / "_quarto.yml").read_text())["book"]["title"] != "Again"
+
+
+@pytest.mark.parametrize("make", ["file", "parent file"])
+def test_an_out_path_through_a_file_is_one_line(synthetic_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                make: str) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    out = afile if make == "file" else afile / "sub"
+    message = _error_of(["report", str(synthetic_csv), "--out", str(out), "--no-render", *SYNTHETIC_OPTIONS], capsys)
+    assert ("is a file, not a folder" if make == "file" else f"cannot be created: {afile} is a file") in message
+    assert afile.read_text() == "x"
+
+
+def test_report_folders_and_files_follow_the_umask(synthetic_csv: Path, tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        out = tmp_path / "made" / "report"
+        assert main(["report", str(synthetic_csv), "--out", str(out), "--no-render", *SYNTHETIC_OPTIONS]) == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o755 and stat.S_IMODE(out.parent.stat().st_mode) == 0o755
+    assert {stat.S_IMODE(p.stat().st_mode) for p in out.iterdir()} == {0o644}

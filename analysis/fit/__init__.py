@@ -13,6 +13,8 @@ dataclass whose ``fit(...)`` returns an immutable result with the same surface -
 * :class:`EnvelopeFit` -- lowest loss per FLOP range from final losses (Approach 1 analogue).
 * :class:`LogLinearTrend`, :class:`PowerLawTrend`, :func:`pareto_frontier` -- trend tools.
 * :class:`EfficiencyTrend` -- a score on log-compute and release date (efficiency over time).
+* :func:`holdout_check` -- fit the smaller budgets, predict the largest (Li et al. 2025).
+* :func:`load_runs` -- read a table of runs (any delimiter, the usual column names) and validate it.
 
 The laws themselves (``C = 6ND``, :class:`ParametricLaw`, :class:`PowerLaw`) live in
 :mod:`analysis.fit.laws`.
@@ -20,11 +22,12 @@ The laws themselves (``C = 6ND``, :class:`ParametricLaw`, :class:`PowerLaw`) liv
 
 from analysis.fit.efficiency import EfficiencyResult, EfficiencyTrend
 from analysis.fit.envelope import EnvelopeFit
+from analysis.fit.holdout import HoldoutResult, holdout_check
 from analysis.fit.isoflop import ComputeOptimalResult, IsoFLOPFit, detect_budgets
 from analysis.fit.laws import FLOP_PER_PARAMETER_TOKEN, ParametricLaw, PowerLaw
 from analysis.fit.likelihood import HuberLikelihoodFit, HuberLikelihoodResult
 from analysis.fit.parametric import ParametricLossFit, ParametricLossResult, huber_objective
-from analysis.fit.runs import TrainingRuns, read_runs_table
+from analysis.fit.runs import TrainingRuns, find_columns, load_runs, read_runs_table
 from analysis.fit.trend import LogLinearTrend, PowerLawTrend, TrendResult, pareto_frontier
 
 __all__ = [
@@ -33,6 +36,7 @@ __all__ = [
     "EfficiencyResult",
     "EfficiencyTrend",
     "EnvelopeFit",
+    "HoldoutResult",
     "HuberLikelihoodFit",
     "HuberLikelihoodResult",
     "IsoFLOPFit",
@@ -45,7 +49,10 @@ __all__ = [
     "TrainingRuns",
     "TrendResult",
     "detect_budgets",
+    "find_columns",
+    "holdout_check",
     "huber_objective",
+    "load_runs",
     "pareto_frontier",
     "read_runs_table",
 ]

@@ -4,7 +4,8 @@ Resamples are represented as *counts*: a resample of ``n`` runs drawn with repla
 the array of how often each run was drawn (shape ``(n,)``, summing to ``n``). Estimators
 weight each run by its count, so every resample reuses the same design arrays and a chunk
 of resamples is one vectorised computation. Chunks are generated one at a time, keeping
-memory flat in the number of resamples. A parametric bootstrap instead perturbs every item
+memory flat in the number of resamples, and hold at most :data:`RESAMPLE_ELEMENTS` counts
+(:func:`chunk_size_for`), keeping it flat in the number of runs too. A parametric bootstrap instead perturbs every item
 by noise (:func:`chunked_noise`), chunked the same way.
 """
 
@@ -19,6 +20,17 @@ ProgressCallback = Callable[[int, int], None]
 """Called as ``progress(done, total)`` after each chunk of resamples."""
 
 DEFAULT_CHUNK_SIZE = 500
+
+RESAMPLE_ELEMENTS = 2**22
+"""Resamples times items in one chunk at most (32 MB of counts): with many runs a chunk holds fewer resamples."""
+
+
+def chunk_size_for(n_items: int, requested: int = DEFAULT_CHUNK_SIZE) -> int:
+    """Resamples per chunk: ``requested``, or fewer so that a chunk holds at most :data:`RESAMPLE_ELEMENTS` counts.
+
+    Results depend on the chunk size only through this rule, so they are the same for the same data and seed.
+    """
+    return max(1, min(requested, RESAMPLE_ELEMENTS // max(n_items, 1)))
 
 
 def resample_counts(

@@ -22,11 +22,13 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import AtlasError
-from analysis.fit.bootstrap import DEFAULT_CHUNK_SIZE, ProgressCallback, chunked_counts
+from analysis.fit.bootstrap import DEFAULT_CHUNK_SIZE, ProgressCallback, chunk_size_for, chunked_counts
 from analysis.fit.isoflop import (
     BUDGET_COLUMNS,
+    FLAT_REASON,
     ComputeOptimalResult,
     _budget_labels,
+    flat_profile,
     require_usable_budgets,
     summarise_optima,
 )
@@ -43,7 +45,8 @@ class EnvelopeFit:
         tolerance_dex: half-width of each range in ``log10 C``.
         bins_per_decade: instead of budgets, use equal-width ranges of ``1 / bins_per_decade``
             dex with edges at multiples of that width (for runs spread over many budgets).
-        min_runs: ranges with fewer runs are reported and left out (one run is no comparison).
+        min_runs: ranges with fewer runs are reported and left out (one run is no comparison); so is a range
+            whose runs all have one model size, or all the same loss.
         exclude_top_loss: drop this many highest-loss runs first.
         n_bootstrap, seed, level, chunk_size, progress: bootstrap settings as elsewhere.
     """
@@ -82,6 +85,10 @@ class EnvelopeFit:
                    "loss_opt": np.nan, "included": False, "reason": ""}
             if members.size < self.min_runs:
                 row["reason"] = f"only {members.size} runs (need {self.min_runs})"
+            elif np.unique(runs.N[members]).size < 2:
+                row["reason"] = "a single model size: no size to compare it with"
+            elif flat_profile(runs.loss[members]):
+                row["reason"] = FLAT_REASON
             else:
                 best = members[np.argmin(runs.loss[members])]
                 row |= {"N_opt": runs.N[best], "D_opt": runs.D[best], "loss_opt": runs.loss[best],
@@ -101,7 +108,8 @@ class EnvelopeFit:
         groups = labels[members]
         out = np.full((self.n_bootstrap, included.size), np.nan)
         start = 0
-        for counts in chunked_counts(self.seed, members.size, self.n_bootstrap, self.chunk_size, groups):
+        for counts in chunked_counts(self.seed, members.size, self.n_bootstrap,
+                                     chunk_size_for(members.size, self.chunk_size), groups):
             for k in np.flatnonzero(included):
                 in_range = groups == k
                 loss = np.where(counts[:, in_range] > 0, runs.loss[members[in_range]], np.inf)

@@ -38,11 +38,12 @@ from analysis.errors import AtlasError
 from analysis.fit.bootstrap import (
     DEFAULT_CHUNK_SIZE,
     ProgressCallback,
+    chunk_size_for,
     chunked_counts,
     chunked_noise,
     percentile_interval,
 )
-from analysis.fit.laws import FLOP_PER_PARAMETER_TOKEN
+from analysis.fit.laws import FLOP_PER_PARAMETER_TOKEN, weighted_least_squares
 from analysis.fit.runs import TrainingRuns
 from analysis.fit.serialise import json_ready
 
@@ -65,6 +66,31 @@ SAME_SIZE_DEX = 1e-3
 lowest-loss run is kept: a spline through two points that close would be meaningless."""
 
 
+DETECTION_MIN_RUNS = 3
+"""Runs that must share a compute for :func:`detect_budgets` to call them a budget (unless the estimator asks for
+fewer): two runs at one compute can be a coincidence of a grid of sizes and tokens, three rarely are."""
+
+FLAT_PROFILE_RTOL = 1e-9
+"""A budget whose losses differ by less than this fraction has no profile to read an optimum off."""
+
+
+FLAT_REASON = "the loss does not change with model size"
+
+
+def flat_profile(loss: np.ndarray) -> bool:
+    """Whether a budget's losses (nats/token) are all the same, to :data:`FLAT_PROFILE_RTOL`."""
+    return bool(np.ptp(loss) <= FLAT_PROFILE_RTOL * np.max(loss))
+
+
+class BudgetError(AtlasError):
+    """Fewer than two usable FLOP budgets; ``budgets`` holds the per-budget table (``BUDGET_COLUMNS``) with each
+    budget's reason, for reports that show every budget."""
+
+    def __init__(self, message: str, budgets: pd.DataFrame) -> None:
+        super().__init__(message)
+        self.budgets = budgets
+
+
 def detect_budgets(
     C: np.ndarray, tolerance_dex: float = 0.03, min_runs: int = 3, contrast: float = 2.0
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -81,8 +107,14 @@ def detect_budgets(
     Returns:
         ``(budgets, labels)``: budgets in FLOP (median ``C`` of each cluster), ascending, shape ``(k,)``, and for each
         run the index of its budget or ``-1``, shape ``(n,)``.
+
+    Raises:
+        ValueError: a compute that is not a finite positive number.
     """
-    log_c = np.log10(np.asarray(C, dtype=float))
+    flop = np.asarray(C, dtype=float)
+    if not np.all(np.isfinite(flop) & (flop > 0)):
+        raise ValueError("detect_budgets needs finite positive compute values (FLOP)")
+    log_c = np.log10(flop)
     all_sorted = np.sort(log_c)
     labels = np.full(log_c.size, -1)
     considered = np.zeros(log_c.size, dtype=bool)
@@ -106,7 +138,7 @@ def detect_budgets(
         centre = float(np.median(log_c[window]))
         members = free[np.abs(log_c[free] - centre) <= tolerance_dex]
         if members.size < min_runs:
-            members = window
+            members = window  # holds the seed run itself, so every pass considers at least one more run
         considered[members] = True
         flank = max(
             count(centre - 3 * tolerance_dex, centre - tolerance_dex * (1 + 1e-9)),
@@ -119,7 +151,6 @@ def detect_budgets(
     relabel = np.full(len(centres) + 1, -1)
     relabel[order] = np.arange(len(centres))
     labels = np.where(labels >= 0, relabel[labels], -1)
-    flop = np.asarray(C, dtype=float)
     budgets = np.array([np.median(flop[labels == k]) for k in range(len(centres))])
     return budgets, labels
 
@@ -136,7 +167,7 @@ def _budget_labels(
     runs: TrainingRuns, budgets: Any | None, tolerance_dex: float, min_runs: int
 ) -> tuple[np.ndarray, np.ndarray]:
     if budgets is None:
-        centres, labels = detect_budgets(runs.C, tolerance_dex, min_runs=min(min_runs, 3))
+        centres, labels = detect_budgets(runs.C, tolerance_dex, min_runs=min(min_runs, DETECTION_MIN_RUNS))
     else:
         centres = np.sort(np.asarray(budgets, dtype=float).ravel())
         if centres.size == 0 or np.any(~np.isfinite(centres) | (centres <= 0)):
@@ -160,20 +191,13 @@ class _PowerLaw:
 def _fit_power_laws(log_c: np.ndarray, log_y: np.ndarray, weights: np.ndarray | None = None) -> _PowerLaw:
     """Weighted least-squares lines ``log_y = intercept + slope log_c`` per row of ``log_y`` ``(S, k)``.
 
-    ``weights`` ``(k,)`` weight each budget (default: equally); NaN entries of ``log_y`` are skipped.
+    ``weights`` ``(k,)`` weight each budget (default: equally); NaN entries of ``log_y`` are left out, and a
+    row with fewer than two distinct budgets left is NaN.
     """
     use = np.isfinite(log_y)
-    weights = use * (np.ones(log_c.size) if weights is None else np.nan_to_num(weights))
-    y = np.where(use, log_y, 0.0)
-    total = weights.sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mean_c = weights @ log_c / total
-        mean_y = np.sum(weights * y, axis=1) / total
-        cov = np.sum(weights * y * log_c, axis=1) / total - mean_c * mean_y
-        var = weights @ (log_c**2) / total - mean_c**2
-        ok = (np.sum(weights > 0, axis=1) >= 2) & (var > 1e-12)
-        slope = np.where(ok, cov / var, np.nan)
-    return _PowerLaw(intercept=mean_y - slope * mean_c, slope=slope)
+    budget_weights = np.ones(log_c.size) if weights is None else np.nan_to_num(weights)
+    coef = weighted_least_squares(np.stack([np.ones_like(log_c), log_c], axis=1), log_y, use * budget_weights)
+    return _PowerLaw(intercept=coef[:, 0], slope=coef[:, 1])
 
 
 @dataclass(frozen=True)
@@ -269,6 +293,7 @@ class ComputeOptimalResult:
         if self.parabolas is not None:
             c0, c1, c2, x0 = (self.parabolas[nearest, i] for i in range(4))
             return c0 + c1 * (x - x0) + c2 * (x - x0) ** 2
+        assert self.knots is not None  # one of the two profiles is set (checked above)
         out = np.full(x.shape, np.nan)
         for k in np.unique(nearest):
             sizes, loss = self.knots[k]
@@ -328,17 +353,17 @@ class ComputeOptimalResult:
         weighted = "weight" in self.budgets.columns
         lines.append(f"{'C (FLOP)':>11}{'runs':>6}{'N_opt':>12}{'D_opt':>12}{'loss_opt':>10}"
                      + (f"{'weight':>8}" if weighted else "") + "  used")
-        for row in self.budgets.itertuples(index=False):
-            used = "yes" if row.included else f"no: {row.reason}"
-            weight = f"{_g(row.weight, '.3f'):>8}" if weighted else ""
-            lines.append(f"{row.C:>11.3g}{row.n_runs:>6d}{_g(row.N_opt):>12}{_g(row.D_opt):>12}"
-                         f"{_g(row.loss_opt, '.4f'):>10}{weight}  {used}")
+        for row in self.budgets.to_dict(orient="records"):
+            used = "yes" if row["included"] else f"no: {row['reason']}"
+            weight = f"{_g(row['weight'], '.3f'):>8}" if weighted else ""
+            lines.append(f"{row['C']:>11.3g}{row['n_runs']:>6d}{_g(row['N_opt']):>12}{_g(row['D_opt']):>12}"
+                         f"{_g(row['loss_opt'], '.4f'):>10}{weight}  {used}")
         for warning in self.warnings:
             lines.append(f"WARNING: {warning}")
         return "\n".join(lines)
 
 
-def _g(value: float, spec: str = ".4g") -> str:
+def _g(value: Any, spec: str = ".4g") -> str:
     return "-" if value is None or not np.isfinite(value) else format(value, spec)
 
 
@@ -346,30 +371,22 @@ def _parabolas(x: np.ndarray, loss: np.ndarray, weights: np.ndarray) -> np.ndarr
     """Weighted least-squares parabolas ``loss = c0 + c1 x + c2 x^2`` per row of ``weights`` ``(S, n)``.
 
     ``loss`` is ``(n,)`` (the same losses in every row) or ``(S, n)``. Returns ``(S, 3)`` coefficients
-    (NaN when the system is singular).
+    (NaN where a row's runs have fewer than three distinct ``x``).
     """
-    powers = np.stack([np.ones_like(x), x, x * x], axis=1)  # (n, 3)
-    gram = np.einsum("sn,ni,nj->sij", weights, powers, powers)
-    moment = (weights * loss) @ powers
-    singular = np.linalg.cond(gram) > 1e12
-    gram[singular] = np.eye(3)
-    coef = np.linalg.solve(gram, moment[..., None])[..., 0]
-    coef[singular] = np.nan
-    return coef
+    return weighted_least_squares(np.stack([np.ones_like(x), x, x * x], axis=1), loss, weights)
 
 
 def require_usable_budgets(method: str, table: pd.DataFrame) -> None:
     """Raise unless at least two budgets of the per-budget ``table`` are usable (checked before any bootstrap).
 
     Raises:
-        AtlasError: one line listing why each budget was left out; the per-budget table is
+        BudgetError: one line listing why each budget was left out; the per-budget table is
             attached as the error's ``budgets`` attribute (for reports that show each budget).
     """
     if int(table["included"].sum()) < 2:
-        reasons = "; ".join(f"C={r.C:.3g}: {r.reason}" for r in table.itertuples() if not r.included)
-        error = AtlasError(f"{method}: fewer than two usable FLOP budgets ({reasons})")
-        error.budgets = table.reset_index(drop=True)
-        raise error
+        excluded = table[~table["included"].to_numpy(bool)]
+        reasons = "; ".join(f"C={c:.3g}: {reason}" for c, reason in zip(excluded["C"], excluded["reason"], strict=True))
+        raise BudgetError(f"{method}: fewer than two usable FLOP budgets ({reasons})", table.reset_index(drop=True))
 
 
 def summarise_optima(
@@ -508,6 +525,8 @@ class IsoFLOPFit:
                 row["reason"] = f"only {members.size} runs (need {self.min_runs})"
             elif np.unique(x).size < 3:
                 row["reason"] = "fewer than 3 distinct model sizes"
+            elif flat_profile(runs.loss[members]):
+                row["reason"] = FLAT_REASON
             else:
                 coef = _parabolas(x - x0, runs.loss[members], np.ones((1, members.size)))[0]
                 x_min, reason = _vertex(coef, x.min() - x0, x.max() - x0)
@@ -529,10 +548,11 @@ class IsoFLOPFit:
         """Yield ``(weights, losses)`` chunks, both ``(chunk, n)`` for the runs ``members`` (budget labels
         ``groups``, losses ``loss``): run counts and the losses as measured, or unit weights and noisy losses."""
         if self.loss_noise is None:
-            for counts in chunked_counts(self.seed, members.size, self.n_bootstrap, self.chunk_size, groups):
+            for counts in chunked_counts(self.seed, members.size, self.n_bootstrap,
+                                         chunk_size_for(members.size, self.chunk_size), groups):
                 yield counts, np.broadcast_to(loss, counts.shape)
         else:
-            for noise in chunked_noise(self.seed, members.size, self.n_bootstrap, self.chunk_size):
+            for noise in chunked_noise(self.seed, members.size, self.n_bootstrap, chunk_size_for(members.size, self.chunk_size)):
                 yield np.ones_like(noise), loss + self.loss_noise * noise
 
     def _bootstrap_parabolas(
@@ -570,6 +590,8 @@ class IsoFLOPFit:
                 row["reason"] = f"only {members.size} runs (need {self.min_runs})"
             elif best.size < 3:
                 row["reason"] = "fewer than 3 distinct model sizes"
+            elif flat_profile(runs.loss[members]):
+                row["reason"] = FLAT_REASON
             else:
                 x_min, log_loss_min = _interpolated_minima(sizes, np.log(runs.loss[best])[None])
                 if np.isfinite(x_min[0]):
@@ -670,7 +692,7 @@ def _bootstrap_medians(
     lies at an edge in more than half of the resamples is left out. Returns the table with a ``weight`` column
     (shares of the total weight) and the weights ``(k,)`` (NaN for budgets left out).
     """
-    rows = table.to_dict(orient="records")
+    rows: list[dict[str, Any]] = [{str(key): value for key, value in row.items()} for row in table.to_dict(orient="records")]
     n_resamples = samples_log_n.shape[0]
     weights = np.full(len(rows), np.nan)
     for k, row in enumerate(rows):

@@ -174,26 +174,33 @@ class PowerLaw:
 
 
 def weighted_least_squares(design: np.ndarray, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Least-squares coefficients of ``y ~ design`` for each row of ``weights``.
+    """Least-squares coefficients of ``y ~ design`` for each row of ``weights``: the one solver of every linear fit
+    (the trends, the IsoFLOP parabolas and the power laws through the optima).
 
     Args:
         design: ``(n, k)`` regressors (include a column of ones for an intercept).
-        y: ``(n,)`` responses.
-        weights: ``(n,)`` or ``(S, n)`` non-negative weights (bootstrap resamples as counts).
+        y: ``(n,)`` responses, or ``(S, n)``: one set per row of ``weights``.
+        weights: ``(n,)`` or ``(S, n)`` non-negative weights (bootstrap resamples as counts; 0 leaves a
+            point out, so a response that is NaN where its weight is 0 is ignored).
 
     Returns:
         ``(k,)`` or ``(S, k)`` coefficients; a row whose weighted design does not have full rank
-        (e.g. a resample with a single distinct x) is NaN.
+        (e.g. a resample with a single distinct x) is NaN. Each row is solved by the singular value
+        decomposition of its weighted design (as ``numpy.linalg.lstsq``, all rows at once); a singular
+        value below ``max(n, k)`` machine epsilons of the largest counts as zero (``lstsq``'s rule).
     """
-    design, y = np.asarray(design, float), np.asarray(y, float)
-    single = np.ndim(weights) == 1
+    design = np.asarray(design, float)
+    single = np.ndim(weights) == 1 and np.ndim(y) == 1
     weights = np.atleast_2d(np.asarray(weights, float))
-    root = np.sqrt(weights)[:, :, None]
-    scaled = design[None] * root  # (S, n, k)
-    coef = np.full((weights.shape[0], design.shape[1]), np.nan)
-    for row, (matrix, w) in enumerate(zip(scaled, root[:, :, 0], strict=True)):
-        solution, _, rank, _ = np.linalg.lstsq(matrix, y * w, rcond=None)
-        if rank == design.shape[1]:
-            coef[row] = solution
+    y = np.asarray(y, float)
+    rows = max(weights.shape[0], y.shape[0] if y.ndim == 2 else 1)
+    weights = np.broadcast_to(weights, (rows, design.shape[0]))
+    y = np.where(weights > 0, np.broadcast_to(y, (rows, design.shape[0])), 0.0)
+    root = np.sqrt(weights)
+    left, singular, right = np.linalg.svd(design[None] * root[:, :, None], full_matrices=False)
+    cutoff = singular[:, :1] * max(design.shape) * np.finfo(float).eps
+    full_rank = np.all(singular > cutoff, axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        projected = np.einsum("snk,sn->sk", left, y * root) / singular
+    coef = np.einsum("skj,sk->sj", right, np.where(full_rank[:, None], projected, np.nan))
     return coef[0] if single else coef
-

@@ -22,29 +22,60 @@ How the global optimum is found:
    changes the predicted loss by less than 0.1% across the runs, fewer than half the starts
    agreeing on the optimum, or an objective not even half that of a constant loss.
 
-Bootstrap refits reuse step 2, warm-started from the estimate, with resamples expressed as
-run weights so a whole chunk of resamples is one batched computation.
+The coefficients are kept above a floor that stands for 0 (:data:`analysis.fit.newton.COEFFICIENT_FLOOR_NATS`),
+so a fit whose best ``E`` is 0 converges there instead of drifting towards ``log E = -inf``.
+
+**Bootstrap.** Resamples are run weights (counts), so a chunk of resamples is one batched
+computation. Each refit starts from the estimate: its first Newton step comes from each run's share
+of the gradient and Hessian there, computed once for the whole chunk; then damped Newton steps go on
+until the step is below :data:`REFIT_TOL_SE` standard errors. A refit that has not converged after
+``max_iter`` steps is refitted from the full set of starts (step 1), each allowed ten times as many; only one that fails that too is a
+failed refit, left out of the intervals and counted. The number of iterations allowed therefore
+decides how long a refit may take, not whether it is kept. Chunks hold at most
+:data:`analysis.fit.bootstrap.RESAMPLE_ELEMENTS` counts and evaluations run over blocks of runs, so
+memory stays bounded at any number of runs.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import warnings
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from analysis.errors import AtlasError
 from analysis.fit.bootstrap import (
     DEFAULT_CHUNK_SIZE,
     ProgressCallback,
+    chunk_size_for,
     chunked_counts,
     percentile_interval,
     standard_error,
 )
 from analysis.fit.laws import PARAMETER_NAMES as PARAM_NAMES
 from analysis.fit.laws import ParametricLaw
+from analysis.fit.newton import (
+    STEP_TOL,
+    NewtonOutcome,
+    default_bounds,
+    natural,
+    newton_refine,
+    pick_starts,
+    projection_starts,
+    run_shares,
+    sandwich_standard_errors,
+    solver_terms,
+    terms_from_sums,
+    to_solver,
+)
+from analysis.fit.newton import huber_terms as huber_terms  # the objective in the papers' parameters, kept here too
 from analysis.fit.runs import TrainingRuns
 from analysis.fit.serialise import json_ready
 
@@ -55,314 +86,42 @@ DEFAULT_EXPONENT_BOUNDS = (0.0, 5.0)
 merges with E); the published start grid spans 0..2, and an exponent of 5 already means a tenfold
 larger model cuts its term 100,000-fold, far beyond anything a scaling study measures."""
 
+REFIT_TOL_SE = 1e-3
+"""A bootstrap refit has converged when its Newton step is below this many (asymptotic) standard errors of
+each parameter: a hundredth of the Monte Carlo error of a 95% percentile interval from 1000 resamples
+(about 0.09 standard errors), so it cannot move an interval."""
+
+RESTART_ITERATIONS = 10
+"""A bootstrap refit refitted from every start allows each start this many times ``max_iter`` iterations: restarts
+are rare, and a resample whose optimum lies on ``E = 0`` among kinks of the Huber loss can need a few hundred."""
+
+MAX_THREADS = 4
+"""Threads refitting resamples of many runs at once (numpy releases the interpreter lock on long arrays)."""
+
+PROGRESS_EVERY = 100
+"""The bootstrap reports progress after this many resamples (and at the end)."""
+
+
+def _in_order(pool: ThreadPoolExecutor, function: Callable[[T], R], items: Sequence[T], window: int) -> Iterator[R]:
+    """``function`` of each item, run on ``pool`` with at most ``window`` pending, yielded in the items' order."""
+    pending: deque[Future[R]] = deque()
+    for item in items:
+        pending.append(pool.submit(function, item))
+        if len(pending) >= window:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
 _BASIN_OBJECTIVE_RTOL = 1e-7
 _BASIN_PARAM_ATOL = 1e-4
-_STEP_TOL = 1e-9
 _BOUND_ATOL = 1e-6
 _TERM_RTOL = 1e-3
 _MIN_AGREEING_STARTS = 0.5
 _MAX_OBJECTIVE_VS_CONSTANT = 0.5
-
-
-# --------------------------------------------------------------------------------------
-# Objective, gradient and Hessian in theta = (a, b, e, alpha, beta), batched over rows.
-# --------------------------------------------------------------------------------------
-
-
-def _design(log_n: np.ndarray, log_d: np.ndarray) -> np.ndarray:
-    """Per-run basis ``[1, log N, log D, log N^2, log D^2, log N log D]``, shape ``(n, 6)``."""
-    return np.stack(
-        [np.ones_like(log_n), log_n, log_d, log_n * log_n, log_d * log_d, log_n * log_d], axis=-1
-    )
-
-
-@dataclass(frozen=True)
-class _ModelState:
-    """Per-row, per-run quantities of the model at some ``theta`` (all ``(S, n)``)."""
-
-    residual: np.ndarray  # log prediction - log loss
-    p1: np.ndarray  # softmax weights of the three logsumexp terms
-    p2: np.ndarray
-    p3: np.ndarray
-
-    def rows(self, index: np.ndarray) -> _ModelState:
-        return _ModelState(self.residual[index], self.p1[index], self.p2[index], self.p3[index])
-
-
-def _evaluate(
-    theta: np.ndarray, log_n: np.ndarray, log_d: np.ndarray, log_loss: np.ndarray,
-    weights: np.ndarray, delta: float,
-) -> tuple[np.ndarray, _ModelState]:
-    a, b, e, alpha, beta = (theta[:, i : i + 1] for i in range(N_PARAMETERS))
-    u1 = a - alpha * log_n
-    u2 = b - beta * log_d
-    peak = np.maximum(np.maximum(u1, u2), e)
-    e1, e2, e3 = np.exp(u1 - peak), np.exp(u2 - peak), np.exp(e - peak)
-    total = e1 + e2 + e3
-    residual = peak + np.log(total) - log_loss
-    abs_residual = np.abs(residual)
-    inside = np.maximum(delta - abs_residual, 0.0)
-    # Branch-free Huber: delta (|r| - delta/2) + max(delta - |r|, 0)^2 / 2.
-    huber = delta * (abs_residual - 0.5 * delta) + 0.5 * inside * inside
-    objective = np.einsum("sn,sn->s", weights, huber)
-    inverse = 1.0 / total
-    return objective, _ModelState(residual, e1 * inverse, e2 * inverse, e3 * inverse)
-
-
-def _derivatives(
-    state: _ModelState, weights: np.ndarray, basis: np.ndarray, delta: float
-) -> tuple[np.ndarray, np.ndarray]:
-    # d residual / d theta = [p1, p2, p3, -p1 log N, -p2 log D] with p the softmax of u;
-    # its Hessian is J^T (diag p - p p^T) J. Every sum over runs is a product with the shared
-    # basis of log N, log D terms, so one matmul gives all of them for all rows at once.
-    p1, p2, p3 = state.p1, state.p2, state.p3
-    clipped = np.clip(state.residual, -delta, delta)
-    q = weights * clipped
-    c = weights * (np.abs(clipped) < delta) - q
-    cp1, cp2, cp3 = c * p1, c * p2, c * p3
-    n_rows, n_runs = p1.shape
-    products = np.empty((9, n_rows, n_runs))
-    for out, (left, right) in zip(
-        products,
-        ((q, p1), (q, p2), (q, p3), (cp1, p1), (cp1, p2), (cp1, p3), (cp2, p2), (cp2, p3), (cp3, p3)),
-    ):
-        np.multiply(left, right, out=out)
-    # One large matmul is much cheaper than nine small ones.
-    sums = (products.reshape(9 * n_rows, n_runs) @ basis).reshape(9, n_rows, basis.shape[1])
-    qp1, qp2, qp3, c11, c12, c13, c22, c23, c33 = sums
-    one, ln, ld, ln2, ld2, lnld = range(6)
-    gradient = np.stack([qp1[:, one], qp2[:, one], qp3[:, one], -qp1[:, ln], -qp2[:, ld]], axis=1)
-    hessian = np.empty((p1.shape[0], N_PARAMETERS, N_PARAMETERS))
-    entries = {
-        (0, 0): c11[:, one] + qp1[:, one],
-        (0, 1): c12[:, one],
-        (0, 2): c13[:, one],
-        (0, 3): -c11[:, ln] - qp1[:, ln],
-        (0, 4): -c12[:, ld],
-        (1, 1): c22[:, one] + qp2[:, one],
-        (1, 2): c23[:, one],
-        (1, 3): -c12[:, ln],
-        (1, 4): -c22[:, ld] - qp2[:, ld],
-        (2, 2): c33[:, one] + qp3[:, one],
-        (2, 3): -c13[:, ln],
-        (2, 4): -c23[:, ld],
-        (3, 3): c11[:, ln2] + qp1[:, ln2],
-        (3, 4): c12[:, lnld],
-        (4, 4): c22[:, ld2] + qp2[:, ld2],
-    }
-    for (i, j), value in entries.items():
-        hessian[:, i, j] = value
-        hessian[:, j, i] = value
-    return gradient, hessian
-
-
-def huber_terms(
-    theta: np.ndarray,
-    log_n: np.ndarray,
-    log_d: np.ndarray,
-    log_loss: np.ndarray,
-    weights: np.ndarray,
-    delta: float,
-    with_derivatives: bool = True,
-) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """Weighted Huber objective of the log-space model, with its exact gradient and Hessian.
-
-    Args:
-        theta: ``(S, 5)`` rows of ``(a, b, e, alpha, beta)``.
-        log_n, log_d, log_loss: ``(n,)`` logs of parameters, tokens and loss.
-        weights: ``(S, n)`` non-negative run weights per row (each row sums to 1).
-        delta: Huber threshold (in log-loss units).
-        with_derivatives: also return the gradient ``(S, 5)`` and Hessian ``(S, 5, 5)``.
-
-    Returns:
-        ``(objective (S,), gradient or None, Hessian or None)``.
-    """
-    objective, state = _evaluate(theta, log_n, log_d, log_loss, weights, delta)
-    if not with_derivatives:
-        return objective, None, None
-    gradient, hessian = _derivatives(state, weights, _design(log_n, log_d), delta)
-    return objective, gradient, hessian
-
-
-@dataclass(frozen=True)
-class NewtonOutcome:
-    """End points of :func:`newton_refine`, one row per problem."""
-
-    theta: np.ndarray  # (S, 5)
-    objective: np.ndarray  # (S,)
-    converged: np.ndarray  # (S,) bool
-    iterations: np.ndarray  # (S,) int
-
-
-def newton_refine(
-    theta0: np.ndarray,
-    log_n: np.ndarray,
-    log_d: np.ndarray,
-    log_loss: np.ndarray,
-    weights: np.ndarray,
-    delta: float,
-    max_iter: int = 200,
-    exponent_bounds: tuple[float, float] = DEFAULT_EXPONENT_BOUNDS,
-) -> NewtonOutcome:
-    """Batched, bound-constrained Levenberg-Marquardt on the exact Hessian, one problem per row of ``theta0``.
-
-    ``alpha`` and ``beta`` stay inside ``exponent_bounds`` (projected Newton: an exponent on a
-    bound whose gradient points outwards is held fixed, the others take the Newton step, and the
-    trial point is clipped into the box). A row stops when its step is below ``1e-9`` or its
-    projected gradient vanishes (converged), or when no damped step decreases the objective any
-    more (converged only if the projected gradient is negligible), or after ``max_iter``
-    iterations (not converged).
-    """
-    theta = np.array(theta0, dtype=float, copy=True)
-    lower, upper = exponent_bounds
-    theta[:, 3:] = np.clip(theta[:, 3:], lower, upper)
-    n_rows = theta.shape[0]
-    weights = np.broadcast_to(weights, (n_rows, log_n.shape[0]))
-    basis = _design(log_n, log_d)
-    objective, state = _evaluate(theta, log_n, log_d, log_loss, weights, delta)
-    gradient, hessian = _derivatives(state, weights, basis, delta)
-    damping = np.full(n_rows, 1e-4)
-    active = np.ones(n_rows, dtype=bool)
-    converged = np.zeros(n_rows, dtype=bool)
-    iterations = np.zeros(n_rows, dtype=int)
-    gradient_tol = 1e-9 * delta
-    identity = np.eye(N_PARAMETERS)
-    for _ in range(max_iter):
-        rows = np.flatnonzero(active)
-        if rows.size == 0:
-            break
-        free_gradient, free_hessian = gradient[rows], hessian[rows]
-        free = _free_parameters(theta[rows], free_gradient, lower, upper)
-        if not free.all():
-            free_gradient = np.where(free, free_gradient, 0.0)
-            fixed_diagonal = (~free)[:, :, None] * identity
-            free_hessian = np.where(free[:, :, None] & free[:, None, :], free_hessian, 0.0) + fixed_diagonal
-        diag = np.maximum(np.abs(np.diagonal(free_hessian, axis1=1, axis2=2)), 1e-12)
-        system = free_hessian + damping[rows, None, None] * (diag[:, :, None] * identity)
-        try:
-            step = np.linalg.solve(system, -free_gradient[..., None])[..., 0]
-        except np.linalg.LinAlgError:
-            step = np.stack([_safe_solve(m, -g) for m, g in zip(system, free_gradient)])
-        trial = theta[rows] + step
-        trial[:, 3:] = np.clip(trial[:, 3:], lower, upper)
-        step = trial - theta[rows]
-        trial_weights = weights[rows]
-        trial_objective, trial_state = _evaluate(trial, log_n, log_d, log_loss, trial_weights, delta)
-        accepted = np.isfinite(trial_objective) & (trial_objective <= objective[rows])
-        moved = rows[accepted]
-        if moved.size:
-            theta[moved] = trial[accepted]
-            objective[moved] = trial_objective[accepted]
-            gradient[moved], hessian[moved] = _derivatives(
-                trial_state.rows(accepted), trial_weights[accepted], basis, delta
-            )
-        damping[moved] = np.maximum(damping[moved] * 0.1, 1e-12)
-        damping[rows[~accepted]] *= 10.0
-        iterations[rows] += 1
-        projected = gradient[rows]
-        free = _free_parameters(theta[rows], projected, lower, upper)
-        if not free.all():
-            projected = np.where(free, projected, 0.0)
-        largest_gradient = np.max(np.abs(projected), axis=1)
-        small_gradient = largest_gradient <= gradient_tol
-        small_step = accepted & (np.max(np.abs(step), axis=1) < _STEP_TOL)
-        stuck = damping[rows] > 1e12
-        done = small_gradient | small_step | stuck
-        converged[rows[done]] = (small_gradient | small_step | (stuck & (largest_gradient <= 1e-6 * delta)))[done]
-        active[rows[done]] = False
-    return NewtonOutcome(theta=theta, objective=objective, converged=converged, iterations=iterations)
-
-
-def _free_parameters(theta: np.ndarray, gradient: np.ndarray, lower: float, upper: float) -> np.ndarray:
-    """``(S, 5)`` mask: False for an exponent held on a bound by a gradient pointing out of the box."""
-    free = np.ones(theta.shape, dtype=bool)
-    exponents, slope = theta[:, 3:], gradient[:, 3:]
-    free[:, 3:] = ~(((exponents <= lower) & (slope > 0)) | ((exponents >= upper) & (slope < 0)))
-    return free
-
-
-def _safe_solve(matrix: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    return np.linalg.lstsq(matrix, rhs, rcond=None)[0]
-
-
-def projection_starts(
-    log_n: np.ndarray,
-    log_d: np.ndarray,
-    loss: np.ndarray,
-    weights: np.ndarray,
-    alphas: np.ndarray,
-    betas: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Variable-projection starts: for each grid ``(alpha, beta)`` the best ``(A, B, E) >= 0``.
-
-    Solves weighted non-negative least squares ``loss ~ E + A N**-alpha + B D**-beta`` (weights
-    ``w / loss**2``) on every grid point at once. Returns ``theta`` rows ``(a, b, e, alpha, beta)``,
-    shape ``(len(alphas) * len(betas), 5)``, alpha varying slowest, and each row's weighted
-    sum of squared relative errors (up to a constant), shape ``(len(alphas) * len(betas),)``.
-    """
-    n_ref, d_ref = float(np.average(log_n, weights=weights)), float(np.average(log_d, weights=weights))
-    w = weights / loss**2
-    x1 = np.exp(-np.outer(alphas, log_n - n_ref))  # (Ga, n): N^-alpha, rescaled to order 1
-    x2 = np.exp(-np.outer(betas, log_d - d_ref))  # (Gb, n)
-    shape = (alphas.size, betas.size)
-    s11 = np.broadcast_to(((x1 * x1) @ w)[:, None], shape)
-    s22 = np.broadcast_to(((x2 * x2) @ w)[None, :], shape)
-    s12 = (x1 * w) @ x2.T
-    s10 = np.broadcast_to((x1 @ w)[:, None], shape)
-    s20 = np.broadcast_to((x2 @ w)[None, :], shape)
-    s00 = np.full(shape, w.sum())
-    s1y = np.broadcast_to((x1 @ (w * loss))[:, None], shape)
-    s2y = np.broadcast_to((x2 @ (w * loss))[None, :], shape)
-    s0y = np.full(shape, w @ loss)
-    gram = np.stack(
-        [np.stack([s11, s12, s10], -1), np.stack([s12, s22, s20], -1), np.stack([s10, s20, s00], -1)], -2
-    ).reshape(-1, 3, 3)
-    moment = np.stack([s1y, s2y, s0y], -1).reshape(-1, 3)
-    best_gain = np.full(gram.shape[0], -np.inf)
-    coef = np.zeros((gram.shape[0], 3))
-    # Exact NNLS with three unknowns: try every support, keep the feasible one with the lowest SSE.
-    for support in ((0, 1, 2), (0, 1), (0, 2), (1, 2), (0,), (1,), (2,)):
-        s = list(support)
-        sub = gram[:, s][:, :, s] + 1e-14 * np.eye(len(s))
-        solution = np.linalg.solve(sub, moment[:, s][..., None])[..., 0]
-        feasible = np.all(solution > 0, axis=1)
-        gain = np.einsum("gi,gi->g", solution, moment[:, s])  # SSE = const - gain
-        better = feasible & (gain > best_gain)
-        full = np.zeros_like(coef)
-        full[:, s] = solution
-        coef[better] = full[better]
-        best_gain[better] = gain[better]
-    tiny = 1e-10 * float(loss.min())
-    coef = np.maximum(coef, tiny)
-    grid_alpha = np.repeat(alphas, betas.size)
-    grid_beta = np.tile(betas, alphas.size)
-    theta = np.stack(
-        [
-            np.log(coef[:, 0]) + grid_alpha * n_ref,
-            np.log(coef[:, 1]) + grid_beta * d_ref,
-            np.log(coef[:, 2]),
-            grid_alpha,
-            grid_beta,
-        ],
-        axis=1,
-    )
-    return theta, -best_gain
-
-
-def _pick_starts(objective_grid: np.ndarray, n_starts: int) -> np.ndarray:
-    """Indices of up to ``n_starts`` grid points: local minima first (best first), then the best others."""
-    grid = objective_grid
-    padded = np.pad(grid, 1, constant_values=np.inf)
-    neighbours = np.stack(
-        [padded[1 + di : 1 + di + grid.shape[0], 1 + dj : 1 + dj + grid.shape[1]]
-         for di in (-1, 0, 1) for dj in (-1, 0, 1) if (di, dj) != (0, 0)]
-    )
-    flat = grid.ravel()
-    is_local_min = np.all(grid[None] <= neighbours, axis=0).ravel() & np.isfinite(flat)
-    order = np.argsort(flat, kind="stable")
-    minima = [i for i in order if is_local_min[i]]
-    others = [i for i in order if not is_local_min[i]]
-    return np.array((minima + others)[:n_starts], dtype=int)
+T = TypeVar("T")
+R = TypeVar("R")
+FIXABLE = ("alpha", "beta")
+"""The parameters ``ParametricLossFit(fixed=...)`` can hold at a given value."""
 
 
 # --------------------------------------------------------------------------------------
@@ -387,8 +146,10 @@ class ParametricLossResult:
         level: confidence level of ``ci``.
         samples: bootstrap estimates, shape ``(n_converged_resamples, 5)`` in ``PARAM_NAMES`` order.
         n_bootstrap: resamples requested; n_bootstrap_failed: resamples whose refit did not
-            converge (left out of the intervals).
+            converge even from the full set of starts (left out of the intervals);
+            n_bootstrap_restarted: resamples refitted from the full set of starts.
         seed: bootstrap seed.
+        fixed: exponents held at given values (not fitted), ``{"alpha": ...}`` or ``{"beta": ...}``.
         warnings: human-readable warnings: non-convergence, and signs that the data do not
             identify the law (an exponent on the edge of the search region, a term that barely
             changes the predicted loss across the runs, or fewer than half the starts agreeing
@@ -413,6 +174,8 @@ class ParametricLossResult:
     n_bootstrap_failed: int = 0
     seed: int | None = None
     warnings: tuple[str, ...] = ()
+    n_bootstrap_restarted: int = 0
+    fixed: dict[str, float] = field(default_factory=dict)
 
     @property
     def law(self) -> ParametricLaw:
@@ -503,6 +266,8 @@ class ParametricLossResult:
             "n_best_basin": self.n_best_basin,
             "n_bootstrap": self.n_bootstrap,
             "n_bootstrap_failed": self.n_bootstrap_failed,
+            "n_bootstrap_restarted": self.n_bootstrap_restarted,
+            "fixed": self.fixed,
             "seed": self.seed,
             "warnings": self.warnings,
         })
@@ -521,6 +286,7 @@ class ParametricLossResult:
             lines.append(
                 f"Bootstrap:        {self.n_bootstrap} resamples of runs (seed {self.seed}), "
                 f"{self.level:.0%} percentile intervals, {self.n_bootstrap_failed} refits failed"
+                + (f" ({self.n_bootstrap_restarted} refitted from all starts)" if self.n_bootstrap_restarted else "")
             )
         lines.append("-" * 78)
         se = self.standard_errors()
@@ -529,6 +295,9 @@ class ParametricLossResult:
         values = dict(self.params) | self.exponents | {"G": self.G}
         for name, value in values.items():
             lo, hi = self.ci.get(name, (math.nan, math.nan))
+            if name in self.fixed:
+                lines.append(f"{name:10}{_fmt(value):>14}{'fixed':>14}")
+                continue
             lines.append(
                 f"{name:10}{_fmt(value):>14}{_fmt(se.get(name, math.nan)):>14}{_fmt(lo):>14}{_fmt(hi):>14}"
             )
@@ -555,7 +324,8 @@ class ParametricLossFit:
     """Estimator for ``L(N, D) = E + A / N**alpha + B / D**beta`` (Chinchilla Approach 3).
 
     Args:
-        huber_delta: Huber threshold on log-loss residuals (1e-3 as in the papers).
+        huber_delta: Huber threshold on residuals of the *log* loss (1e-3 as in the papers: residuals
+            above 0.1% count linearly, so a few outlying runs do not pull the fit).
         exclude_top_loss: drop this many highest-loss runs first (the Epoch replication drops 5).
         n_bootstrap: bootstrap resamples of runs (0 = no intervals).
         seed: seed of the bootstrap's ``numpy.random.Generator``.
@@ -564,9 +334,12 @@ class ParametricLossFit:
         exponent_grid: grid of alpha and beta values for the starts.
         exponent_bounds: search region ``(lower, upper)`` of alpha and beta (``0 <= lower < upper``);
             an estimate on its edge is reported with a warning.
-        max_iter: Newton iteration limit per start / resample.
-        chunk_size: resamples refitted together (bounds memory).
+        max_iter: Newton iterations per start, and per bootstrap refit before it is refitted from all starts
+            (with :data:`RESTART_ITERATIONS` times as many each).
+        chunk_size: resamples refitted together at most (fewer when there are many runs, see
+            :func:`analysis.fit.bootstrap.chunk_size_for`).
         progress: optional ``progress(done, total)`` callback for the bootstrap.
+        fixed: exponents to hold at given values instead of fitting them, e.g. ``{"alpha": 0.34}``.
     """
 
     huber_delta: float = 1e-3
@@ -580,69 +353,86 @@ class ParametricLossFit:
     max_iter: int = 200
     chunk_size: int = DEFAULT_CHUNK_SIZE
     progress: ProgressCallback | None = None
+    fixed: dict[str, float] | None = None
+
+    def _check_options(self) -> dict[str, float]:
+        if not (self.huber_delta > 0 and math.isfinite(self.huber_delta)):
+            raise AtlasError(f"huber_delta must be a positive number, got {self.huber_delta}")
+        if self.n_bootstrap < 0:
+            raise AtlasError(f"the number of bootstrap resamples must be >= 0, got {self.n_bootstrap}")
+        if not 0.0 < self.level < 1.0:
+            raise AtlasError(f"level must be between 0 and 1, got {self.level}")
+        if self.max_iter < 1:
+            raise AtlasError(f"max_iter must be at least 1, got {self.max_iter}")
+        lower, upper = self.exponent_bounds
+        if not 0 <= lower < upper < math.inf:
+            raise AtlasError(f"exponent_bounds must satisfy 0 <= lower < upper < inf, got {self.exponent_bounds}")
+        fixed = dict(self.fixed or {})
+        for name, value in fixed.items():
+            if name not in FIXABLE:
+                raise AtlasError(f"only the exponents {' and '.join(FIXABLE)} can be fixed, not {name!r}")
+            if not lower < value <= upper:
+                raise AtlasError(f"a fixed {name} must lie in ({lower:g}, {upper:g}], got {value}")
+        return fixed
 
     def fit(self, runs: TrainingRuns) -> ParametricLossResult:
         """Fit the runs (see the module docstring for the method).
 
+        Linear algebra runs on one thread: the matrices are small and many, so threads only wait on each
+        other (tenfold slower on a busy machine), and one thread sums in one order on every machine.
+
         Raises:
-            AtlasError: fewer usable runs than can identify five parameters, or bad settings.
+            AtlasError: fewer distinct runs (``(N, D)`` pairs) than free parameters, or bad settings.
         """
-        if not self.huber_delta > 0:
-            raise AtlasError(f"huber_delta must be positive, got {self.huber_delta}")
-        if self.n_bootstrap < 0:
-            raise AtlasError(f"the number of bootstrap resamples must be >= 0, got {self.n_bootstrap}")
-        lower, upper = self.exponent_bounds
-        if not 0 <= lower < upper < math.inf:
-            raise AtlasError(f"exponent_bounds must satisfy 0 <= lower < upper < inf, got {self.exponent_bounds}")
+        with threadpool_limits(1, user_api="blas"):
+            return self._fit(runs)
+
+    def _fit(self, runs: TrainingRuns) -> ParametricLossResult:
+        fixed = self._check_options()
         used = runs.exclude_top_loss(self.exclude_top_loss)
-        if len(used) <= N_PARAMETERS:
+        n_free = N_PARAMETERS - len(fixed)
+        if not used.has_distinct(n_free + 1):
+            distinct = used.n_distinct
+            copies = f" among {len(used)} rows" if distinct < len(used) else ""
             raise AtlasError(
-                f"need more runs than the {N_PARAMETERS} parameters of L(N, D) to fit it, got {len(used)}"
-                + (f" after dropping {self.exclude_top_loss}" if self.exclude_top_loss else "")
+                f"need more distinct runs (different N, D) than the {n_free} free parameters of L(N, D) to fit it, "
+                f"got {distinct}{copies}" + (f" after dropping {self.exclude_top_loss}" if self.exclude_top_loss else "")
             )
         log_n, log_d, log_loss = np.log(used.N), np.log(used.D), np.log(used.loss)
         n = len(used)
+        bounds = default_bounds(log_loss, self.exponent_bounds, fixed)
         uniform = np.full((1, n), 1.0 / n)
-        theta, objective, converged, n_starts, n_best = self._global_fit(log_n, log_d, used.loss, uniform)
+        outcome, n_best, n_starts = self._global_fit(log_n, log_d, used.loss, uniform, bounds)
+        phi, objective, converged = outcome.phi[0], float(outcome.objective[0]), bool(outcome.converged[0])
         messages: list[str] = []
         if not converged:
             messages.append("the optimiser did not converge: treat the estimates as unreliable")
         messages += _identification_warnings(
-            theta, objective, log_n, log_d, used.loss, self.huber_delta, self.exponent_bounds, n_best, n_starts
+            phi, objective, log_n, log_d, used.loss, self.huber_delta, bounds, n_best, n_starts, fixed
         )
-
         samples = np.empty((0, N_PARAMETERS))
-        failed = 0
+        failed = restarted = 0
         if self.n_bootstrap:
-            chunks = []
-            done = 0
-            for counts in chunked_counts(self.seed, n, self.n_bootstrap, self.chunk_size):
-                outcome = newton_refine(
-                    np.broadcast_to(theta, (counts.shape[0], N_PARAMETERS)),
-                    log_n, log_d, log_loss, counts / n, self.huber_delta, self.max_iter, self.exponent_bounds,
-                )
-                failed += int((~outcome.converged).sum())
-                chunks.append(_natural(outcome.theta[outcome.converged]))
-                done += counts.shape[0]
-                if self.progress is not None:
-                    self.progress(done, self.n_bootstrap)
-            samples = np.concatenate(chunks)
+            samples, failed, restarted = self._bootstrap(phi, log_n, log_d, log_loss, used.loss, bounds)
             if failed:
-                messages.append(f"{failed} of {self.n_bootstrap} bootstrap refits did not converge and were left out")
+                messages.append(
+                    f"{failed} of {self.n_bootstrap} bootstrap refits did not converge, even from the full set of "
+                    "starts, and were left out"
+                )
             on_zero = int(np.sum(np.any(samples[:, 3:] <= 0, axis=1)))
             if on_zero:
                 messages.append(
                     f"{on_zero} of {self.n_bootstrap} bootstrap refits put an exponent on 0, where a, b and G are "
                     "undefined: their intervals leave those refits out"
                 )
-        params = dict(zip(PARAM_NAMES, (float(v) for v in _natural(theta[None])[0])))
+        params = dict(zip(PARAM_NAMES, (float(v) for v in natural(phi[None])[0]), strict=True))
         ci: dict[str, tuple[float, float]] = {}
         if samples.shape[0]:
             for name, values in _sample_table(samples).items():
                 lo, hi = percentile_interval(values, self.level)
                 ci[name] = (float(lo), float(hi))
         for message in messages:
-            warnings.warn(message, RuntimeWarning, stacklevel=2)
+            warnings.warn(message, RuntimeWarning, stacklevel=4)
         return ParametricLossResult(
             params=params,
             ci=ci,
@@ -659,44 +449,112 @@ class ParametricLossFit:
             n_bootstrap_failed=failed,
             seed=self.seed,
             warnings=tuple(messages),
+            n_bootstrap_restarted=restarted,
+            fixed=fixed,
         )
 
     def _global_fit(
-        self, log_n: np.ndarray, log_d: np.ndarray, loss: np.ndarray, weights: np.ndarray
-    ) -> tuple[np.ndarray, float, bool, int, int]:
+        self, log_n: np.ndarray, log_d: np.ndarray, loss: np.ndarray, weights: np.ndarray,
+        bounds: tuple[np.ndarray, np.ndarray], max_iter: int | None = None,
+    ) -> tuple[NewtonOutcome, int, int]:
+        """The best of Newton runs from the variable-projection starts, for one row of ``weights`` ``(1, n)``.
+
+        Returns the best end point as a one-row outcome, how many starts reached it and how many there were.
+        """
+        lower, upper = bounds
         grid = np.asarray(self.exponent_grid, dtype=float)
+        alphas = grid if lower[3] < upper[3] else lower[3:4]
+        betas = grid if lower[4] < upper[4] else lower[4:5]
         log_loss = np.log(loss)
-        starts, grid_sse = projection_starts(log_n, log_d, loss, weights[0], grid, grid)
-        chosen = _pick_starts(grid_sse.reshape(grid.size, grid.size), self.n_starts)
+        starts, grid_sse = projection_starts(log_n, log_d, loss, weights[0], alphas, betas)
+        chosen = pick_starts(grid_sse.reshape(alphas.size, betas.size), self.n_starts)
         outcome = newton_refine(
-            starts[chosen], log_n, log_d, log_loss, weights, self.huber_delta, self.max_iter, self.exponent_bounds
+            to_solver(starts[chosen]), log_n, log_d, log_loss, weights, self.huber_delta, max_iter or self.max_iter, bounds
         )
         best = int(np.argmin(np.where(np.isfinite(outcome.objective), outcome.objective, np.inf)))
         best_objective = float(outcome.objective[best])
         same_basin = (
             outcome.objective <= best_objective * (1 + _BASIN_OBJECTIVE_RTOL) + 1e-15
-        ) & (np.max(np.abs(outcome.theta - outcome.theta[best]), axis=1) < _BASIN_PARAM_ATOL)
-        return (
-            outcome.theta[best],
-            best_objective,
-            bool(outcome.converged[best]),
-            int(chosen.size),
-            int(same_basin.sum()),
-        )
+        ) & (np.max(np.abs(outcome.phi - outcome.phi[best]), axis=1) < _BASIN_PARAM_ATOL)
+        pick = slice(best, best + 1)
+        best_outcome = NewtonOutcome(phi=outcome.phi[pick], objective=outcome.objective[pick],
+                                     converged=outcome.converged[pick], iterations=outcome.iterations[pick])
+        return best_outcome, int(same_basin.sum()), int(chosen.size)
+
+    def _bootstrap(
+        self, phi: np.ndarray, log_n: np.ndarray, log_d: np.ndarray, log_loss: np.ndarray, loss: np.ndarray,
+        bounds: tuple[np.ndarray, np.ndarray],
+    ) -> tuple[np.ndarray, int, int]:
+        """Refit every resample (see the module docstring): ``(samples (kept, 5), failed, restarted)``.
+
+        Resamples come in chunks of counts (:func:`chunked_counts`). With so many runs that a chunk would hold
+        fewer than ``chunk_size`` resamples, each resample instead draws its own counts from its own seed
+        (spawned from ``seed``), is refitted on the runs it drew only (a third of the runs are not drawn), and
+        resamples are refitted on as many threads as there are processors (at most :data:`MAX_THREADS`).
+        """
+        n = log_n.shape[0]
+        errors = sandwich_standard_errors(phi, log_n, log_d, log_loss, self.huber_delta, *bounds)
+        tolerance = np.where(np.isfinite(errors), np.maximum(STEP_TOL, REFIT_TOL_SE * errors), STEP_TOL)
+        shares = run_shares(phi, log_n, log_d, log_loss, self.huber_delta)
+
+        def refit(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+            """Refits ``(S, 5)`` of the weight rows ``(S, n)``, whether each converged, and how many were restarted."""
+            initial = terms_from_sums(weights @ shares)
+            drawn = np.flatnonzero(weights.any(axis=0))
+            outcome = newton_refine(np.broadcast_to(phi, (weights.shape[0], N_PARAMETERS)), log_n[drawn], log_d[drawn],
+                                    log_loss[drawn], weights[:, drawn], self.huber_delta, self.max_iter, bounds,
+                                    tolerance, initial=initial)
+            refits, converged = outcome.phi, outcome.converged.copy()
+            for row in np.flatnonzero(~converged):
+                again, _, _ = self._global_fit(log_n, log_d, loss, weights[row : row + 1], bounds,
+                                               RESTART_ITERATIONS * self.max_iter)
+                if again.converged[0]:
+                    refits[row], converged[row] = again.phi[0], True
+            return refits, converged, int((~outcome.converged).sum())
+
+        def refit_drawn(seed: np.random.SeedSequence) -> tuple[np.ndarray, np.ndarray, int]:
+            counts = np.bincount(np.random.default_rng(seed).integers(0, n, n), minlength=n)
+            return refit((counts / n)[None])
+
+        chunk_size = chunk_size_for(n, self.chunk_size)
+        results: list[tuple[np.ndarray, np.ndarray, int]] = []
+        if chunk_size >= min(self.chunk_size, self.n_bootstrap):
+            for counts in chunked_counts(self.seed, n, self.n_bootstrap, chunk_size):
+                results.append(refit(counts / n))
+                self._report(sum(len(result[1]) for result in results))
+        else:
+            workers = min(os.cpu_count() or 1, MAX_THREADS)
+            seeds = np.random.SeedSequence(self.seed).spawn(self.n_bootstrap)
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                for result in _in_order(pool, refit_drawn, seeds, window=2 * workers):
+                    results.append(result)
+                    self._report(len(results))
+        refits = np.concatenate([result[0] for result in results])
+        converged = np.concatenate([result[1] for result in results])
+        restarted = sum(result[2] for result in results)
+        return natural(refits[converged]), int((~converged).sum()), restarted
+
+    def _report(self, done: int) -> None:
+        if self.progress is not None and (done == self.n_bootstrap or done % PROGRESS_EVERY == 0):
+            self.progress(done, self.n_bootstrap)
 
 
 def _identification_warnings(
-    theta: np.ndarray, objective: float, log_n: np.ndarray, log_d: np.ndarray, loss: np.ndarray, delta: float,
-    exponent_bounds: tuple[float, float], n_best: int, n_starts: int,
+    phi: np.ndarray, objective: float, log_n: np.ndarray, log_d: np.ndarray, loss: np.ndarray, delta: float,
+    bounds: tuple[np.ndarray, np.ndarray], n_best: int, n_starts: int, fixed: dict[str, float],
 ) -> list[str]:
     """Signs that the data do not determine the law, as messages (empty for a well-posed fit).
 
     Args:
-        theta: the estimate ``(a, b, e, alpha, beta)``; objective: its mean Huber loss.
+        phi: the estimate ``(a, b, E, alpha, beta)``; objective: its mean Huber loss.
         log_n, log_d, loss: the runs used; delta: the Huber threshold.
+        bounds: the search region ``(lower, upper)`` of phi; fixed: exponents not fitted.
     """
-    lower, upper = exponent_bounds
+    lower, upper = float(bounds[0][3]), float(bounds[1][3])
     messages = []
+    if phi[2] <= _BOUND_ATOL * float(np.min(loss)):
+        messages.append("the irreducible loss E is 0 at the best fit: these runs show no loss floor, so E, and how "
+                        "the loss flattens beyond the runs, are not determined")
     # A constant loss at the median (close to the Huber optimum for a small delta): real scaling data
     # cut this objective 3- to 50-fold, pure noise by well under half.
     residual = np.abs(np.log(loss) - np.median(np.log(loss)))
@@ -706,12 +564,12 @@ def _identification_warnings(
             f"the law fits the runs barely better than a constant loss (objective {objective:.3g} against "
             f"{constant:.3g}): these runs show little dependence of loss on N or D"
         )
-    a, b, _, alpha, beta = theta
+    a, b, _, alpha, beta = phi
     scale = float(np.median(loss))
     for name, exponent, log_coef, log_x, term in (
         ("alpha", alpha, a, log_n, "A / N^alpha"), ("beta", beta, b, log_d, "B / D^beta")
     ):
-        for bound in (lower, upper):
+        for bound in () if name in fixed else (lower, upper):
             if abs(exponent - bound) <= _BOUND_ATOL:
                 undefined = "; a, b, G and N_opt(C) are undefined" if bound <= 0 else ""
                 messages.append(
@@ -734,20 +592,14 @@ def _identification_warnings(
     return messages
 
 
-def _natural(theta: np.ndarray) -> np.ndarray:
-    """``(a, b, e, alpha, beta)`` rows -> ``(E, A, B, alpha, beta)`` rows."""
-    return np.stack([np.exp(theta[:, 2]), np.exp(theta[:, 0]), np.exp(theta[:, 1]), theta[:, 3], theta[:, 4]], axis=1)
-
-
 def huber_objective(
     params: dict[str, float], runs: TrainingRuns, huber_delta: float = 1e-3
 ) -> float:
     """Mean Huber loss of ``runs`` under ``params`` (``E, A, B, alpha, beta``): compare fits on one data set."""
-    theta = np.array([[math.log(params["A"]), math.log(params["B"]), math.log(params["E"]),
-                       params["alpha"], params["beta"]]])
+    phi = np.array([[math.log(params["A"]), math.log(params["B"]), params["E"], params["alpha"], params["beta"]]])
     n = len(runs)
-    value, _, _ = huber_terms(
-        theta, np.log(runs.N), np.log(runs.D), np.log(runs.loss), np.full((1, n), 1.0 / n),
+    value, _ = solver_terms(
+        phi, np.log(runs.N), np.log(runs.D), np.log(runs.loss), np.full((1, n), 1.0 / n),
         huber_delta, with_derivatives=False,
     )
     return float(value[0])

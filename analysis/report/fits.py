@@ -1,16 +1,26 @@
-"""The fits of a report: each approach fitted lazily, and declined with a reason when the data cannot support it."""
+"""The fits of a report: each approach fitted lazily, and declined with a reason when the data cannot support it.
+
+The fits are made once per render: the report's pre-render script (:func:`prepare_fits`) fits the runs and
+keeps the outcomes in ``.atlas-report/`` under a key made of the runs file, the settings and the fitting
+code, and every chapter reads them from there. A chapter rendered on its own fits what it needs itself.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import math
+import os
+import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import numpy as np
 import pandas as pd
 
+import analysis.fit
 from analysis.errors import AtlasError
 from analysis.fit import (
     ComputeOptimalResult,
@@ -21,7 +31,8 @@ from analysis.fit import (
     TrainingRuns,
     detect_budgets,
 )
-from analysis.report.settings import ReportSettings
+from analysis.fit.holdout import HoldoutResult, holdout_check
+from analysis.report.settings import SETTINGS_FILE, ReportSettings, read_runs
 from analysis.text import number
 
 ResultT = TypeVar("ResultT")
@@ -67,17 +78,38 @@ def attempt(fit: Callable[[], ResultT]) -> FitOutcome[ResultT]:
         return FitOutcome(None, f"the fit failed numerically on these runs ({type(error).__name__}: {error})")
 
 
+CACHE_FOLDER = ".atlas-report"
+"""Folder of a report where :func:`prepare_fits` keeps the fits for the chapters."""
+
+FIT_NAMES = ("parametric", "isoflop", "envelope", "holdout")
+
+
+def cache_key(settings: ReportSettings, runs_path: Path) -> str:
+    """SHA-256 of the runs file, the settings and the source of :mod:`analysis.fit`: what the fits depend on."""
+    digest = hashlib.sha256(runs_path.read_bytes())
+    digest.update(repr(sorted(vars(settings).items())).encode())
+    for source in sorted(Path(analysis.fit.__file__).parent.glob("*.py")):
+        digest.update(source.read_bytes())
+    return digest.hexdigest()[:32]
+
+
 class ReportFits:
-    """The three approaches on one report's runs, each fitted when first asked for.
+    """The three approaches and the held-out check on one report's runs, each fitted when first asked for
+    (or read from the pre-render's cache).
 
     Args:
         settings: the report's fitting options.
         runs: all runs of the table, validated.
+        cache: the cache file of :func:`prepare_fits` for these runs and settings, if any.
     """
 
-    def __init__(self, settings: ReportSettings, runs: TrainingRuns) -> None:
+    def __init__(self, settings: ReportSettings, runs: TrainingRuns, cache: Path | None = None) -> None:
         self.settings = settings
         self.runs = runs
+        self._cached: dict[str, Any] = {}
+        if cache is not None and cache.is_file():
+            with cache.open("rb") as handle:
+                self._cached = pickle.load(handle)
 
     @cached_property
     def fitted_runs(self) -> TrainingRuns:
@@ -94,10 +126,17 @@ class ReportFits:
         s = self.settings
         return {"exclude_top_loss": s.exclude_top_loss, "n_bootstrap": s.bootstrap, "seed": s.seed, "level": s.level}
 
+    def parametric_estimator(self) -> ParametricLossFit:
+        """The parametric fit the settings describe."""
+        s = self.settings
+        return ParametricLossFit(huber_delta=s.huber_delta, max_iter=s.max_iter, fixed=s.fixed or None, **self._options())
+
     @cached_property
     def parametric(self) -> FitOutcome[ParametricLossResult]:
         """Approach 3: L(N, D) = E + A / N^alpha + B / D^beta, with bootstrap intervals."""
-        estimator = ParametricLossFit(**self._options())
+        if "parametric" in self._cached:
+            return self._cached["parametric"]
+        estimator = self.parametric_estimator()
         outcome = attempt(lambda: estimator.fit(self.runs))
         if outcome.result is not None:
             exponents = {"α": outcome.result.params["alpha"], "β": outcome.result.params["beta"]}
@@ -111,15 +150,29 @@ class ReportFits:
 
     @cached_property
     def isoflop(self) -> FitOutcome[ComputeOptimalResult]:
-        """Approach 2: a parabola per FLOP budget, then N_opt and D_opt as powers of C."""
-        estimator = IsoFLOPFit(**self._options())
+        """Approach 2: each FLOP budget's optimum (a parabola's vertex, or an interpolated minimum), then N_opt and
+        D_opt as powers of C."""
+        if "isoflop" in self._cached:
+            return self._cached["isoflop"]
+        s = self.settings
+        estimator = IsoFLOPFit(method=s.isoflop_method, loss_noise=s.loss_noise, **self._options())
         return attempt(lambda: estimator.fit(self.runs))
 
     @cached_property
     def envelope(self) -> FitOutcome[ComputeOptimalResult]:
         """Approach 1 analogue: the lowest loss per FLOP range and the size that reached it."""
+        if "envelope" in self._cached:
+            return self._cached["envelope"]
         estimator = EnvelopeFit(**self._options())
         return attempt(lambda: estimator.fit(self.runs))
+
+    @cached_property
+    def holdout(self) -> FitOutcome[HoldoutResult]:
+        """The held-out check (Li et al. 2025): the parametric fit to the smaller budgets predicting the largest."""
+        if "holdout" in self._cached:
+            return self._cached["holdout"]
+        estimator = self.parametric_estimator()
+        return attempt(lambda: holdout_check(estimator, self.runs))  # it drops the top losses of the runs it fits
 
     @cached_property
     def detected_budgets(self) -> tuple[np.ndarray, np.ndarray]:
@@ -140,3 +193,37 @@ class ReportFits:
         from the result or a declined fit's error; ``None`` when the fit stopped before judging them."""
         outcome = self.isoflop
         return outcome.result.budgets if outcome.result is not None else outcome.budgets
+
+
+def prepare_fits(root: str | Path = ".") -> int:
+    """Fit a report's runs once and keep the outcomes for its chapters (the report's pre-render script).
+
+    Writes ``.atlas-report/fits-<key>.pkl`` (:func:`cache_key`), removing older ones. A problem with the
+    settings or the runs is left for the chapters to report, which they do in their own words.
+    """
+    root = Path(root)
+    try:
+        settings = ReportSettings.read(root / SETTINGS_FILE)
+        runs = read_runs(settings, root / settings.runs)
+    except AtlasError:
+        return 0
+    folder = root / CACHE_FOLDER
+    folder.mkdir(exist_ok=True)
+    target = folder / f"fits-{cache_key(settings, root / settings.runs)}.pkl"
+    if target.is_file():
+        return 0
+    fits = ReportFits(settings, runs)
+    outcomes = {name: getattr(fits, name) for name in FIT_NAMES}
+    partial = target.with_suffix(f".{os.getpid()}.part")
+    with partial.open("wb") as handle:
+        pickle.dump(outcomes, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    partial.replace(target)
+    for older in folder.glob("fits-*.pkl"):
+        if older != target:
+            older.unlink(missing_ok=True)
+    return 0
+
+
+def cache_file(settings: ReportSettings, root: Path) -> Path:
+    """Where :func:`prepare_fits` keeps the fits of these settings and runs."""
+    return root / CACHE_FOLDER / f"fits-{cache_key(settings, root / settings.runs)}.pkl"

@@ -9,8 +9,10 @@ the sources, so a user can edit the table or the settings and render again.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
-import shutil
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -20,12 +22,20 @@ import jinja2
 from analysis import resources
 from analysis.bibliography import csl_entries
 from analysis.errors import AtlasError
-from analysis.report.settings import SETTINGS_FILE, ReportSettings, read_runs
+from analysis.published import published_laws
+from analysis.report.settings import ReportSettings, read_runs
 
 REFERENCES_FILE = "references.json"
 """The report's bibliography: the cited entries as CSL JSON."""
 
+MANIFEST_FILE = ".atlas-report.json"
+"""What ``atlas report`` wrote into a report folder, each file with its SHA-256: a folder holding it is an earlier
+report, and only its files, as written, may be replaced."""
+
 DEFAULT_TITLE = "Scaling-law report"
+
+RUNTIME_CITATIONS = ("porian2024resolving",)
+"""Keys the report's sentences may cite when rendered (beside those in the templates and the published laws')."""
 
 
 def write_report(
@@ -39,7 +49,8 @@ def write_report(
     Args:
         runs_table: CSV (or Parquet) with one row per training run.
         out_dir: folder of the report; created if missing, and it must be empty or hold an
-            earlier report (whose generated files are then replaced).
+            earlier report (:data:`MANIFEST_FILE`), whose files are replaced unless they were changed
+            since (an edited chapter or ``report.yml`` is never overwritten).
         settings: column mapping and options; its ``runs`` is replaced by the copied table's name.
         title: the report's title.
 
@@ -56,18 +67,27 @@ def write_report(
     settings = replace(settings, runs=copied_name(runs_table))
     settings.check("options")
     read_runs(settings, runs_table).exclude_top_loss(settings.exclude_top_loss)
-    _check_out_dir(out_dir)
     files = render_sources(title.strip(), settings)
     if settings.runs in files:
         settings = replace(settings, runs=f"runs{runs_table.suffix.lower()}")
         files = render_sources(title.strip(), settings)
-    files[REFERENCES_FILE] = csl_entries(resources.bibliography(), citations(files.values()))
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        (out_dir / name).write_text(text, encoding="utf-8")
-    if runs_table.resolve() != (out_dir / settings.runs).resolve():
-        shutil.copyfile(runs_table, out_dir / settings.runs)
+    cited = dict.fromkeys([*citations(files.values()), *RUNTIME_CITATIONS,
+                           *(law.source for law in published_laws().values() if law.is_parametric)])
+    files[REFERENCES_FILE] = csl_entries(resources.bibliography(), tuple(cited))
+    contents = {name: text.encode("utf-8") for name, text in files.items()}
+    same_table = (out_dir / settings.runs).exists() and runs_table.resolve() == (out_dir / settings.runs).resolve()
+    contents[settings.runs] = runs_table.read_bytes()
+    _check_out_dir(out_dir, contents, same_table=settings.runs if same_table else None)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name, data in contents.items():
+            if not (same_table and name == settings.runs):
+                (out_dir / name).write_bytes(data)
+        manifest = {name: _digest(data) for name, data in contents.items()}
+        (out_dir / MANIFEST_FILE).write_text(json.dumps({"files": manifest}, indent=1, sort_keys=True) + "\n",
+                                             encoding="utf-8")
+    except OSError as error:
+        raise AtlasError(f"{out_dir}: cannot write the report: {error.strerror or error}") from None
     return out_dir
 
 
@@ -120,13 +140,43 @@ def render_report(out_dir: str | Path, engine: str = "auto") -> Path:
     return build(Path(out_dir), engine=engine, use_cache=False, progress=Progress()).output
 
 
-def _check_out_dir(out_dir: Path) -> None:
-    if out_dir.exists() and not out_dir.is_dir():
-        raise AtlasError(f"{out_dir}: exists and is not a folder")
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / SETTINGS_FILE).is_file():
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _check_out_dir(out_dir: Path, contents: dict[str, bytes], same_table: str | None) -> None:
+    """Refuse a report folder that would lose something: a path through a file, a folder that holds no earlier
+    report, or files of an earlier report that were changed since it was written (``same_table``: the runs table
+    is the report's own copy, read in place)."""
+    blocking = next((folder for folder in (out_dir, *out_dir.parents) if folder.exists() and not folder.is_dir()), None)
+    if blocking is not None:
+        what = "is a file, not a folder" if blocking == out_dir else f"cannot be created: {blocking} is a file"
+        raise AtlasError(f"{out_dir}: {what}")
+    if not out_dir.is_dir() or not any(out_dir.iterdir()):
+        if out_dir.is_dir() and not os.access(out_dir, os.W_OK | os.X_OK):
+            raise AtlasError(f"{out_dir}: the folder is not writable")
+        return
+    manifest_path = out_dir / MANIFEST_FILE
+    if not manifest_path.is_file():
         raise AtlasError(
-            f"{out_dir}: folder is not empty and holds no earlier report ({SETTINGS_FILE}); "
+            f"{out_dir}: folder is not empty and holds no report written by atlas report ({MANIFEST_FILE}); "
             "choose a new or empty folder"
+        )
+    try:
+        written = json.loads(manifest_path.read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise AtlasError(f"{manifest_path}: not a manifest of atlas report ({error}); choose a new or empty folder") from None
+    changed = []
+    for name in contents:
+        path = out_dir / name
+        if not path.exists() or name == same_table:
+            continue
+        if name not in written or not path.is_file() or _digest(path.read_bytes()) != written[name]:
+            changed.append(name)
+    if changed:
+        raise AtlasError(
+            f"{out_dir}: {', '.join(sorted(changed))} changed since atlas report wrote {'it' if len(changed) == 1 else 'them'}"
+            " (or not written by it): move them away or choose another folder; nothing was written"
         )
 
 

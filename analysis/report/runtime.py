@@ -25,7 +25,7 @@ from analysis.fit import ComputeOptimalResult, ParametricLossResult, TrainingRun
 from analysis.fit.laws import ParametricLaw
 from analysis.published import PublishedLaw, published_laws
 from analysis.report.charts import ReportCharts
-from analysis.report.fits import THIS_FIT, FitOutcome, ReportFits
+from analysis.report.fits import THIS_FIT, FitOutcome, ReportFits, cache_file
 from analysis.report.sentences import ReportText
 from analysis.report.settings import SETTINGS_FILE, ReportSettings, read_runs
 from analysis.report.tables import ReportTables
@@ -52,7 +52,7 @@ class Report:
         self.root = Path(root)
         self.runs: TrainingRuns = read_runs(settings, self.root / settings.runs)
         """All runs of the table, validated (arrays of shape ``(n_runs,)``)."""
-        self.fits = ReportFits(settings, self.runs)
+        self.fits = ReportFits(settings, self.runs, cache_file(settings, self.root))
         self.tables = ReportTables(self)
         self.text = ReportText(self)
         self.charts = ReportCharts(self)
@@ -92,7 +92,7 @@ class Report:
         laws: dict[str, ParametricLaw] = {}
         if self.parametric.result is not None:
             laws[THIS_FIT] = self.parametric.result.law
-        laws.update({law.label: law.law for law in self.published.values()})
+        laws.update({law.description: law.law for law in self.published.values()})
         return laws
 
     def residuals(self) -> pd.DataFrame:
@@ -102,7 +102,7 @@ class Report:
         (nats/token), ``residual`` (log observed minus log predicted) and ``source``.
         """
         runs = self.fits.fitted_runs
-        sources = {law.label: law.citation for law in self.published.values()} | {THIS_FIT: self.settings.runs}
+        sources = {law.description: law.citation for law in self.published.values()} | {THIS_FIT: self.settings.runs}
         frames = []
         for label, law in self.laws_on_these_runs().items():
             predicted = law.loss(runs.N, runs.D)

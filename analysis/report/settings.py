@@ -14,7 +14,8 @@ from pathlib import Path
 import yaml
 
 from analysis.errors import AtlasError
-from analysis.fit.runs import TrainingRuns, read_runs_table
+from analysis.fit.isoflop import ISOFLOP_METHODS
+from analysis.fit.runs import TrainingRuns, load_runs
 
 SETTINGS_FILE = "report.yml"
 
@@ -30,10 +31,17 @@ class ReportSettings:
         d_col: column with training tokens D; give this or ``c_col``.
         c_col: column with training compute C (FLOP); D is then C / (6 N).
         loss_col: column with the final loss (nats/token).
-        exclude_top_loss: drop this many highest-loss runs before the parametric fit.
+        sep: field delimiter of a text table, or ``None`` to recognise it.
+        exclude_top_loss: drop this many highest-loss runs before every fit.
         bootstrap: number of bootstrap resamples over runs for the intervals (0 = none).
         seed: seed of the bootstrap, so a re-render gives the same intervals.
         level: coverage of the reported percentile intervals.
+        huber_delta: Huber threshold of the parametric fit, on residuals of the natural log of the loss.
+        max_iter: Newton iterations per start of the parametric fit (a limit on time, not on which refits count).
+        fix_alpha, fix_beta: hold an exponent of the parametric fit at a value (``None``: fit it).
+        isoflop_method: ``parabola`` or ``interpolation`` (Porian et al. 2024; bootstraps with ``loss_noise``).
+        loss_noise: seed-to-seed standard deviation of the final loss (nats/token): the IsoFLOP bootstrap adds
+            noise of this size to every loss instead of resampling runs. Needed by ``interpolation``.
     """
 
     runs: str
@@ -45,6 +53,13 @@ class ReportSettings:
     bootstrap: int = 1000
     seed: int = 0
     level: float = 0.95
+    sep: str | None = None
+    huber_delta: float = 1e-3
+    max_iter: int = 200
+    fix_alpha: float | None = None
+    fix_beta: float | None = None
+    isoflop_method: str = "parabola"
+    loss_noise: float | None = None
 
     @classmethod
     def read(cls, path: str | Path) -> ReportSettings:
@@ -70,6 +85,8 @@ class ReportSettings:
 
     def check(self, where: str | Path) -> None:
         """Raise :class:`AtlasError` naming ``where`` when an option is out of range."""
+        if isinstance(self.max_iter, bool) or not isinstance(self.max_iter, int) or self.max_iter < 1:
+            raise AtlasError(f"{where}: max_iter must be a positive integer, got {self.max_iter!r}")
         for name in ("exclude_top_loss", "bootstrap", "seed"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
@@ -79,16 +96,26 @@ class ReportSettings:
         for name in ("runs", "n_col", "loss_col"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name):
                 raise AtlasError(f"{where}: {name} must be a non-empty string")
+        for name in ("huber_delta", "fix_alpha", "fix_beta", "loss_noise"):
+            value = getattr(self, name)
+            if (value is not None or name == "huber_delta") and (
+                    isinstance(value, bool) or not isinstance(value, float | int) or not 0 < value < float("inf")):
+                raise AtlasError(f"{where}: {name} must be a positive number, got {value!r}")
+        if self.isoflop_method not in ISOFLOP_METHODS:
+            raise AtlasError(f"{where}: isoflop_method must be one of {', '.join(ISOFLOP_METHODS)}, got {self.isoflop_method!r}")
+        if self.isoflop_method == "interpolation" and self.bootstrap and self.loss_noise is None:
+            raise AtlasError(f"{where}: isoflop_method interpolation bootstraps by adding noise to each loss: give "
+                             "loss_noise, the seed-to-seed standard deviation of the final loss (nats/token)")
+        if self.sep is not None and (not isinstance(self.sep, str) or len(self.sep) != 1):
+            raise AtlasError(f"{where}: sep must be one character, got {self.sep!r}")
+
+    @property
+    def fixed(self) -> dict[str, float]:
+        """The exponents the parametric fit holds, by name."""
+        return {name: value for name, value in (("alpha", self.fix_alpha), ("beta", self.fix_beta)) if value is not None}
 
 
 def read_runs(settings: ReportSettings, table_path: str | Path) -> TrainingRuns:
     """Read and validate the runs table with ``atlas fit``'s reader and checks (same messages)."""
-    frame = read_runs_table(table_path)
-    return TrainingRuns.from_frame(
-        frame,
-        n_col=settings.n_col,
-        d_col=settings.d_col,
-        c_col=settings.c_col,
-        loss_col=settings.loss_col,
-        source=str(table_path),
-    )
+    runs, _ = load_runs(table_path, settings.n_col, settings.d_col, settings.c_col, settings.loss_col, settings.sep)
+    return runs

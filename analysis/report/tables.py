@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -12,7 +13,7 @@ from IPython.display import Markdown
 
 from analysis.fit import ParametricLossResult
 from analysis.report.fits import THIS_FIT
-from analysis.tables import markdown_table
+from analysis.tables import escape_markdown, markdown_table
 from analysis.text import MISSING, count, count_interval, interval, number, power_of_ten
 
 if TYPE_CHECKING:
@@ -35,12 +36,38 @@ def numbers_table(frame: pd.DataFrame, text_columns: tuple[str, ...]) -> Markdow
     return markdown_table(frame, align={c: "left" if c in text_columns else "right" for c in frame.columns})
 
 
-def _law_row(label: str, where: str, values: Mapping[str, float], errors: Mapping[str, float], rms: float) -> dict[str, str]:
-    row = {"Law": label, "Source": where}
-    for name, header in (("E", "E"), ("A", "A"), ("B", "B"), ("alpha", "α"), ("beta", "β"), ("a", "a"), ("b", "b")):
-        row[header] = number(values[name]) + (f" ± {number(errors[name], 2)}" if name in errors else "")
-    row["RMS log-loss residual"] = number(rms)
+SHORT_REASON = 80
+"""Characters of a declined fit's reason a table cell shows at most."""
+
+HOLDOUT_ROWS = 12
+"""The held-out table lists this many runs at most (those with the most compute)."""
+
+
+def _law_row(label: str, values: Mapping[str, float], rms: float) -> dict[str, str]:
+    row = {"Law": label}
+    for name, header in (("E", "E"), ("A", "A"), ("B", "B"), ("alpha", "α"), ("beta", "β"), ("a", "a")):
+        row[header] = number(values[name])
+    row["RMS residual"] = number(rms)
     return row
+
+
+def short_reason(reason: str) -> str:
+    """The gist of a declined fit's reason for a table cell: without the estimator's prefix, the details in
+    parentheses or after a semicolon (the text around the table gives the whole reason)."""
+    gist = re.sub(r"^(isoflop|envelope): ", "", reason)
+    gist = re.split(r" \(|; ", gist, maxsplit=1)[0]
+    return gist if len(gist) <= SHORT_REASON else gist[: SHORT_REASON - 1].rstrip() + "…"
+
+
+def law_cell(label: str) -> str:
+    """A law's label as Markdown: its method and a pandoc citation, ``"Approach 3 [@key]"`` (the key is a validated
+    bibliography key, the text escaped), or the text alone."""
+    what, _, key = label.partition("|")
+    if not key:
+        return escape_markdown(what)
+    if not re.fullmatch(r"[A-Za-z][\w:-]*", key):
+        raise ValueError(f"not a bibliography key: {key!r}")
+    return f"{escape_markdown(what)} [@{key}]"
 
 
 class ReportTables:
@@ -62,6 +89,14 @@ class ReportTables:
             ("bootstrap", str(s.bootstrap), "bootstrap resamples of the runs for the intervals"),
             ("seed", str(s.seed), "seed of the bootstrap"),
             ("level", f"{s.level:g}", "coverage of the percentile intervals"),
+            ("sep", repr(s.sep) if s.sep else "(recognised)", "field delimiter of the runs table"),
+            ("huber_delta", f"{s.huber_delta:g}", "Huber threshold of the parametric fit, on residuals of ln(loss)"),
+            ("max_iter", str(s.max_iter), "Newton iterations per start of the parametric fit"),
+            ("fix_alpha", "(fitted)" if s.fix_alpha is None else f"{s.fix_alpha:g}", "alpha held at this value"),
+            ("fix_beta", "(fitted)" if s.fix_beta is None else f"{s.fix_beta:g}", "beta held at this value"),
+            ("isoflop_method", s.isoflop_method, "how the IsoFLOP fit reads each budget's optimum"),
+            ("loss_noise", "(none)" if s.loss_noise is None else f"{s.loss_noise:g}",
+             "seed-to-seed sd of the loss (nats/token) the IsoFLOP bootstrap adds"),
         ]
         return markdown_table(pd.DataFrame(rows, columns=["Setting", "Value", "Meaning"]))
 
@@ -142,7 +177,7 @@ class ReportTables:
                 f"a, {report.level_percent} interval": interval(ci.get("a")),
                 "b": number(exponents.get("b", math.nan)),
                 f"b, {report.level_percent} interval": interval(ci.get("b")),
-                "Note": "" if fit is not None else f"declined: {outcome.reason}",
+                "Note": "" if fit is not None else f"declined: {short_reason(outcome.reason or '')}",
             })
         return numbers_table(pd.DataFrame(records), text_columns=("Approach", "Note"))
 
@@ -178,15 +213,36 @@ class ReportTables:
         return [count_interval((float(a), float(b))) for a, b in zip(np.atleast_1d(lo), np.atleast_1d(hi), strict=True)]
 
     def published(self) -> Markdown:
-        """This fit beside the published laws: parameters, exponents and RMS residual on these runs."""
+        """This fit beside the published laws: parameters, the exponent ``a`` and the RMS residual on these runs.
+
+        Sources are citations, which pandoc renders as author and year on the site and in the PDF.
+        """
         report = self.report
         rms = report.rms_residuals()
         rows = []
         fit = report.parametric.result
         if fit is not None:
-            rows.append(_law_row(THIS_FIT, f"fitted to {report.settings.runs}", {**fit.params, **fit.exponents}, {},
-                                 rms[THIS_FIT]))
+            rows.append(_law_row(THIS_FIT, {**fit.params, **fit.exponents}, rms[THIS_FIT]))
         for law in report.published.values():
-            rows.append(_law_row(law.description, law.citation, {**law.law.params, **law.law.exponents},
-                                 law.std_errors, rms[law.label]))
-        return numbers_table(pd.DataFrame(rows), text_columns=("Law", "Source"))
+            method = law.description.split(")", 1)[-1].strip()
+            rows.append(_law_row(f"{method[:1].upper()}{method[1:]}|{law.source}", {**law.law.params, **law.law.exponents},
+                                 rms[law.description]))
+        frame = pd.DataFrame(rows)
+        return markdown_table(frame, formats={"Law": law_cell}, markdown_columns=("Law",),
+                              align={c: "left" if c == "Law" else "right" for c in frame.columns})
+
+    def holdout(self) -> Markdown:
+        """The held-out runs with the most compute: observed and predicted loss and the error."""
+        result = self.report.fits.holdout.result
+        if result is None:
+            return Markdown("")
+        shown = result.held_out.tail(HOLDOUT_ROWS)
+        frame = pd.DataFrame({
+            "N (parameters)": [count(v) for v in shown["N"]],
+            "D (tokens)": [count(v) for v in shown["D"]],
+            "C (FLOP)": [number(v) for v in shown["C"]],
+            "Observed loss": [number(v, 4) for v in shown["loss"]],
+            "Predicted loss": [number(v, 4) for v in shown["predicted"]],
+            "Error": [f"{100 * v:+.2f}%" for v in shown["error"]],
+        })
+        return numbers_table(frame, text_columns=())
