@@ -222,10 +222,6 @@ class KaplanChinchillaChapter:
         row = self.row(dataset, step)
         return format_interval(row["a_lo"], row["a_hi"], digits)
 
-    def published(self, dataset: str, step: int) -> str:
-        """The paper's exponent of one setting, as its result files give it (three decimals)."""
-        return format_value(self.row(dataset, step)["published"], 3)
-
     def covers(self, dataset: str, step: int, value: float) -> bool:
         """Whether ``value`` lies inside our interval of one setting's exponent."""
         row = self.row(dataset, step)

@@ -47,6 +47,8 @@ LOSS_TICKS = (3.0, 3.5, 4.0, 5.0, 6.0, 7.0)
 FITTED, EXTRAPOLATED = "fitted to the runs", "extrapolated"
 """The two parts of a fitted line: over the runs' budgets, and beyond them."""
 HOFFMANN_LABEL = "Hoffmann et al., Table 3 (Approach 1)"
+INTERVAL_TEXT = "datum.low + ' to ' + datum.high"
+"""Vega expression of a bootstrap interval from the text fields ``low`` and ``high``."""
 
 
 def _step_label(step: int, settings: Mapping[int, str]) -> str:
@@ -145,16 +147,13 @@ def _reference_rules(references: pd.DataFrame, exponents: pd.DataFrame) -> list[
     return layers
 
 
-def _with_text(chart: alt.Chart, **fields: str) -> alt.Chart:
-    """``chart`` with text fields computed in Vega: each keyword names a field, its value is ``"C"`` (a budget,
-    written as ``1.25e16 FLOP``), ``"N"`` (a count, ``1.3B``) or any other text (a constant string)."""
-    expressions = {}
-    for name, value in fields.items():
-        if value.startswith("datum."):
-            kind, field = value.split(":", 1) if ":" in value else ("count", value)
-            expressions[name] = axes.flop_expr(field) if kind == "flop" else axes.count_expr(field)
-        else:
-            expressions[name] = alt.expr.toString(value)
+def _with_text(chart: alt.Chart, counts: Mapping[str, str], **constants: str) -> alt.Chart:
+    """``chart`` with text fields computed in Vega (so the text does not travel in every row): ``budget``, the
+    ``C`` column written as ``1.25e16 FLOP``; each of ``counts`` (output field -> a column of parameters or
+    tokens) written as ``1.3B``; each of ``constants`` (output field -> a string)."""
+    expressions = {"budget": axes.flop_expr("datum.C")}
+    expressions |= {name: axes.count_expr(f"datum.{column}") for name, column in counts.items()}
+    expressions |= {name: alt.expr.toString(value) for name, value in constants.items()}
     return chart.transform_calculate(**expressions)
 
 
@@ -204,8 +203,7 @@ def _profile_panel(runs: pd.DataFrame, profiles: pd.DataFrame, optima: pd.DataFr
                                          direction="horizontal", columns=6, symbolType="circle"))
     opacity = alt.condition(selection, alt.value(1.0), alt.value(MUTED_OPACITY))
     run_layer = _with_text(
-        alt.Chart(runs[["C", "N", "loss"]]), dataset=dataset_name, budget="flop:datum.C", size="datum.N",
-        source=RUNS_SOURCE,
+        alt.Chart(runs[["C", "N", "loss"]]), counts={"size": "N"}, dataset=dataset_name, source=RUNS_SOURCE,
     ).mark_point(size=30, filled=True, stroke=INK, strokeWidth=0.3, clip=True).encode(
         x=x, y=y, color=colour, opacity=opacity,
         tooltip=[alt.Tooltip("dataset:N", title="Dataset"), alt.Tooltip("budget:N", title="Budget"),
@@ -213,7 +211,7 @@ def _profile_panel(runs: pd.DataFrame, profiles: pd.DataFrame, optima: pd.DataFr
                  alt.Tooltip("loss:Q", title="Final loss (nats/token)", format=".3f"),
                  alt.Tooltip("source:N", title="Source")])
     profile_layer = _with_text(
-        alt.Chart(profiles[["C", "N", "loss"]]), budget="flop:datum.C", size="datum.N",
+        alt.Chart(profiles[["C", "N", "loss"]]), counts={"size": "N"},
         source="Interpolated profile (Akima spline in log N through the runs), fitted here",
     ).mark_line(strokeWidth=1.4, clip=True).encode(
         x=x, y=y, color=colour, detail="C:O", opacity=opacity,
@@ -223,9 +221,9 @@ def _profile_panel(runs: pd.DataFrame, profiles: pd.DataFrame, optima: pd.DataFr
     optimum_frame = optima[["C", "N_opt", "N_opt_lo", "N_opt_hi", "loss_opt"]].rename(
         columns={"N_opt": "N", "loss_opt": "loss"})
     optimum_base = _with_text(
-        alt.Chart(optimum_frame), budget="flop:datum.C", size="datum.N", low="datum.N_opt_lo", high="datum.N_opt_hi",
+        alt.Chart(optimum_frame), counts={"size": "N", "low": "N_opt_lo", "high": "N_opt_hi"},
         source="Median of the bootstrap minima of the interpolated profile, fitted here",
-    ).transform_calculate(interval="datum.low + ' to ' + datum.high")
+    ).transform_calculate(interval=INTERVAL_TEXT)
     optimum_tooltip = [alt.Tooltip("budget:N", title="Budget"), alt.Tooltip("size:N", title="Compute-optimal size"),
                        alt.Tooltip("interval:N", title="95% bootstrap interval"),
                        alt.Tooltip("loss:Q", title="Loss at the optimum (nats/token)", format=".3f"),
@@ -315,9 +313,8 @@ def _lines_panel(lines: pd.DataFrame, optima: pd.DataFrame, exponents: pd.DataFr
     segments["law"] = [_step_label(s, settings) for s in segments["step"]]
     segments["a_text"] = [f"{format_value(fits.loc[s, 'a'], 3)} ({format_interval(fits.loc[s, 'a_lo'], fits.loc[s, 'a_hi'], 3)})"
                           for s in segments["step"]]
-    line_base = _with_text(alt.Chart(segments), dataset=title, budget="flop:datum.C", size="datum.N",
-                           low="datum.N_lo", high="datum.N_hi", source="Fitted here to the runs of Porian et al. 2024"
-                           ).transform_calculate(interval="datum.low + ' to ' + datum.high")
+    line_base = _with_text(alt.Chart(segments), counts={"size": "N", "low": "N_lo", "high": "N_hi"}, dataset=title,
+                           source="Fitted here to the runs of Porian et al. 2024").transform_calculate(interval=INTERVAL_TEXT)
     line_tooltip = [alt.Tooltip("dataset:N", title="Dataset"), alt.Tooltip("law:N", title="Step"),
                     alt.Tooltip("budget:N", title="Budget"), alt.Tooltip("size:N", title="Compute-optimal size"),
                     alt.Tooltip("interval:N", title="95% bootstrap interval"),
@@ -331,10 +328,9 @@ def _lines_panel(lines: pd.DataFrame, optima: pd.DataFrame, exponents: pd.DataFr
         x=x, y=y, color=colour, strokeDash=dash, detail="part:N", opacity=opacity, tooltip=line_tooltip)
     optimum_frame = optima[["step", "C", "N_opt", "N_opt_lo", "N_opt_hi"]].rename(columns={"N_opt": "N"})
     optimum_frame["law"] = [_step_label(s, settings) for s in optimum_frame["step"]]
-    points = _with_text(alt.Chart(optimum_frame), dataset=title, budget="flop:datum.C", size="datum.N",
-                        low="datum.N_opt_lo", high="datum.N_opt_hi",
-                        source="Fitted here to the runs of Porian et al. 2024 (minimum of the budget's profile)",
-                        ).transform_calculate(interval="datum.low + ' to ' + datum.high").mark_point(
+    points = _with_text(alt.Chart(optimum_frame), counts={"size": "N", "low": "N_opt_lo", "high": "N_opt_hi"},
+                        dataset=title, source="Fitted here to the runs of Porian et al. 2024 (minimum of the budget's profile)",
+                        ).transform_calculate(interval=INTERVAL_TEXT).mark_point(
         size=22, filled=True, stroke=INK, strokeWidth=0.3, clip=True).encode(
         x=x, y=y, color=colour, opacity=opacity,
         tooltip=[alt.Tooltip("dataset:N", title="Dataset"), alt.Tooltip("law:N", title="Step"),
@@ -359,7 +355,7 @@ def _reference_layers(frame: pd.DataFrame, x: alt.X, y: alt.Y, colour: alt.Color
                alt.Tooltip("size:N", title="Compute-optimal size"), alt.Tooltip("a_text:N", title="Exponent a"),
                alt.Tooltip("source:N", title="Source"), alt.Tooltip("note:N", title="Note")]
     opacity = alt.condition(highlight, alt.value(1.0), alt.value(MUTED_OPACITY))
-    return [_with_text(alt.Chart(frame[frame["law"] == law]), budget="flop:datum.C", size="datum.N").mark_line(
+    return [_with_text(alt.Chart(frame[frame["law"] == law]), counts={"size": "N"}).mark_line(
         strokeWidth=1.6, strokeDash=dash, clip=True).encode(x=x, y=y, color=colour, opacity=opacity, tooltip=tooltip)
         for law, dash in zip(dict.fromkeys(frame["law"]), REFERENCE_DASHES, strict=False)]
 
@@ -372,7 +368,7 @@ def _projection_layers(projections: pd.DataFrame, x: alt.X, y: alt.Y, colour: al
                alt.Tooltip("size:N", title="Compute-optimal size"), alt.Tooltip("tokens:N", title="Tokens"),
                alt.Tooltip("source:N", title="Source")]
     opacity = alt.condition(highlight, alt.value(1.0), alt.value(MUTED_OPACITY))
-    base = _with_text(alt.Chart(frame), budget="flop:datum.C", size="datum.N", tokens="datum.D").encode(
+    base = _with_text(alt.Chart(frame), counts={"size": "N", "tokens": "D"}).encode(
         x=x, y=y, color=colour, opacity=opacity, tooltip=tooltip)
     return [base.mark_line(strokeWidth=1.6, strokeDash=REFERENCE_DASHES[2], clip=True),
             base.mark_point(shape="diamond", size=60, filled=True, stroke=INK, strokeWidth=0.4, clip=True)]
@@ -385,7 +381,7 @@ def _marked_layers(marked: pd.Series, x: alt.X, y: alt.Y) -> list[alt.Chart]:
     tooltip = [alt.Tooltip("name:N", title="Model"), alt.Tooltip("size:N", title="Size (parameters)"),
                alt.Tooltip("tokens:N", title="Training tokens"), alt.Tooltip("budget:N", title="Budget (6ND)"),
                alt.Tooltip("source:N", title="Source")]
-    base = _with_text(alt.Chart(frame), budget="flop:datum.C", size="datum.N", tokens="datum.D").encode(
+    base = _with_text(alt.Chart(frame), counts={"size": "N", "tokens": "D"}).encode(
         x=x, y=y, tooltip=tooltip)
     return [base.mark_point(shape=STAR, size=200, filled=True, color=NAMED_MODEL_COLOR, opacity=1),
             base.mark_text(align="center", baseline="top", dy=10, fontSize=12, color=NAMED_MODEL_COLOR).encode(
