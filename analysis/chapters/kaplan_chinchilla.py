@@ -83,8 +83,8 @@ def reference_laws() -> pd.DataFrame:
         (KAPLAN_PORIAN, "in C",
          "Non-embedding parameters against the FLOP count, as Porian et al. draw Kaplan et al.'s law."),
         (KAPLAN_TABLE6, "in C_min (Table 6)",
-         "Non-embedding parameters against C_min, the compute at the critical batch size; drawn here against "
-         "the FLOP count."),
+         "Non-embedding parameters against C_min, Kaplan et al.'s least compute for the same loss (batches well "
+         "below the critical batch size); drawn here against the FLOP count."),
     )
     rows = []
     for law_id, where, note in described:
