@@ -72,6 +72,8 @@ def test_staircase_claims_recomputed(ch6) -> None:
     # What the prose says about these runs, checked against the refits themselves.
     assert ch6.every_step_lowers and ch6.same_ranking
     assert ch6.ranked_steps("rw")[0] == 2 and ch6.ranked_steps("rw")[-1] == 4
+    assert ch6.ranked_everywhere(2, 0) and ch6.ranked_everywhere(3, 1) and ch6.ranked_everywhere(4, -1)
+    assert ch6.ranking_text.startswith("step 2 (last layer counted), step 3 (short warmup)")
     hoffmann = ch6.reference_a(k6.HOFFMANN)
     assert hoffmann == 0.5 and all(ch6.covers(d, 5, hoffmann) for d in porian.DATASETS)
 
@@ -82,6 +84,10 @@ def test_which_kaplan_exponent_claims(ch6) -> None:
     rw, owt2 = ch6.results[("rw", 1)].ci["a"], ch6.results[("owt2", 1)].ci["a"]
     assert rw[1] < porian_kaplan and owt2[0] <= porian_kaplan <= owt2[1]
     assert rw[0] > quoted and owt2[0] > quoted
+    assert (ch6.position("rw", 1, porian_kaplan), ch6.position("owt2", 1, porian_kaplan)) == ("above", "inside")
+    assert (ch6.position("rw", 1, quoted), ch6.position("owt2", 1, quoted)) == ("below", "below")
+    assert ch6.position_text(1, porian_kaplan) == "above the RefinedWeb interval and inside the OpenWebText2 one"
+    assert ch6.position_text(1, quoted) == "below both intervals"
 
 
 def test_reference_laws_match_the_published_formulas(ch6) -> None:
@@ -110,6 +116,9 @@ def test_extrapolation_to_chinchilla_by_hand(ch6) -> None:
         log_lines = result.samples[:, 0] + result.samples[:, 1] * np.log10(budget)
         assert np.log10(at["N_opt_lo"]) == pytest.approx(np.percentile(log_lines, 2.5), abs=1e-9)
     assert ch6.gap_factor(0.1) == pytest.approx(10 ** (0.1 * np.log10(budget / 2.56e19)))
+    holds = all(ch6.n_opt_at_marked(d, 5)["N_opt_lo"] <= 70e9 <= ch6.n_opt_at_marked(d, 5)["N_opt_hi"] for d in porian.DATASETS)
+    assert ch6.holds_marked(5) == holds and not ch6.holds_marked(1)
+    assert ch6.n_opt_text("rw", 5).startswith(f"{ch6.n_opt_at_marked('rw', 5)['N_opt'] / 1e9:.1f}B parameters (95% interval ")
     lines = ch6.lines
     fitted = lines[~lines["extrapolated"]]
     assert fitted["C"].min() == pytest.approx(1.25e16) and fitted["C"].max() == pytest.approx(2.56e19)
@@ -129,6 +138,8 @@ def test_model_sizes_and_profiles(ch6) -> None:
     used = result.budgets  # step 5: every budget used
     assert used["included"].all() and growth["budget_factor"] == pytest.approx(1.28e19 / 1.25e16)
     assert len(ch6.excluded_budgets) == sum(int(r.budgets_used < r.budgets) for r in ch6.exponents.itertuples())
+    for row in ch6.excluded_budgets.itertuples():
+        assert f"{row.dataset_name} step {row.step} at " in ch6.excluded_text
 
 
 def _marks(spec: dict) -> list[dict]:

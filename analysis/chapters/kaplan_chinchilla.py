@@ -27,7 +27,7 @@ from analysis.fit import ComputeOptimalResult
 from analysis.fit.laws import PowerLaw
 from analysis.published import published_laws
 from analysis.tables import markdown_table
-from analysis.text import LEVEL, format_interval, format_signed, format_value
+from analysis.text import LEVEL, count, format_interval, format_power, format_signed, format_value, names_list
 
 PROFILE_DATASET = "rw"
 """The dataset whose IsoFLOP profiles the chapter draws (RefinedWeb, the dataset of the paper's Figure 1)."""
@@ -227,6 +227,22 @@ class KaplanChinchillaChapter:
         row = self.row(dataset, step)
         return bool(row["a_lo"] <= value <= row["a_hi"])
 
+    def position(self, dataset: str, step: int, value: float) -> str:
+        """Where ``value`` lies against our interval of one setting's exponent: ``"inside"``, ``"above"`` or
+        ``"below"``."""
+        row = self.row(dataset, step)
+        return "inside" if self.covers(dataset, step, value) else "above" if value > row["a_hi"] else "below"
+
+    def position_text(self, step: int, value: float) -> str:
+        """Where ``value`` lies against one step's intervals on both datasets: ``"below both intervals"`` or
+        ``"above the RefinedWeb interval and inside the OpenWebText2 one"``."""
+        places = {dataset: self.position(dataset, step, value) for dataset in porian.DATASETS}
+        if len(set(places.values())) == 1:
+            return f"{next(iter(places.values()))} both intervals"
+        (first, where), *rest = places.items()
+        return f"{where} the {porian.DATASETS[first]} interval and " + " and ".join(
+            f"{place} the {porian.DATASETS[dataset]} one" for dataset, place in rest)
+
     def setting(self, step: int) -> str:
         """What a step is, as the published rows name it: ``"short warmup"``."""
         return self.settings[step]
@@ -253,6 +269,15 @@ class KaplanChinchillaChapter:
         """Steps 2 to 5 of one dataset, largest drop first."""
         drops = self.drops[self.drops["dataset"] == dataset]
         return [int(s) for s in drops.sort_values("drop", ascending=False)["step"]]
+
+    def ranked_everywhere(self, step: int, rank: int) -> bool:
+        """Whether ``step`` has drop rank ``rank`` (0 = largest, -1 = smallest) on both datasets."""
+        return all(self.ranked_steps(dataset)[rank] == step for dataset in porian.DATASETS)
+
+    @property
+    def ranking_text(self) -> str:
+        """The steps of RefinedWeb from the largest drop to the smallest: ``"step 2 (last layer counted), ..."``."""
+        return names_list(f"step {step} ({self.setting(step)})" for step in self.ranked_steps(PROFILE_DATASET))
 
     @property
     def same_ranking(self) -> bool:
@@ -303,6 +328,19 @@ class KaplanChinchillaChapter:
         n_opt = float(np.asarray(result.n_opt(budget)))
         return {"N_opt": n_opt, "N_opt_lo": low, "N_opt_hi": high, "ratio": n_opt / float(self.marked["N"])}
 
+    def n_opt_text(self, dataset: str, step: int, digits: int = 3) -> str:
+        """One setting's ``N_opt`` at the marked model's budget with its interval:
+        ``"77.0B parameters (95% interval 69.6B to 86.1B)"``."""
+        at = self.n_opt_at_marked(dataset, step)
+        return (f"{count(at['N_opt'], digits)} parameters ({LEVEL:.0%} interval {count(at['N_opt_lo'], digits)} to "
+                f"{count(at['N_opt_hi'], digits)})")
+
+    def holds_marked(self, step: int) -> bool:
+        """Whether the step's intervals of ``N_opt`` at the marked model's budget hold its size, on both datasets."""
+        size = float(self.marked["N"])
+        return all(self.n_opt_at_marked(d, step)["N_opt_lo"] <= size <= self.n_opt_at_marked(d, step)["N_opt_hi"]
+                   for d in porian.DATASETS)
+
     def spread_at(self, dataset: str, budget: float) -> float:
         """How far apart the five steps' lines are at ``budget`` (FLOP): largest over smallest ``N_opt``."""
         sizes = [float(np.asarray(self.results[(dataset, step)].n_opt(budget))) for step in porian.STEPS]
@@ -323,6 +361,12 @@ class KaplanChinchillaChapter:
         left_out = self.optima[~self.optima["included"]]
         return left_out.assign(dataset_name=left_out["dataset"].map(porian.DATASETS))[
             ["dataset_name", "step", "C", "reason"]].reset_index(drop=True)
+
+    @property
+    def excluded_text(self) -> str:
+        """The budgets left out, as text: ``"RefinedWeb step 2 at 1.25e16 FLOP and ..."`` (``"none"`` without any)."""
+        rows = self.excluded_budgets.itertuples()
+        return names_list(f"{r.dataset_name} step {r.step} at {format_power(r.C, 3, 'FLOP')}" for r in rows) or "none"
 
     def whole_fall(self, dataset: str) -> float:
         """How much the exponent falls from the first step to the last on one dataset."""
