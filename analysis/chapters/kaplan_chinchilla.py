@@ -21,6 +21,7 @@ from IPython.display import Markdown
 
 from analysis.chapters import porian
 from analysis.chapters.common import SEED, provenance_columns, source_text
+from analysis.chapters.compute_optimal import KAPLAN_COMPUTE_PER_MINIMUM, PF_DAY_FLOP, kaplan_law
 from analysis.chapters.epoch import notable_models
 from analysis.data import load_table
 from analysis.fit import ComputeOptimalResult
@@ -35,8 +36,6 @@ PROFILE_STEPS = (1, 5)
 """The first and last settings, drawn side by side."""
 MARKED_MODEL = "chinchilla"
 """The model whose budget the fitted lines are extrapolated to (its size and budget C = 6ND are marked)."""
-PF_DAY = 8.64e19
-"""FLOP in one petaflop/s-day (10^15 FLOP/s for 86,400 s), the compute unit of Kaplan et al.'s laws."""
 C_RANGE = (1e16, 1e25)
 """Budgets (FLOP) over which the lines are drawn: the runs' budgets up to beyond Chinchilla's."""
 LINE_POINTS = 37
@@ -76,25 +75,22 @@ def setting_names() -> dict[int, str]:
 def reference_laws() -> pd.DataFrame:
     """Kaplan et al.'s laws the chapter compares with, as power laws: one row per law with ``law_id``, ``law``
     (label), ``a``, ``c_ref`` (FLOP), ``n_ref`` (parameters at ``c_ref``), ``source`` (author-year and where),
-    ``value_kind`` and ``note``. The Table 6 law is in ``C_min`` and non-embedding parameters; the chart draws it
-    against the FLOP count, as Porian et al. draw their 'adjusted' Kaplan law."""
+    ``value_kind`` and ``note``. The Table 6 law is in ``C_min`` and non-embedding parameters, read against the
+    training budget as chapter 4 reads it (:func:`analysis.chapters.compute_optimal.kaplan_law`)."""
     laws = published_laws()
-    described = (
-        (KAPLAN_PORIAN, "in C",
-         "Non-embedding parameters against the FLOP count, as Porian et al. draw Kaplan et al.'s law."),
-        (KAPLAN_TABLE6, "in C_min (Table 6)",
-         "Non-embedding parameters against C_min, Kaplan et al.'s least compute for the same loss (batches well "
-         "below the critical batch size); drawn here against the FLOP count."),
-    )
-    rows = []
-    for law_id, where, note in described:
-        law = laws[law_id]
-        rows.append({
-            "law_id": law_id, "law": f"Kaplan et al., a = {format_value(law.coefficients['a'], 2)} {where}",
-            "a": law.coefficients["a"], "c_ref": PF_DAY, "n_ref": law.coefficients["N_e"],
-            "source": source_text(law.source, law.source_detail), "value_kind": "exact", "note": note,
-        })
-    return pd.DataFrame(rows)
+    porian_law, table6 = laws[KAPLAN_PORIAN], laws[KAPLAN_TABLE6]
+    read_as_chapter_4 = kaplan_law()
+    return pd.DataFrame([
+        {"law_id": KAPLAN_PORIAN, "law": f"Kaplan et al., a = {format_value(porian_law.coefficients['a'], 2)} in C",
+         "a": porian_law.coefficients["a"], "c_ref": PF_DAY_FLOP, "n_ref": porian_law.coefficients["N_e"],
+         "source": source_text(porian_law.source, porian_law.source_detail), "value_kind": "exact",
+         "note": "Non-embedding parameters against the FLOP count, as Porian et al. draw Kaplan et al.'s law."},
+        {"law_id": KAPLAN_TABLE6, "law": f"Kaplan et al., a = {format_value(read_as_chapter_4.exponent, 2)} in C_min (Table 6)",
+         "a": read_as_chapter_4.exponent, "c_ref": read_as_chapter_4.c_ref, "n_ref": read_as_chapter_4.n_ref,
+         "source": source_text(table6.source, table6.source_detail), "value_kind": "exact",
+         "note": f"Non-embedding parameters against C_min, read as C / {format_value(KAPLAN_COMPUTE_PER_MINIMUM, 1)} "
+                 "(training at the critical batch size), as chapter 4 draws it."},
+    ])
 
 
 def reference_exponents() -> pd.DataFrame:

@@ -13,8 +13,8 @@ from analysis.chapters.benchmarks import benchmarks_chapter
 from analysis.chapters.common import fixed
 from analysis.chapters.compression import compression_chapter
 from analysis.chapters.compute_optimal import OURS3, PUB1, PUB2, PUB3, PUB3_ROUNDED, compute_optimal_chapter
-from analysis.chapters.parametric_loss import HOFFMANN, HOFFMANN_ROUNDED, OURS, parametric_loss_chapter
 from analysis.chapters.kaplan_chinchilla import KaplanChinchillaChapter, kaplan_chinchilla_chapter
+from analysis.chapters.parametric_loss import HOFFMANN, HOFFMANN_ROUNDED, OURS, parametric_loss_chapter
 from analysis.chapters.pretraining import pretraining_chapter
 from analysis.tables import markdown_table
 from analysis.text import LEVEL, format_si, names_list, number, with_interval

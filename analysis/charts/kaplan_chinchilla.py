@@ -198,7 +198,7 @@ def _profile_panel(runs: pd.DataFrame, profiles: pd.DataFrame, optima: pd.DataFr
     x = alt.X("N:Q", title="Parameters (as the step counts them)", scale=n_scale, axis=axes.count_axis(n_range))
     y = alt.Y("loss:Q", title="Final loss (nats/token)", scale=alt.Scale(type="log", domain=loss_domain),
               axis=axes.loss_axis([v for v in LOSS_TICKS if loss_domain[0] <= v <= loss_domain[1]]))
-    colour = alt.Color("C:O", title="Budget (FLOP)", scale=SLICE_SCHEME,
+    colour = alt.Color("C:O", title="Budget (FLOP)", scale=alt.Scale(scheme=SLICE_SCHEME),
                        legend=alt.Legend(labelExpr="replace(format(datum.value, '.3~e'), '+', '')", orient="bottom",
                                          direction="horizontal", columns=6, symbolType="circle"))
     opacity = alt.condition(selection, alt.value(1.0), alt.value(MUTED_OPACITY))
