@@ -182,6 +182,10 @@ def test_chart_specs_have_a_sourced_tooltip_on_every_mark(specs, name) -> None:
         assert "Source" in titles, f"{name}: a {view['mark']} mark has no source in its tooltip"
     assert len(spec["description"]) > 100
     assert len(str(spec)) < 300_000  # the data travel inside every page
+    meta = spec["usermeta"]["atlas"]
+    assert meta["source"].startswith("Data: ") and "Porian et al. (2024)" in meta["source"]
+    assert meta["source"].endswith("Fits: this book.") and "2024resolving" not in meta["source"]
+    assert len(meta["csv"].splitlines()) > 10
 
 
 SVG_TEXT = {

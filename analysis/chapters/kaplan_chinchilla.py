@@ -22,7 +22,7 @@ from IPython.display import Markdown
 from analysis.chapters import porian
 from analysis.chapters.common import SEED, provenance_columns, source_text
 from analysis.chapters.compute_optimal import KAPLAN_COMPUTE_PER_MINIMUM, PF_DAY_FLOP, kaplan_law
-from analysis.chapters.epoch import notable_models
+from analysis.chapters.epoch import notable_model
 from analysis.data import load_table
 from analysis.fit import ComputeOptimalResult
 from analysis.fit.laws import PowerLaw
@@ -75,19 +75,22 @@ def setting_names() -> dict[int, str]:
 def reference_laws() -> pd.DataFrame:
     """Kaplan et al.'s laws the chapter compares with, as power laws: one row per law with ``law_id``, ``law``
     (label), ``a``, ``c_ref`` (FLOP), ``n_ref`` (parameters at ``c_ref``), ``source`` (author-year and where),
-    ``value_kind`` and ``note``. The Table 6 law is in ``C_min`` and non-embedding parameters, read against the
-    training budget as chapter 4 reads it (:func:`analysis.chapters.compute_optimal.kaplan_law`)."""
+    ``source_key``, ``source_detail``, ``value_kind`` and ``note``. The Table 6 law is in ``C_min`` and
+    non-embedding parameters, read against the training budget as chapter 4 reads it
+    (:func:`analysis.chapters.compute_optimal.kaplan_law`)."""
     laws = published_laws()
     porian_law, table6 = laws[KAPLAN_PORIAN], laws[KAPLAN_TABLE6]
     read_as_chapter_4 = kaplan_law()
     return pd.DataFrame([
         {"law_id": KAPLAN_PORIAN, "law": f"Kaplan et al., a = {format_value(porian_law.coefficients['a'], 2)} in C",
          "a": porian_law.coefficients["a"], "c_ref": PF_DAY_FLOP, "n_ref": porian_law.coefficients["N_e"],
-         "source": source_text(porian_law.source, porian_law.source_detail), "value_kind": "exact",
+         "source": source_text(porian_law.source, porian_law.source_detail), "source_key": porian_law.source,
+         "source_detail": porian_law.source_detail, "value_kind": "exact",
          "note": "Non-embedding parameters against the FLOP count, as Porian et al. draw Kaplan et al.'s law."},
         {"law_id": KAPLAN_TABLE6, "law": f"Kaplan et al., a = {format_value(read_as_chapter_4.exponent, 2)} in C_min (Table 6)",
          "a": read_as_chapter_4.exponent, "c_ref": read_as_chapter_4.c_ref, "n_ref": read_as_chapter_4.n_ref,
-         "source": source_text(table6.source, table6.source_detail), "value_kind": "exact",
+         "source": source_text(table6.source, table6.source_detail), "source_key": table6.source,
+         "source_detail": table6.source_detail, "value_kind": "exact",
          "note": f"Non-embedding parameters against C_min, read as C / {format_value(KAPLAN_COMPUTE_PER_MINIMUM, 1)} "
                  "(training at the critical batch size), as chapter 4 draws it."},
     ])
@@ -95,8 +98,8 @@ def reference_laws() -> pd.DataFrame:
 
 def reference_exponents() -> pd.DataFrame:
     """The exponents the staircase marks as rules: ``law_id``, ``label``, ``a``, ``source`` (author-year and
-    where): Kaplan et al.'s as Porian et al. compare with it and as Hoffmann et al. quote it, and Hoffmann et
-    al.'s Approach 1."""
+    where), ``source_key``, ``source_detail``: Kaplan et al.'s as Porian et al. compare with it and as Hoffmann
+    et al. quote it, and Hoffmann et al.'s Approach 1."""
     laws = published_laws()
     described = ((KAPLAN_PORIAN, "Kaplan et al., as Porian et al. compare"),
                  (KAPLAN_QUOTED, "Kaplan et al., as Hoffmann et al. quote (C_min)"),
@@ -105,27 +108,27 @@ def reference_exponents() -> pd.DataFrame:
     for law_id, label in described:
         law = laws[law_id]
         rows.append({"law_id": law_id, "label": f"{label}: {format_value(law.coefficients['a'], 2)}",
-                     "a": law.coefficients["a"], "source": source_text(law.source, law.source_detail)})
+                     "a": law.coefficients["a"], "source": source_text(law.source, law.source_detail),
+                     "source_key": law.source, "source_detail": law.source_detail})
     return pd.DataFrame(rows)
 
 
 def marked_model() -> pd.Series:
-    """The marked model (:data:`MARKED_MODEL`): ``name``, ``N``, ``D``, ``C = 6ND`` and readable ``source`` and
-    ``value_kind`` (:func:`analysis.chapters.common.provenance_columns`)."""
-    models = provenance_columns(notable_models())
-    return models[models["model_id"] == MARKED_MODEL].iloc[0]
+    """The marked model (:data:`MARKED_MODEL`): ``name``, ``N``, ``D``, ``C = 6ND`` and its provenance (``source``
+    as text, ``source_key``, ``source_detail``)."""
+    return notable_model(MARKED_MODEL)
 
 
 def hoffmann_projections() -> pd.DataFrame:
     """Hoffmann et al.'s Table 3 (Approach 1): ``C`` (FLOP), ``N`` (parameters), ``D`` (tokens), ``source``,
-    ``value_kind``, one row per projected model size, ascending."""
+    ``source_key``, ``source_detail``, ``value_kind``, one row per projected model size, ascending."""
     table = load_table("hoffmann_projections")
     rows = table[table["approach"] == 1]
     return pd.DataFrame({
         "C": rows["training_flops"].astype(float), "N": rows["parameters"].astype(float),
         "D": rows["training_tokens"].astype(float),
         "source": [source_text(k, d) for k, d in zip(rows["source"], rows["source_detail"], strict=True)],
-        "value_kind": rows["value_kind"],
+        "source_key": rows["source"], "source_detail": rows["source_detail"], "value_kind": rows["value_kind"],
     }).sort_values("C").reset_index(drop=True)
 
 
@@ -395,14 +398,16 @@ class KaplanChinchillaChapter:
 
     @property
     def profile_runs(self) -> pd.DataFrame:
-        """The runs of the profile figure (:data:`PROFILE_DATASET`, :data:`PROFILE_STEPS`)."""
+        """The runs of the profile figure (:data:`PROFILE_DATASET`, :data:`PROFILE_STEPS`), provenance as
+        :func:`analysis.chapters.common.provenance_columns` gives it."""
         runs = self.runs
-        return runs[(runs["dataset"] == PROFILE_DATASET) & runs["step"].isin(PROFILE_STEPS)].reset_index(drop=True)
+        chosen = runs[(runs["dataset"] == PROFILE_DATASET) & runs["step"].isin(PROFILE_STEPS)].reset_index(drop=True)
+        return provenance_columns(chosen)
 
     def exponent_table(self) -> Markdown:
         """:meth:`exponent_frame` as a table."""
-        return markdown_table(self.exponent_frame(), widths={"Dataset": 12, "Step": 34, "a, fitted here": 10,
-                                                             f"{LEVEL:.0%} interval": 12, "a, Porian et al.": 10,
+        return markdown_table(self.exponent_frame(), widths={"Dataset": 12, "Step": 28, "a, fitted here": 10,
+                                                             f"{LEVEL:.0%} interval": 16, "a, Porian et al.": 10,
                                                              "Difference": 10})
 
     def exponent_frame(self) -> pd.DataFrame:

@@ -22,6 +22,7 @@ import pandas as pd
 
 from analysis.charts import axes
 from analysis.charts.parametric_loss import SLICE_SCHEME, STAR
+from analysis.charts.source import with_source
 from analysis.charts.theme import CATEGORICAL, GUIDE_COLOR, HEIGHT, INK, MUTED_OPACITY, NAMED_MODEL_COLOR
 from analysis.text import format_interval, format_signed, format_value
 
@@ -48,6 +49,8 @@ FITTED, EXTRAPOLATED = "fitted to the runs", "extrapolated"
 """The two parts of a fitted line: over the runs' budgets, and beyond them."""
 HOFFMANN_LABEL = "Hoffmann et al., Table 3 (Approach 1)"
 INTERVAL_TEXT = "datum.low + ' to ' + datum.high"
+PORIAN = "porian2024resolving"
+"""Bibliography key of the runs every chart of the chapter fits."""
 """Vega expression of a bootstrap interval from the text fields ``low`` and ``high``."""
 
 
@@ -74,7 +77,8 @@ def exponent_staircase(exponents: pd.DataFrame, references: pd.DataFrame,
     Args:
         exponents: one row per setting: ``dataset_name``, ``step``, ``setting``, ``a``, ``a_lo``, ``a_hi``,
             ``published``, ``difference``.
-        references: one row per reference exponent: ``label``, ``a``, ``source``.
+        references: one row per reference exponent: ``label``, ``a``, ``source`` (text), ``source_key`` and
+            ``source_detail`` (for the source line).
         short_names: a few words per step for the axis, one string per line.
     """
     frame = exponents.assign(
@@ -123,7 +127,9 @@ def exponent_staircase(exponents: pd.DataFrame, references: pd.DataFrame,
         "black ticks the values Porian et al. report, and horizontal lines the reference exponents "
         f"{', '.join(references['label'])}."
     )
-    return alt.layer(*layers).properties(width=STAIRCASE_WIDTH, height=HEIGHT - 40, description=description)
+    chart = alt.layer(*layers).properties(width=STAIRCASE_WIDTH, height=HEIGHT - 40, description=description)
+    downloaded = exponents[["dataset_name", "step", "setting", "a", "a_lo", "a_hi", "published", "difference"]]
+    return with_source(chart, references, cites=[PORIAN], fits="this book", data=downloaded)
 
 
 def _reference_rules(references: pd.DataFrame, exponents: pd.DataFrame) -> list[alt.Chart]:
@@ -163,7 +169,8 @@ def isoflop_profiles_figure(runs: pd.DataFrame, profiles: pd.DataFrame, optima: 
     and its optimum (a star at the median of the resampled minima, a bar across their 95% interval).
 
     Args:
-        runs: ``step``, ``C`` (FLOP), ``N`` (parameters), ``loss`` (nats/token).
+        runs: ``step``, ``C`` (FLOP), ``N`` (parameters), ``loss`` (nats/token), ``source_key`` and
+            ``source_detail`` (for the source line).
         profiles: ``step``, ``C``, ``N``, ``loss``: each budget's interpolated profile.
         optima: ``step``, ``C``, ``N_opt``, ``N_opt_lo``, ``N_opt_hi``, ``loss_opt``, ``included``.
         settings: what each step is.
@@ -188,7 +195,8 @@ def isoflop_profiles_figure(runs: pd.DataFrame, profiles: pd.DataFrame, optima: 
         f"bootstrap interval. {above} runs with losses above {format_value(LOSS_TOP, 2)} nats per token lie above "
         "the panels."
     )
-    return alt.hconcat(*panels, spacing=16).properties(description=description)
+    chart = alt.hconcat(*panels, spacing=16).properties(description=description)
+    return with_source(chart, runs, fits="this book", data=runs[["step", "C", "N", "loss"]], narrow={"legend_columns": 3})
 
 
 def _profile_panel(runs: pd.DataFrame, profiles: pd.DataFrame, optima: pd.DataFrame, n_range: tuple[float, float],
@@ -199,7 +207,7 @@ def _profile_panel(runs: pd.DataFrame, profiles: pd.DataFrame, optima: pd.DataFr
     y = alt.Y("loss:Q", title="Final loss (nats/token)", scale=alt.Scale(type="log", domain=loss_domain),
               axis=axes.loss_axis([v for v in LOSS_TICKS if loss_domain[0] <= v <= loss_domain[1]]))
     colour = alt.Color("C:O", title="Budget (FLOP)", scale=alt.Scale(scheme=SLICE_SCHEME),
-                       legend=alt.Legend(labelExpr="replace(format(datum.value, '.3~e'), '+', '')", orient="bottom",
+                       legend=alt.Legend(labelExpr=axes.power_label_expr(digits=3), orient="bottom",
                                          direction="horizontal", columns=6, symbolType="circle"))
     opacity = alt.condition(selection, alt.value(1.0), alt.value(MUTED_OPACITY))
     run_layer = _with_text(
@@ -267,6 +275,7 @@ def compute_optimal_lines_figure(lines: pd.DataFrame, optima: pd.DataFrame, refe
         references: Kaplan et al.'s laws: ``law``, ``a``, ``c_ref``, ``n_ref``, ``source``, ``note``.
         projections: Hoffmann et al.'s projections: ``C``, ``N``, ``D``, ``source``.
         marked: ``name``, ``N``, ``D``, ``C``, ``source`` (readable).
+        references, projections and marked also carry ``source_key`` and ``source_detail`` for the source line.
         exponents: ``dataset``, ``step``, ``a``, ``a_lo``, ``a_hi`` (for tooltips).
         dataset_names: dataset code to name.
         c_range, n_range: axis ranges (FLOP, parameters).
@@ -300,7 +309,10 @@ def compute_optimal_lines_figure(lines: pd.DataFrame, optima: pd.DataFrame, refe
         f"{' and '.join(references['law'])} as black and grey dashed lines; Hoffmann et al.'s Table 3 projections "
         f"as green diamonds; {marked['name']} as a star at its size and budget."
     )
-    return alt.hconcat(*panels, spacing=16).resolve_scale(color="shared").properties(description=description)
+    chart = alt.hconcat(*panels, spacing=16).resolve_scale(color="shared").properties(description=description)
+    cited = pd.concat([frame[["source_key", "source_detail"]] for frame in (projections, marked.to_frame().T, references)])
+    downloaded = lines[["dataset", "step", "C", "N", "N_lo", "N_hi", "extrapolated"]]
+    return with_source(chart, cited, cites=[PORIAN], fits="this book", data=downloaded, narrow={"legend_columns": 1})
 
 
 def _lines_panel(lines: pd.DataFrame, optima: pd.DataFrame, exponents: pd.DataFrame, settings: Mapping[int, str], *,
