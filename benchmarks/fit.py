@@ -119,7 +119,7 @@ def run_bootstrap(runs: TrainingRuns) -> dict[str, float]:
 
 
 def run_porian_refits() -> dict[str, float]:
-    from analysis import porian
+    from analysis.chapters import porian
 
     porian.refit_all(n_bootstrap=10)  # warm-up (imports, table validation)
     cpu_start, start = time.process_time(), time.perf_counter()

@@ -25,6 +25,7 @@ OWN_SOURCES = [
     "chapters/01-pretraining-efficiency.qmd",
     "chapters/02-compression.qmd",
     "chapters/03-benchmarks-vs-parameters.qmd",
+    "chapters/06-kaplan-vs-chinchilla.qmd",
     "appendices/methods.qmd",
     "appendices/data.qmd",
     "appendices/reproducibility.qmd",
@@ -51,6 +52,8 @@ ALLOWED_PHRASES = {
     r"\bSHA-256": "the name of the hash function",
     r"C = 6ND|\b6ND": "the standard training-compute approximation",
     r"above 1×": "the ratio at which a model is exactly compute-optimal (definition)",
+    r"\b[Ss]teps?[ -]\d\b": "the numbers of Porian et al.'s five settings (the paper's order)",
+    r"\bOpenWebText2\b": "a dataset's name",
     r"δ = 10⁻³": "the Huber delta of the published fitting procedure (a setting, not a result)",
 }
 CAPTION_OPTION = re.compile(r"^#\|\s*(fig-cap|tbl-cap|fig-alt):\s*(?P<text>.+)$", re.M)
@@ -160,7 +163,7 @@ def test_compression_reference_is_bert_base_at_440_mb() -> None:
 
 def test_key_findings_cover_every_chapter() -> None:
     findings = key_findings()
-    assert findings["chapter"].tolist() == ["1", "2", "3", "4", "5"]
+    assert findings["chapter"].tolist() == ["1", "2", "3", "4", "5", "6"]
     assert pretraining_chapter().efficiency_statement in findings.iloc[0]["finding"]
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from datasets import law_loss, mirror_dir, true_n_opt
 
-from analysis import porian
+from analysis.chapters import porian
 from analysis.cli import main
 from analysis.data import DATA_DIR, describe_tables
 from analysis.errors import AtlasError

@@ -13,6 +13,7 @@ from analysis.chapters.benchmarks import benchmarks_chapter
 from analysis.chapters.common import fixed
 from analysis.chapters.compression import compression_chapter
 from analysis.chapters.compute_optimal import OURS3, PUB1, PUB2, PUB3, PUB3_ROUNDED, compute_optimal_chapter
+from analysis.chapters.kaplan_chinchilla import KaplanChinchillaChapter, kaplan_chinchilla_chapter
 from analysis.chapters.parametric_loss import HOFFMANN, HOFFMANN_ROUNDED, OURS, parametric_loss_chapter
 from analysis.chapters.pretraining import pretraining_chapter
 from analysis.tables import markdown_table
@@ -39,7 +40,7 @@ class Preface:
 def key_findings() -> pd.DataFrame:
     """One row per chapter finding (``chapter``, ``question``, ``finding``), every number computed."""
     ch1, ch2, ch3 = pretraining_chapter(), compression_chapter(), benchmarks_chapter()
-    ch4, ch5 = compute_optimal_chapter(), parametric_loss_chapter()
+    ch4, ch5, ch6 = compute_optimal_chapter(), parametric_loss_chapter(), kaplan_chinchilla_chapter()
     best = ch2.best
     gopher = ch4.optimum("gopher", OURS3)
     published_below = all(ch4.optimum("gopher", law)["N_opt"] < gopher["N_opt"] for law in (PUB1, PUB2, PUB3, PUB3_ROUNDED))
@@ -81,8 +82,22 @@ def key_findings() -> pd.DataFrame:
             f"overpredict {100 * ch5.summary(HOFFMANN_ROUNDED, 'share_overpredicted'):.0f}% of the runs; it does not "
             "explain the exponent.",
         ),
+        ("6", "Why do Kaplan et al.'s and Hoffmann et al.'s exponents differ?", _staircase_finding(ch6)),
     ]
     return pd.DataFrame(rows, columns=["chapter", "question", "finding"])
+
+
+def _staircase_finding(ch6: KaplanChinchillaChapter) -> str:
+    """Chapter 6's finding: the exponent at the first and last step on RefinedWeb, and the largest drop."""
+    first, last = ch6.row("rw", 1), ch6.row("rw", 5)
+    largest = ch6.ranked_steps("rw")[0]
+    return (
+        f"Set-up choices: on Porian et al.'s RefinedWeb runs the exponent a falls from "
+        f"{with_interval(first['a'], first['a_lo'], first['a_hi'], 3)} in Kaplan et al.'s set-up to "
+        f"{with_interval(last['a'], last['a_lo'], last['a_hi'], 3)} once the last layer is counted, the warmup "
+        f"shortened, the decay matched to each run and AdamW tuned per size; step {largest} "
+        f"({ch6.setting(largest)}) moves it most, by {number(ch6.drop('rw', largest), 2)}."
+    )
 
 
 @functools.cache

@@ -68,21 +68,30 @@ def refit(runs: TrainingRuns, dataset: str, n_bootstrap: int = N_BOOTSTRAP, seed
                       seed=seed).fit(runs)
 
 
-def refit_all(n_bootstrap: int = N_BOOTSTRAP, seed: int = 0) -> pd.DataFrame:
-    """All ten settings refitted and set against the published exponents.
+def refit_results(n_bootstrap: int = N_BOOTSTRAP, seed: int = 0) -> dict[tuple[str, int], ComputeOptimalResult]:
+    """All ten settings refitted, keyed by ``(dataset, step)`` in :data:`DATASETS` and :data:`STEPS` order."""
+    runs = load_runs()
+    return {(dataset, step): refit(setting_runs(runs, dataset, step), dataset, n_bootstrap, seed)
+            for dataset in DATASETS for step in STEPS}
+
+
+def exponent_frame(results: dict[tuple[str, int], ComputeOptimalResult]) -> pd.DataFrame:
+    """The refitted exponents set against the published ones.
 
     Returns one row per setting: ``dataset``, ``step``, ``a`` with its percentile interval ``a_lo``/``a_hi``
     (95%), ``published``, ``difference`` (``a - published``), ``budgets_used`` and ``budgets``.
     """
-    runs = load_runs()
     published = published_exponents().set_index(["dataset", "step"])["a"]
     rows = []
-    for dataset in DATASETS:
-        for step in STEPS:
-            result = refit(setting_runs(runs, dataset, step), dataset, n_bootstrap, seed)
-            a = result.exponents["a"]
-            lo, hi = result.ci.get("a", (np.nan, np.nan))
-            rows.append({"dataset": dataset, "step": step, "a": a, "a_lo": lo, "a_hi": hi,
-                         "published": published[(dataset, step)], "difference": a - published[(dataset, step)],
-                         "budgets_used": int(result.budgets["included"].sum()), "budgets": len(result.budgets)})
+    for (dataset, step), result in results.items():
+        a = result.exponents["a"]
+        lo, hi = result.ci.get("a", (np.nan, np.nan))
+        rows.append({"dataset": dataset, "step": step, "a": a, "a_lo": lo, "a_hi": hi,
+                     "published": published[(dataset, step)], "difference": a - published[(dataset, step)],
+                     "budgets_used": int(result.budgets["included"].sum()), "budgets": len(result.budgets)})
     return pd.DataFrame(rows)
+
+
+def refit_all(n_bootstrap: int = N_BOOTSTRAP, seed: int = 0) -> pd.DataFrame:
+    """All ten settings refitted and set against the published exponents (see :func:`exponent_frame`)."""
+    return exponent_frame(refit_results(n_bootstrap, seed))
