@@ -115,4 +115,7 @@ class Progress:
 
     def _line(self, text: str) -> None:
         elapsed = time.perf_counter() - self._started
-        print(f"[{elapsed:6.1f} s] {text}", file=self.stream, flush=True)
+        # One write per line, newline included: an interruption between the text and its newline
+        # would run the next message ("atlas: interrupted") onto the end of this line.
+        self.stream.write(f"[{elapsed:6.1f} s] {text}\n")
+        self.stream.flush()
