@@ -26,6 +26,9 @@ from bookengine.lint import lint_project
 pytestmark = pytest.mark.slow
 T = TypeVar("T")
 BOOTSTRAP = "60"
+FEW_RESAMPLES = "12"
+"""For the reports on data the fits cannot fully use: what they test is the text that says so, and
+their refits are the slow ones (most never converge and are retried from every start)."""
 SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
 
 
@@ -117,9 +120,9 @@ def in_worker_thread(function: Callable[..., T], *args: Any, **kwargs: Any) -> T
         return pool.submit(function, *args, **kwargs).result()
 
 
-def render(csv: Path, out: Path, *options: str, pdf: bool = False) -> Path:
+def render(csv: Path, out: Path, *options: str, pdf: bool = False, bootstrap: str = BOOTSTRAP) -> Path:
     """Generate the report (through the command line) and render it; return the site folder."""
-    assert main(["report", str(csv), "--out", str(out), "--bootstrap", BOOTSTRAP, "--no-render", *options]) == 0
+    assert main(["report", str(csv), "--out", str(out), "--bootstrap", bootstrap, "--no-render", *options]) == 0
     assert lint_project(out) == []
     return in_worker_thread(build, out, pdf_output=pdf).output
 
@@ -279,7 +282,7 @@ def test_epoch_report_reproduces_the_replication(epoch_site: Path) -> None:
 def test_single_budget_report_explains_the_missing_isoflop_fit(tmp_path: Path) -> None:
     frame = isoflop_family(budgets=(3e19,), sizes_per_budget=12)
     site = render(write_csv(frame, tmp_path / "one_budget.csv"), tmp_path / "report",
-                  "--n-col", "params", "--c-col", "flops", "--loss-col", "final_loss")
+                  "--n-col", "params", "--c-col", "flops", "--loss-col", "final_loss", bootstrap=FEW_RESAMPLES)
     text = page_text(site, "allocation.html")
     assert ("The IsoFLOP and lower-envelope fits are absent: IsoFLOP and envelope fits need runs at two or more "
             "FLOP budgets") in text
@@ -303,7 +306,7 @@ def test_ten_row_report_renders_with_wide_intervals_or_reasons(tmp_path: Path) -
     loss = law_loss(TRUE_LAW, N, D) * np.exp(rng.normal(0, 0.01, 10))
     csv = tmp_path / "ten.csv"
     csv.write_text("N,D,loss\n" + "".join(f"{n},{d},{value}\n" for n, d, value in zip(N, D, loss, strict=True)))
-    site = render(csv, tmp_path / "report")
+    site = render(csv, tmp_path / "report", bootstrap=FEW_RESAMPLES)
     rows = by_parameter(site)
     text = page_text(site, "parametric.html")
     assert "Few runs: 10 runs barely constrain five parameters" in text
@@ -323,7 +326,7 @@ def test_pure_noise_report_renders_and_says_what_it_declined(tmp_path: Path) -> 
     # No scaling at all: loss is 3 + noise whatever N and D are. With this seed three FLOP
     # budgets are detected by chance, none with enough runs for an IsoFLOP parabola.
     csv = write_csv(pure_noise_runs(seed=1)[["N", "D", "loss"]], tmp_path / "noise.csv")
-    site = render(csv, tmp_path / "report", "--bootstrap", "20")
+    site = render(csv, tmp_path / "report", bootstrap=FEW_RESAMPLES)
     rows = {row["Approach"]: row for row in page_table(site, "allocation.html", "tbl-exponents")}
     isoflop = rows["IsoFLOP profiles (Approach 2)"]
     assert isoflop["a"] == "–" and re.fullmatch(r"declined: \S.{10,}", isoflop["Note"]), isoflop
