@@ -10,23 +10,26 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 from IPython.display import Markdown
 
-from analysis.text import MINUS, superscript
+from analysis.text import MINUS, TIMES, superscript
 
 Formatter = Callable[[Any], str]
 
 # Characters with a meaning in pandoc Markdown (inline markup, links, HTML, math, pipes, citations).
 _MARKDOWN_SPECIAL = set("\\`*_{}[]()<>#+-.!|~^$@&\"'=:;")
+_BLANKS = re.compile(r"[^\S\u00a0\u202f]+")
+"""Runs of white space, line breaks included, but not the no-break spaces inside a number (``5.04 × 10²³``)."""
 
 
 def escape_markdown(text: str) -> str:
     """Escape ``text`` so pandoc Markdown shows it literally inside a table cell."""
-    text = " ".join(str(text).split())  # a pipe-table row is one line
+    text = _BLANKS.sub(" ", str(text)).strip()  # a pipe-table row is one line
     return "".join(f"\\{char}" if char in _MARKDOWN_SPECIAL else char for char in text)
 
 
@@ -45,7 +48,7 @@ def format_number(value: float, digits: int = 3) -> str:
         decimals = max(digits - 1 - math.floor(math.log10(magnitude)), 0)
         return f"{number:,.{decimals}f}"
     mantissa, exponent = f"{number:.{digits - 1}e}".split("e")
-    return f"{mantissa.replace('-', MINUS)} × 10{superscript(int(exponent))}"
+    return f"{mantissa.replace('-', MINUS)}{TIMES}10{superscript(int(exponent))}"
 
 
 def _format_cell(value: Any, formatter: Formatter | None, digits: int) -> str:

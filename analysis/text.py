@@ -1,7 +1,9 @@
 """Numbers as text, for prose, tables, tooltips and reports: the one place numbers are formatted.
 
 Plain text only (Unicode superscripts and true minus signs instead of math markup), so the same
-string reads well in a sentence, a table cell, a chart tooltip, on the site and in the PDF.
+string reads well in a sentence, a table cell, a chart tooltip, on the site and in the PDF. Inside a
+number the spaces are no-break spaces (:data:`NBSP`): ``5.04 × 10²³`` and ``5.04 × 10²³ FLOP`` never
+break across lines (a word after a count, ``68B parameters``, may).
 
 * significant figures: :func:`format_value` (``84.0``), :func:`format_signed` (``−1.2``, ``+0.4``),
   :func:`number` (powers of ten outside 0.001 to 100,000: ``3.10 × 10²¹``);
@@ -24,6 +26,12 @@ MISSING = "–"
 
 MINUS = "−"
 """The true minus sign (U+2212) every negative number is written with."""
+
+NBSP = "\u00a0"
+"""The no-break space (U+00A0) inside a number (``5.04 × 10²³``) and between a number and its unit symbol."""
+
+TIMES = f"{NBSP}×{NBSP}"
+"""The multiplication sign of a power of ten, between no-break spaces: ``5.04`` + TIMES + ``10²³``."""
 
 LEVEL = 0.95
 """Coverage of the intervals the book reports (their label reads ``95% CI``)."""
@@ -77,7 +85,7 @@ def number(value: float | None, digits: int = 3, *, scientific: bool | None = No
     chooses by magnitude.
 
     >>> number(0.34781), number(2085.43), number(3.1e21), number(97932, scientific=True), number(-0.5, 1)
-    ('0.348', '2085', '3.10 × 10²¹', '9.79 × 10⁴', '−0.5')
+    ('0.348', '2085', '3.10\xa0×\xa010²¹', '9.79\xa0×\xa010⁴', '−0.5')
     """
     if value is None or not math.isfinite(value):
         return MISSING
@@ -91,15 +99,15 @@ def number(value: float | None, digits: int = 3, *, scientific: bool | None = No
     mantissa = value / 10**exponent
     if round(mantissa, digits - 1) >= 10:
         mantissa, exponent = mantissa / 10, exponent + 1
-    return f"{mantissa:.{digits - 1}f} × 10{superscript(exponent)}"
+    return f"{mantissa:.{digits - 1}f}{TIMES}10{superscript(exponent)}"
 
 
 def latex_number(value: float, digits: int = 3) -> str:
     """Like :func:`number`, as TeX math: ``3.10 \\times 10^{21}``, ``-0.5``."""
     text = number(value, digits).replace(MINUS, "-")
-    if "× 10" not in text:
+    if TIMES not in text:
         return text
-    mantissa, power = text.split(" × 10")
+    mantissa, power = text.split(TIMES + "10")
     return f"{mantissa} \\times 10^{{{power.translate(_PLAIN_DIGITS)}}}"
 
 
@@ -112,23 +120,27 @@ def power_of_ten(value: float) -> str:
     return number(value)
 
 
+def with_unit(text: str, unit: str) -> str:
+    """A number and its unit symbol joined by a no-break space: ``"5.04 × 10²³ FLOP"``, ``"26 MB"``."""
+    return f"{text}{NBSP}{unit}" if unit else text
+
+
 def format_power(value: float, digits: int = 2, unit: str = "") -> str:
-    """``1.23e21 -> "1.2 × 10²¹"`` (+ ``" " + unit``): a power of ten with a superscript exponent,
+    """``1.23e21 -> "1.2 × 10²¹"`` (+ the ``unit``, :func:`with_unit`): a power of ten with a superscript exponent,
     ``digits`` significant figures, trailing zeros dropped; a mantissa of 1 is left out (``10²¹``).
 
     The same characters reach the site and the PDF; no e-notation (``1.2e21``) is ever written.
 
     >>> format_power(5.04e23, 3, "FLOP"), format_power(1e21, 1), format_power(-2.5e-7)
-    ('5.04 × 10²³ FLOP', '10²¹', '−2.5 × 10⁻⁷')
+    ('5.04\xa0×\xa010²³\xa0FLOP', '10²¹', '−2.5\xa0×\xa010⁻⁷')
     """
     if value == 0 or not math.isfinite(value):
-        text = "0" if value == 0 else MISSING
-        return f"{text} {unit}" if unit else text
+        return with_unit("0" if value == 0 else MISSING, unit)
     mantissa, exponent = f"{abs(value):.{digits - 1}e}".split("e")
     mantissa = mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa
     power = f"10{superscript(int(exponent))}"
-    text = (MINUS if value < 0 else "") + (power if mantissa == "1" else f"{mantissa} × {power}")
-    return f"{text} {unit}" if unit else text
+    text = (MINUS if value < 0 else "") + (power if mantissa == "1" else f"{mantissa}{TIMES}{power}")
+    return with_unit(text, unit)
 
 
 def format_scientific(value: float, digits: int = 3) -> str:
@@ -136,7 +148,7 @@ def format_scientific(value: float, digits: int = 3) -> str:
     if value == 0 or not math.isfinite(value):
         return str(value)
     mantissa, exponent = f"{value:.{digits - 1}e}".split("e")
-    return f"{format_signed(float(mantissa), digits)} × 10{superscript(int(exponent))}"
+    return f"{format_signed(float(mantissa), digits)}{TIMES}10{superscript(int(exponent))}"
 
 
 def format_si(value: float, digits: int = 3, suffix: str = "") -> str:
@@ -184,7 +196,7 @@ def interval(bounds: tuple[float, float] | None, digits: int = 3) -> str:
     Both ends share one notation: powers of ten for both when either needs one.
 
     >>> interval((97932, 2.59e6))
-    '9.79 × 10⁴ – 2.59 × 10⁶'
+    '9.79\xa0×\xa010⁴ – 2.59\xa0×\xa010⁶'
     """
     if bounds is None:
         return MISSING

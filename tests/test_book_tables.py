@@ -30,7 +30,7 @@ def test_numbers_and_alignment() -> None:
     markdown = markdown_table(frame).data.splitlines()
     assert markdown[1] == "|---:|---:|:---|"
     assert "12,000" in markdown[2] and "0\\.123" in markdown[2]
-    assert "1\\.50 × 10²¹" in markdown[3]
+    assert "1\\.50\u00a0×\u00a010²¹" in markdown[3]
     assert format_number(float("nan")) == "–"
     assert format_number(84.0, digits=3) == "84.0"
     assert format_number(1234.5678, digits=4) == "1,235"

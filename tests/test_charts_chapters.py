@@ -122,12 +122,12 @@ def test_log_ticks_and_labels() -> None:
     assert axes.log_ticks(3, 70, (1, 2, 5)) == [5.0, 10.0, 20.0, 50.0]
     assert axes.auto_log_ticks([1.5e9, 4e10]) == [2e9, 5e9, 1e10, 2e10]
     assert text.format_si(1.3e9) == "1.3B" and text.format_si(2.4e12) == "2.4T"
-    assert text.format_power(1.23e21, unit="FLOP") == "1.2 × 10²¹ FLOP"
-    assert text.format_power(5.88e23, digits=3) == "5.88 × 10²³"
-    assert text.format_power(1e21, 1) == "10²¹" and text.format_power(-2.5e-7) == "−2.5 × 10⁻⁷"
+    assert text.format_power(1.23e21, unit="FLOP") == "1.2\u00a0×\u00a010²¹\u00a0FLOP"
+    assert text.format_power(5.88e23, digits=3) == "5.88\u00a0×\u00a010²³"
+    assert text.format_power(1e21, 1) == "10²¹" and text.format_power(-2.5e-7) == "−2.5\u00a0×\u00a010⁻⁷"
     expr = axes.si_label_expr()
     assert "'B'" in expr and "1e+09" in expr
-    assert axes.power_label_expr("FLOP").endswith("+ ' FLOP'")
+    assert axes.power_label_expr("FLOP").endswith("+ '\u00a0FLOP'")
 
 
 def test_place_labels_avoids_overlap() -> None:
@@ -168,8 +168,8 @@ def test_signed_and_scientific_formats_use_a_true_minus() -> None:
     assert text.format_signed(-1.234, 2) == "\u22121.2"
     assert text.format_signed(0.46, decimals=1, plus=True) == "+0.5"
     assert text.format_signed(-0.04, decimals=1, plus=True) == "0.0"  # rounds to zero: no sign
-    assert text.format_scientific(1.234e-4, 3) == "1.23 \u00d7 10\u207b\u2074"
-    assert text.format_scientific(-2.5e7, 2) == "\u22122.5 \u00d7 10\u2077"
+    assert text.format_scientific(1.234e-4, 3) == "1.23\u00a0\u00d7\u00a010\u207b\u2074"
+    assert text.format_scientific(-2.5e7, 2) == "\u22122.5\u00a0\u00d7\u00a010\u2077"
 
 
 def _legend_fields(spec: dict) -> dict[str, str]:

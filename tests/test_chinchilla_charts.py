@@ -71,8 +71,8 @@ def test_compute_optimal_figure(fits: epoch.EpochFits) -> None:
     # the budget menu offers budgets in FLOP, labelled as the book writes them, and starts at Gopher's stated budget
     assert selector["bind"]["input"] == "select" and selector["value"] == 5.76e23
     labels = dict(zip(selector["bind"]["options"], selector["bind"]["labels"], strict=True))
-    assert labels[5.76e23] == "5.76 × 10²³ FLOP: Gopher and Chinchilla, as stated"
-    assert labels[1e21] == "10²¹ FLOP" and labels[3e24] == "3 × 10²⁴ FLOP"
+    assert labels[5.76e23] == "5.76\u00a0×\u00a010²³\u00a0FLOP: Gopher and Chinchilla, as stated"
+    assert labels[1e21] == "10²¹\u00a0FLOP" and labels[3e24] == "3\u00a0×\u00a010²⁴\u00a0FLOP"
     assert not any("e+" in label or "e2" in label for label in labels.values())
     assert not any("bind" in p for p in static_spec(spec).get("params", []))
     # every law is drawn in both panels, with its source in the tooltip data
@@ -95,7 +95,7 @@ def test_optimal_size_chart_log_axes_and_models(fits: epoch.EpochFits) -> None:
     assert {row["name"] for row in rows} == set(ch4.models["name"])
     gopher = next(row for row in rows if row["model_id"] == "gopher")
     assert gopher["C"] == pytest.approx(6 * 280e9 * 300e9)
-    assert gopher["C_label"] == "5.04 × 10²³ FLOP" and gopher["stated_label"] == "5.76 × 10²³ FLOP"
+    assert gopher["C_label"] == "5.04\u00a0×\u00a010²³\u00a0FLOP" and gopher["stated_label"] == "5.76\u00a0×\u00a010²³\u00a0FLOP"
     # the stars are drawn after every line, rule and marker, so nothing covers them
     marks = [_mark_type(unit) for unit in _unit_specs(spec)]
     star = next(i for i, unit in enumerate(_unit_specs(spec)) if isinstance(unit["mark"], dict)

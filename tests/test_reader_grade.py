@@ -19,8 +19,12 @@ from browser import open_page, served
 from pypdf import PdfReader
 
 import analysis.charts  # noqa: F401  (theme and renderer)
-from analysis.charts.renderer import NARROW_WIDTH, narrow_spec, static_spec
+from analysis import text
+from analysis.charts import axes
+from analysis.charts.compute_optimal import budget_options, flop_text
+from analysis.charts.renderer import NARROW_WIDTH, narrow_spec, static_spec, with_source_title
 from analysis.charts.source import source_line, with_source
+from analysis.tables import format_number, markdown_table
 from bookengine.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,6 +68,28 @@ def test_no_e_notation_in_the_pdf_text_charts_included(real_book) -> None:
     assert len(pages) >= len(PdfReader(real_book.pdf).pages)
     text = " ".join(pages)
     assert "× 10" in text and "10²¹" in text  # powers of ten are written, in prose and on the axes
+
+
+def test_a_number_never_breaks_across_lines() -> None:
+    """Inside a power of ten and between a number and its unit symbol every space is a no-break space, in
+    each formatter that writes one (prose, tables, tooltips, the budget menu, chart text in Vega)."""
+    written = {
+        "number": text.number(5.04e23), "format_power": text.format_power(5.04e23, 3, "FLOP"),
+        "format_scientific": text.format_scientific(-1.23e-4), "format_count": text.format_count(2e-25),
+        "count": text.count(2.5e15), "power_of_ten": text.power_of_ten(3e23), "flop_text": flop_text(5.76e23),
+        "budget menu": dict(budget_options({}, (1e21, 1e22)))[3e21], "table cell": format_number(1.5e21),
+        "table row": markdown_table(pd.DataFrame({"C": [1.5e21]})).data.splitlines()[2].strip("| "),
+    }
+    for name, written_text in written.items():
+        assert "\u00a0" in written_text and " " not in written_text, (name, written_text)
+    for name, written_text in {"interval": text.interval((97932, 2.59e6)),
+                               "count_interval": text.count_interval((9.0e14, 9.996e14))}.items():
+        assert written_text.count(" ") == 2 and " – " in written_text, (name, written_text)  # a break only at the dash
+    assert text.latex_number(3.1e21) == "3.10 \\times 10^{21}"
+    assert f"'{text.TIMES}'" in axes.flop_expr("datum.C") and axes.flop_expr("datum.C").endswith("'\u00a0FLOP'")
+    budget = text.format_power(5.04e23, 3, "FLOP")
+    spec = {"mark": "point", "usermeta": {"atlas": {"source": "Data: a source of many words " * 3 + budget}}}
+    assert budget in with_source_title(spec, 150)["title"]["text"]  # a source line wrapped under a chart too
 
 
 # -- the renderer's variants and the source line ------------------------------------------------

@@ -186,24 +186,24 @@ def test_cited_entries_are_pandocs_reading_of_the_bibliography(tmp_path: Path) -
 def test_number_formatting() -> None:
     assert number(0.34781) == "0.348"
     assert number(1.8172) == "1.82"
-    assert number(3.1e21) == "3.10 × 10²¹"
-    assert number(9.996e21) == "1.00 × 10²²"
-    assert number(2.5e-5) == "2.50 × 10⁻⁵"
+    assert number(3.1e21) == "3.10\u00a0×\u00a010²¹"
+    assert number(9.996e21) == "1.00\u00a0×\u00a010²²"
+    assert number(2.5e-5) == "2.50\u00a0×\u00a010⁻⁵"
     assert number(float("nan")) == "–"
     assert power_of_ten(1e23) == "10²³"
-    assert power_of_ten(3e23) == "3.00 × 10²³"
+    assert power_of_ten(3e23) == "3.00\u00a0×\u00a010²³"
     assert interval((0.3311, 0.3656)) == "0.331 – 0.366"
     assert interval(None) == "–"
 
 
 def test_interval_ends_share_one_notation() -> None:
     # B on li2025: the low end alone would print plainly, the high end as a power of ten.
-    assert interval((85931.0, 2.93e6)) == "8.59 × 10⁴ – 2.93 × 10⁶"
-    assert interval((1.2e-4, 0.5)) == "1.20 × 10⁻⁴ – 5.00 × 10⁻¹"
+    assert interval((85931.0, 2.93e6)) == "8.59\u00a0×\u00a010⁴ – 2.93\u00a0×\u00a010⁶"
+    assert interval((1.2e-4, 0.5)) == "1.20\u00a0×\u00a010⁻⁴ – 5.00\u00a0×\u00a010⁻¹"
     assert interval((16.2, 222.0)) == "16.2 – 222"
     assert count_interval((8.73e5, 3.38e6)) == "873k – 3.38M"
     # Beyond the largest suffix (T) both ends switch to powers of ten, even when one rounds up to it.
-    assert count_interval((9.0e14, 9.996e14)) == "9.00 × 10¹⁴ – 1.00 × 10¹⁵"
+    assert count_interval((9.0e14, 9.996e14)) == "9.00\u00a0×\u00a010¹⁴ – 1.00\u00a0×\u00a010¹⁵"
 
 
 def test_a_folder_of_the_users_own_is_never_overwritten(synthetic_csv: Path, tmp_path: Path,

@@ -94,8 +94,8 @@ def value(cell: str) -> float:
         return float(cell[:-1]) * COUNT_SUFFIXES[cell[-1]]
     if cell.startswith("10") and cell[2:] and not cell[2:].isascii():
         return 10.0 ** int(cell[2:].translate(SUPERSCRIPTS))
-    if " × 10" in cell:
-        mantissa, power = cell.split(" × 10")
+    if "\u00a0×\u00a010" in cell:  # no-break spaces inside the number
+        mantissa, power = cell.split("\u00a0×\u00a010")
         return float(mantissa) * 10.0 ** int(power.translate(SUPERSCRIPTS))
     return float(cell)
 

@@ -48,9 +48,9 @@ def test_declined_isoflop_fit_keeps_per_budget_reasons(tmp_path: Path) -> None:
     assert not report.isoflop.available
     rows = table_rows(report.tables.budgets().data)
     status = {row["Budget C (FLOP)"]: row for row in rows}
-    usable = status["2.79 × 10¹⁸"]
+    usable = status["2.79\u00a0×\u00a010¹⁸"]
     assert usable["Used"] == "yes" and re.fullmatch(r"[\d.]+[kMB]", usable["N_opt (parameters)"])
-    assert status["2.24 × 10¹⁸"]["Used"] == "no: only 3 runs (need 4)"
+    assert status["2.24\u00a0×\u00a010¹⁸"]["Used"] == "no: only 3 runs (need 4)"
     # The global reason is given once, in the sentence, not repeated in every row.
     assert all("fewer than two usable" not in row["Used"] for row in rows)
     assert "1 of them can be used" in report.text.budgets()

@@ -13,7 +13,7 @@ from analysis.chapters.common import fixed, provenance_columns, source_text
 from analysis.data import load_table
 from analysis.fit import pareto_frontier
 from analysis.tables import markdown_table
-from analysis.text import names_list
+from analysis.text import names_list, with_unit
 
 BYTES_PER_FP32_WEIGHT = 4
 MEGABYTE = 1e6
@@ -161,7 +161,8 @@ def compression_chapter() -> CompressionChapter:
     points = provenance_columns(table).assign(
         label=label,
         method_family=table["method"].str.rstrip("*"),
-        tag=[f"{m} {lab}".strip() + f", {fixed(v, 0)} MB" for m, lab, v in zip(table["method"], label, size, strict=True)],
+        tag=[f"{m} {lab}".strip() + f", {with_unit(fixed(v, 0), 'MB')}"
+             for m, lab, v in zip(table["method"], label, size, strict=True)],
         technique=table["technique"].str.replace("_", " "),
         layers=table["layers"].astype(float),
         size_mb=size,

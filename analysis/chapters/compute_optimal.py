@@ -38,7 +38,7 @@ from analysis.data import load_table
 from analysis.fit.laws import PowerLaw, tokens_at_budget
 from analysis.published import published_laws
 from analysis.tables import markdown_table
-from analysis.text import LEVEL, format_interval, format_power, format_si, format_value, number, times
+from analysis.text import LEVEL, format_interval, format_power, format_si, format_value, number, times, with_unit
 
 REFERENCE_BUDGET = 1e21
 """Budget (FLOP) at which fitted laws are pinned: N_opt(C) = n_ref (C / REFERENCE_BUDGET) ** a."""
@@ -156,7 +156,7 @@ def published_power_laws() -> pd.DataFrame:
         f"Kaplan et al. (2020), Table 6 (N = {format_si(kaplan.n_ref, 2)} C_min^{kaplan.exponent:g}, C_min in PF-days)",
         "exact (from a table)",
         f"C_min = C/{KAPLAN_COMPUTE_PER_MINIMUM:g}, the compute of training at the critical batch size (Kaplan et al., "
-        f"Section 5.1): {format_si(kaplan.at(1e21), 3)} parameters at {format_power(1e21, 1)} FLOP, as Hoffmann et al. "
+        f"Section 5.1): {format_si(kaplan.at(1e21), 3)} parameters at {with_unit(format_power(1e21, 1), 'FLOP')}, as Hoffmann et al. "
         "(Appendix D.4) use it. N counts non-embedding parameters."))
     return pd.DataFrame(rows)
 
@@ -461,9 +461,9 @@ class ComputeOptimalChapter:
             six_nd, stated = self.optimum("gopher", law), self.optimum("gopher", law, STATED)
             rows.append({
                 "Law": law,
-                f"Optimum at {number(six_nd['C'], 3)} FLOP (6ND)": f"{format_si(six_nd['N_opt'], 2)} "
+                f"Optimum at {with_unit(number(six_nd['C'], 3), 'FLOP')} (6ND)": f"{format_si(six_nd['N_opt'], 2)} "
                                                                    f"({times(six_nd['size_ratio'])})",
-                f"Optimum at {number(stated['C'], 3)} FLOP (stated)": f"{format_si(stated['N_opt'], 2)} "
+                f"Optimum at {with_unit(number(stated['C'], 3), 'FLOP')} (stated)": f"{format_si(stated['N_opt'], 2)} "
                                                                       f"({times(stated['size_ratio'])})",
             })
         return pd.DataFrame(rows)

@@ -17,7 +17,7 @@ from analysis.chapters.kaplan_chinchilla import KaplanChinchillaChapter, kaplan_
 from analysis.chapters.parametric_loss import HOFFMANN, HOFFMANN_ROUNDED, OURS, parametric_loss_chapter
 from analysis.chapters.pretraining import pretraining_chapter
 from analysis.tables import markdown_table
-from analysis.text import LEVEL, format_si, names_list, number, with_interval
+from analysis.text import LEVEL, format_si, names_list, number, with_interval, with_unit
 
 EQUAL_SPLIT = 0.5
 """The exponent ``a`` of an allocation that grows parameters and tokens in equal proportion."""
@@ -58,14 +58,14 @@ def key_findings() -> pd.DataFrame:
             "Which compression gives the best score for its size?",
             f"{names_list(sorted(ch2.frontier['technique'].str.capitalize().unique()))}: the Pareto frontier is "
             f"{ch2.frontier_names}; the best score ({fixed(best['glue'])}) is {ch2.name(best)} at "
-            f"{fixed(best['size_mb'], 0)} MB, {fixed(best['compression_ratio'])}× smaller than 32-bit BERT-Base.",
+            f"{with_unit(fixed(best['size_mb'], 0), 'MB')}, {fixed(best['compression_ratio'])}× smaller than 32-bit BERT-Base.",
         ),
         ("3", "Does non-embedding size predict benchmark score?", ch3.key_finding()),
         (
             "4",
             "Were the largest models of 2020-2021 compute-optimal?",
             f"{'No' if gopher['N_opt_hi'] < gopher['N'] else 'Not clearly'}: at Gopher's budget "
-            f"({number(gopher['C'], 3)} FLOP by 6ND) this book's Approach 3 fit to the Chinchilla runs puts the "
+            f"({with_unit(number(gopher['C'], 3), 'FLOP')} by 6ND) this book's Approach 3 fit to the Chinchilla runs puts the "
             f"optimum at {format_si(gopher['N_opt'], 2)} parameters ({LEVEL:.0%} CI {format_si(gopher['N_opt_lo'], 2)} "
             f"to {format_si(gopher['N_opt_hi'], 2)}), {number(gopher['size_ratio'], 2)}× smaller than Gopher's "
             f"{format_si(gopher['N'], 2)}; Hoffmann et al.'s published laws put it "

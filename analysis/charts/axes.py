@@ -13,6 +13,8 @@ from collections.abc import Iterable, Sequence
 
 import altair as alt
 
+from analysis.text import NBSP, TIMES
+
 _SI_STEPS: tuple[tuple[float, str], ...] = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k"))
 
 
@@ -70,13 +72,13 @@ def power_expr(value: str, digits: int = 3) -> str:
     scientific = f"format({value}, '.{digits - 1}~e')"
     mantissa = f"split({scientific}, 'e')[0]"
     exponent = superscript_expr(f"toNumber(split({scientific}, 'e')[1])")
-    return f"(({mantissa} == '1' ? '' : {mantissa} + ' × ') + '10' + {exponent})"
+    return f"(({mantissa} == '1' ? '' : {mantissa} + '{TIMES}') + '10' + {exponent})"
 
 
 def power_label_expr(unit: str = "", digits: int = 3) -> str:
-    """Vega expression labelling ``datum.value`` as ``10²¹`` or ``3 × 10²¹`` (+ ``" " + unit``)."""
+    """Vega expression labelling ``datum.value`` as ``10²¹`` or ``3 × 10²¹`` (+ the unit after a no-break space)."""
     expr = power_expr("datum.value", digits)
-    return f"{expr} + ' {unit}'" if unit else expr
+    return f"{expr} + '{NBSP}{unit}'" if unit else expr
 
 
 def count_expr(field: str) -> str:
@@ -86,7 +88,7 @@ def count_expr(field: str) -> str:
 
 def flop_expr(field: str) -> str:
     """Vega expression formatting the FLOP count ``field`` as ``analysis.text.format_power(value, 3, "FLOP")`` does."""
-    return power_expr(field, 3) + " + ' FLOP'"
+    return power_expr(field, 3) + f" + '{NBSP}FLOP'"
 
 
 def flop_axis(value_range: tuple[float, float], every: int = 1, label_every: int = 1) -> alt.Axis:

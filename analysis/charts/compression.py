@@ -20,6 +20,7 @@ from analysis.charts.axes import auto_log_ticks
 from analysis.charts.layers import Axis, frontier_layer, label_layer, place_labels, step_polyline
 from analysis.charts.source import with_source
 from analysis.charts.theme import CATEGORICAL, FIT_COLOR, FRONTIER_COLOR, HEIGHT, INK, MUTED_OPACITY, SHAPES, WIDTH
+from analysis.text import with_unit
 
 SIZE_TITLE = "Model size (MB, log scale)"
 GLUE_TITLE = "Average GLUE score over 8 tasks"
@@ -100,7 +101,7 @@ def size_vs_score(points: pd.DataFrame, baseline_size_mb: float, baseline_name: 
     )
     reference = pd.DataFrame({
         "size_mb": [baseline_size_mb],
-        "what": [f"{baseline_name}: {baseline_size_mb:,.0f} MB (uncompressed reference)"],
+        "what": [f"{baseline_name}: {with_unit(f'{baseline_size_mb:,.0f}', 'MB')} (uncompressed reference)"],
         "source": [baseline_source or "BERT-Base's published parameter count at 4 bytes each"],
     })
     baseline_rule = (

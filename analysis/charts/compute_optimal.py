@@ -36,7 +36,7 @@ from analysis.charts.parametric_loss import STAR
 from analysis.charts.source import with_source
 from analysis.charts.theme import CATEGORICAL, GUIDE_COLOR, HEIGHT, INK, MUTED_OPACITY, NAMED_MODEL_COLOR
 from analysis.fit.laws import FLOP_PER_PARAMETER_TOKEN, PowerLaw
-from analysis.text import format_si, number, power_of_ten
+from analysis.text import format_si, number, power_of_ten, with_unit
 
 BUDGET_PARAM = "budget"
 """Name of the Vega parameter holding the selected compute budget (FLOP)."""
@@ -71,7 +71,7 @@ def approach_colours(approaches: Sequence[str]) -> alt.Scale:
 def flop_text(C: float, digits: int = 3) -> str:
     """A budget as ``5.76 × 10²³ FLOP`` (``digits`` significant figures; ``10²¹ FLOP`` for an exact power of ten)."""
     exact = math.isclose(C, 10.0 ** round(math.log10(C)), rel_tol=1e-9)
-    return (power_of_ten(C) if exact else number(C, digits)) + " FLOP"
+    return with_unit(power_of_ten(C) if exact else number(C, digits), "FLOP")
 
 
 def law_lines(laws: pd.DataFrame, c_range: tuple[float, float], points: int = 40,

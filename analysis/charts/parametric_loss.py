@@ -173,7 +173,7 @@ def _flop_label(C: float) -> str:
 
 
 def _slice_label(budget: float) -> str:
-    return format_power(float(budget), 2) + " FLOP"
+    return format_power(float(budget), 2, unit="FLOP")
 
 
 def _decade_range(values: np.ndarray) -> tuple[float, float]:

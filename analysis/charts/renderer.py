@@ -411,10 +411,11 @@ def _drawn_width(spec: dict[str, Any]) -> float:
 
 
 def _wrap(text: str, width_px: float, font_size: float) -> list[str]:
-    """``text`` broken at spaces into lines of at most ``width_px`` (estimated from the font size)."""
+    """``text`` broken at spaces into lines of at most ``width_px`` (estimated from the font size);
+    never at a no-break space (``5.04 × 10²³ FLOP`` stays on one line)."""
     limit = max(int(width_px / (_CHAR_WIDTH * font_size)), 24)
     lines: list[str] = []
-    for word in text.split():
+    for word in re.split(r"[ \t\r\n]+", text.strip()):
         if lines and len(lines[-1]) + 1 + len(word) <= limit:
             lines[-1] += " " + word
         else:
@@ -525,7 +526,7 @@ def _narrow_axis(channel: str, encoding: dict[str, Any]) -> None:
         axis["labelExpr"] = "split(datum.label, ' ')"
         if axis.get("orient") == "top":  # the lines grow downwards: lift the block above the axis
             labels = encoding.get("sort") if isinstance(encoding.get("sort"), list) else []
-            lines = max((len(str(label).split()) for label in labels), default=1)
+            lines = max((len(str(label).split(" ")) for label in labels), default=1)
             axis["labelLineHeight"] = 12
             axis["labelPadding"] = 3 + 12 * (lines - 1)
         encoding["axis"] = axis

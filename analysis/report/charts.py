@@ -121,7 +121,7 @@ class ReportCharts:
         curve_frame = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(columns=["budget", "N", "loss"])
         optimum_frame = pd.DataFrame(optima, columns=["budget", "N", "loss"])
         for frame in (curve_frame, optimum_frame):
-            frame["slice"] = [f"{format_power(b)} FLOP" for b in frame["budget"]]
+            frame["slice"] = [format_power(b, unit="FLOP") for b in frame["budget"]]
             frame["N_label"] = [format_si(n) for n in frame["N"]]
         return curve_frame.dropna(subset=["loss"]), optimum_frame
 

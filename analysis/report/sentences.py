@@ -9,7 +9,7 @@ from IPython.display import Markdown
 
 from analysis.fit import ComputeOptimalResult, ParametricLossResult
 from analysis.report.fits import EXTRAPOLATION_DECADES, THIS_FIT
-from analysis.text import count, interval, latex_number, names_list, number, percent, power_of_ten
+from analysis.text import count, interval, latex_number, names_list, number, percent, power_of_ten, with_unit
 
 if TYPE_CHECKING:
     from analysis.report.runtime import Report
@@ -98,7 +98,8 @@ class ReportText:
         if not outside.any():
             return None
         worst = int(np.argmax(np.abs(np.log(allocated / np.sqrt(low * high)))))
-        return (f"**The allocation leaves the runs behind.** At {power_of_ten(float(budgets[worst]))} FLOP the parametric "
+        budget = with_unit(power_of_ten(float(budgets[worst])), "FLOP")
+        return (f"**The allocation leaves the runs behind.** At {budget} the parametric "
                 f"fit allocates {number(float(allocated[worst]))} tokens per parameter, while the runs span "
                 f"{number(low)} to {number(high)}: the law is used where no run tested it, and such an allocation "
                 "is a guess, not a recommendation.")
@@ -115,7 +116,7 @@ class ReportText:
             items += [f"**The parametric fit:** {warning}." for warning in fit.warnings]
         holdout = report.fits.holdout.result
         if holdout is not None and holdout.mean_abs_error > HOLDOUT_ERROR_CAUTION:
-            items.append(f"**The held-out check:** fitted to the runs below {number(holdout.split_flop)} FLOP, the law "
+            items.append(f"**The held-out check:** fitted to the runs below {with_unit(number(holdout.split_flop), 'FLOP')}, the law "
                          f"misses the loss of the {len(holdout.held_out)} runs above by "
                          f"{percent(100 * holdout.mean_abs_error)} on average: expect larger errors further out.")
         for name in ("isoflop", "envelope"):
@@ -135,7 +136,7 @@ class ReportText:
         found = self._exponents()
         level = report.level_percent
         parts = [f"**{len(runs)} runs** from {count(float(runs.N.min()))} to {count(float(runs.N.max()))} parameters "
-                 f"and {number(float(runs.C.min()))} to {number(float(runs.C.max()))} FLOP."]
+                 f"and {number(float(runs.C.min()))} to {with_unit(number(float(runs.C.max())), 'FLOP')}."]
         if found:
             described = [f"{APPROACH_NAMES[name]} a = {number(a)}" + (f" ({level} interval {interval(ci)})" if ci else "")
                          for name, (a, ci) in found.items()]
@@ -147,12 +148,13 @@ class ReportText:
         if fit is not None:
             largest = float(runs.C.max())
             n_opt, d_opt = float(np.asarray(fit.n_opt(largest))), float(np.asarray(fit.d_opt(largest)))
-            parts.append(f"At the compute of the largest run, {number(largest)} FLOP, the parametric fit's optimum is "
+            parts.append(f"At the compute of the largest run, {with_unit(number(largest), 'FLOP')}, the parametric fit's optimum is "
                          f"{count(n_opt)} parameters on {count(d_opt)} tokens ({number(d_opt / n_opt)} tokens per parameter).")
         holdout = report.fits.holdout.result
         if holdout is not None:
-            parts.append(f"Fitted to the runs below {number(holdout.split_flop)} FLOP, the law predicts the final loss of "
-                         f"the {len(holdout.held_out)} runs above with a mean error of {percent(100 * holdout.mean_abs_error)} "
+            parts.append(f"Fitted to the runs below {with_unit(number(holdout.split_flop), 'FLOP')}, the law predicts "
+                         f"the final loss of the {len(holdout.held_out)} runs above with a mean error of "
+                         f"{percent(100 * holdout.mean_abs_error)} "
                          f"(largest {percent(100 * holdout.max_abs_error)}).")
         return Markdown(" ".join(parts))
 
@@ -163,7 +165,7 @@ class ReportText:
         if result is None:
             return f"There is no held-out check: {outcome.reason}."
         direction = "high" if result.mean_error > 0 else "low"
-        return (f"Held out are the {len(result.held_out)} runs with at least {number(result.split_flop)} FLOP "
+        return (f"Held out are the {len(result.held_out)} runs with at least {with_unit(number(result.split_flop), 'FLOP')} "
                 f"({result.how}); the law fitted to the other {result.n_fitted} runs predicts their final loss with "
                 f"a mean absolute error of {percent(100 * result.mean_abs_error)} and at most "
                 f"{percent(100 * result.max_abs_error)}, on average too {direction} by "
@@ -192,11 +194,11 @@ class ReportText:
         if budgets.size == 0:
             found = "No FLOP budget was detected: no group of runs shares the same training compute."
         elif budgets.size == 1:
-            found = (f"The runs share a single FLOP budget, {number(float(budgets[0]))} FLOP "
+            found = (f"The runs share a single FLOP budget, {with_unit(number(float(budgets[0])), 'FLOP')} "
                      f"({in_budgets} of {len(labels)} runs).")
         else:
             found = (f"{in_budgets} of the {len(labels)} fitted runs fall into {budgets.size} FLOP budgets, "
-                     f"from {number(float(budgets.min()))} to {number(float(budgets.max()))} FLOP.")
+                     f"from {number(float(budgets.min()))} to {with_unit(number(float(budgets.max())), 'FLOP')}.")
         per_budget = fits.isoflop_budgets()
         if fits.isoflop.result is None:
             if per_budget is not None:
@@ -295,7 +297,7 @@ class ReportText:
         budget = float(self.report.fits.allocation_budgets()[-1])
         n_opt, d_opt = float(np.asarray(fit.n_opt(budget))), float(np.asarray(fit.d_opt(budget)))
         return (
-            f"At {power_of_ten(budget)} FLOP, {EXTRAPOLATION_DECADES} decades or more beyond the largest run, "
+            f"At {with_unit(power_of_ten(budget), 'FLOP')}, {EXTRAPOLATION_DECADES} decades or more beyond the largest run, "
             f"the fit would train a model of {count(n_opt)} parameters on {count(d_opt)} tokens "
             f"({number(d_opt / n_opt)} tokens per parameter)."
         )
