@@ -9,7 +9,9 @@ from __future__ import annotations
 import html
 import re
 import shutil
+import struct
 import subprocess
+import zlib
 from pathlib import Path
 
 import altair as alt
@@ -205,6 +207,20 @@ def test_on_a_desktop_no_chart_is_clipped_or_shrunk(real_book, base, browser) ->
     assert log.errors == [] and log.foreign == []
 
 
+def _first_pixel(path: Path) -> tuple[int, ...]:
+    """The top-left pixel of an 8-bit RGB or RGBA PNG (the first row's first pixel is stored as is under every filter)."""
+    data, chunks, position = path.read_bytes(), [], 8
+    while position < len(data):
+        length, kind = struct.unpack(">I4s", data[position:position + 8])
+        chunks.append((kind, data[position + 8:position + 8 + length]))
+        position += 12 + length
+    header = next(body for kind, body in chunks if kind == b"IHDR")
+    depth, colour = header[8], header[9]
+    assert depth == 8 and colour in (2, 6), (depth, colour)
+    pixels = zlib.decompress(b"".join(body for kind, body in chunks if kind == b"IDAT"))
+    return tuple(pixels[1:1 + (4 if colour == 6 else 3)])
+
+
 def test_downloads_and_previews(real_book, base, browser, tmp_path) -> None:
     page, log = open_page(browser, base, viewport=DESKTOP, accept_downloads=True)
     try:
@@ -221,8 +237,11 @@ def test_downloads_and_previews(real_book, base, browser, tmp_path) -> None:
         assert saved["csv"].name == "fig-parametric-loss.csv"
         runs = pd.read_csv(saved["csv"])
         assert len(runs) > 200 and {"N", "D", "loss"} <= set(runs.columns)
-        assert saved["svg"].read_text(encoding="utf-8").startswith("<svg") and "Data:" in saved["svg"].read_text(encoding="utf-8")
+        svg = saved["svg"].read_text(encoding="utf-8")
+        assert svg.startswith("<svg") and "Data:" in svg
+        assert re.search(r'<rect [^>]*fill="#ffffff"', svg[:600])  # on the white of the chart's card
         assert saved["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert _first_pixel(saved["png"]) in ((255, 255, 255), (255, 255, 255, 255))  # opaque white, not transparent
 
         figure_link = page.locator("main p a[href='#fig-parametric-loss']").first
         figure_link.hover()

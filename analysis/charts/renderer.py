@@ -17,7 +17,8 @@ and the loader draws the wide spec where it fits, else the narrow one with its p
 narrowed to the column (re-drawn when the column's width changes), so chart text keeps its size on
 a phone. A chart that states its source (:func:`analysis.charts.source.with_source`) carries the
 source line under it (in the drawing itself, so the SVG and PNG downloads and the PDF have it
-too); every chart offers its data (CSV) and its image (SVG, PNG) for download, made in the browser.
+too); every chart offers its data (CSV) and its image (SVG, PNG, on the white of the chart's card) for
+download, made in the browser.
 
 No ``text/html`` output on purpose: Quarto adds require.js and jQuery from a CDN to every page
 where a cell output carries ``text/html`` or ``application/javascript`` (its rule for JavaScript
@@ -79,6 +80,8 @@ SOURCE_FONT_SIZE = 11
 LABELS_FROM = 480
 """Column width (px) from which the narrow variant keeps the name labels a chart asks to hide on phones."""
 SOURCE_COLOR = "#555555"
+CARD_BACKGROUND = "#ffffff"
+"""Background of the downloaded SVG and PNG: the white card the site draws every chart on (in dark mode too)."""
 _CHAR_WIDTH = 0.56
 """Average advance of a character of the chart font, as a share of its size (for wrapping the source line)."""
 _LEGEND_CHANNELS = ("color", "fill", "stroke", "shape", "size", "opacity", "fillOpacity", "strokeOpacity",
@@ -261,11 +264,12 @@ _LOADER_JS = """(function () {
         setTimeout(function () { URL.revokeObjectURL(url); }, 5000);
         return;
       }
-      // The image is always the wide chart, whatever the screen shows.
+      // The image is always the wide chart, whatever the screen shows, on the white of the chart's card.
       var holder = document.createElement("div");
       holder.style.cssText = "position:absolute;left:-10000px;top:0";
       document.body.appendChild(holder);
-      vegaEmbed(holder, wide, {renderer: "svg", actions: false}).then(function (result) {
+      var image = Object.assign({}, wide, {background: %(background)s});
+      vegaEmbed(holder, image, {renderer: "svg", actions: false}).then(function (result) {
         return result.view.toImageURL(format, format === "png" ? 2 : 1).then(function (url) {
           save(name, url);
           result.finalize();
@@ -632,7 +636,8 @@ def chart_html(spec: dict[str, Any], cwd: Path | None = None) -> str:
     chart_id = f"atlas-chart-{digest}-{next(_chart_counter)}"
     description = str(spec.get("description") or "Chart")
     loader = _LOADER_JS % {"id": json.dumps(chart_id), "bundle": _json_for_script(bundle_url(cwd)),
-                           "style": _json_for_script(_CHART_STYLE), "labels_from": LABELS_FROM}
+                           "style": _json_for_script(_CHART_STYLE), "labels_from": LABELS_FROM,
+                           "background": _json_for_script(CARD_BACKGROUND)}
     return (
         f'<div class="atlas-chart" id="{chart_id}" role="figure" aria-label="{html.escape(description, quote=True)}"'
         ' style="max-width:100%"></div>\n'
