@@ -59,10 +59,10 @@ def charts() -> dict[str, alt.TopLevelMixin]:
 
 
 EXPECTED_MARKS = {
-    "glue_vs_compute": ["area", "line", "line", "point", "rule", "text"],
+    "glue_vs_compute": ["area", "line", "line", "point", "point", "point", "rule", "text"],
     "residuals_by_model": ["bar", "rule"],
     "efficiency_over_time": ["area", "line", "point", "rule", "text"],
-    "size_vs_score": ["rule", "text", "line", "point", "rule", "text"],
+    "size_vs_score": ["rule", "text", "line", "point", "point", "point", "rule", "text"],
     "compression_summary": ["point", "point"],
     "score_vs_parameters": ["area", "line", "point", "rule", "text"],
     "residuals_ranked": ["bar", "rule"],
@@ -231,12 +231,34 @@ def test_every_point_is_labelled(charts, name, column) -> None:
     assert sorted(drawn) == sorted(wanted)
 
 
+def _luminance(colour: str) -> float:
+    """WCAG relative luminance of ``#rrggbb``."""
+    channels = [int(colour[k:k + 2], 16) / 255 for k in (1, 3, 5)]
+    r, g, b = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def _contrast(a: str, b: str) -> float:
+    light, dark = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
 def test_frontier_ring_and_labels_in_the_compression_chart(charts) -> None:
     spec = charts["size_vs_score"].to_dict()
     colours = [v["encoding"]["color"]["scale"]["range"] for v in _marks(spec) if "color" in v.get("encoding", {})]
-    assert theme.FRONTIER_COLOR not in colours[0]  # no method shares the frontier's colour
+    methods = colours[0]
+    assert theme.FRONTIER_COLOR not in methods  # no method shares the frontier's colour
     ch2 = compression_chapter()
-    assert len(colours[0]) == ch2.points["method_family"].nunique()
+    assert len(methods) == ch2.points["method_family"].nunique()
+    # Each frontier point is ringed: a white halo, then a ring no method colour resembles (near-black, set off by
+    # strong contrast from every lighter method colour and by the halo from the darkest), both beyond the point.
+    dots = next(v for v in _marks(spec) if _mark_type(v) == "point" and "shape" in v["encoding"])
+    halo, ring = [v["mark"] for v in _marks(spec) if _mark_type(v) == "point" and v["mark"].get("filled") is False]
+    assert halo["color"] == "white" and ring["color"] == theme.FRONTIER_RING_COLOR not in methods
+    assert dots["mark"]["size"] < halo["size"] < ring["size"]
+    for colour in methods:
+        assert _contrast(ring["color"], colour) >= 3 or _contrast("#ffffff", colour) >= 3, colour
+    assert _contrast(ring["color"], "#E69F00") >= 7  # BinaryBERT's orange, which the vermilion ring sank into
 
 
 def test_chapter_3_draws_the_papers_model_in_its_own_colour(charts) -> None:

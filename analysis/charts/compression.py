@@ -17,7 +17,7 @@ import altair as alt
 import pandas as pd
 
 from analysis.charts.axes import auto_log_ticks
-from analysis.charts.layers import Axis, frontier_layer, label_layer, place_labels, step_polyline
+from analysis.charts.layers import FRONTIER_RING_WIDTH, Axis, frontier_layer, label_layer, place_labels, step_polyline
 from analysis.charts.source import with_source
 from analysis.charts.theme import CATEGORICAL, FIT_COLOR, FRONTIER_COLOR, HEIGHT, INK, MUTED_OPACITY, SHAPES, WIDTH
 from analysis.text import with_unit
@@ -42,8 +42,8 @@ def _tooltip() -> list[alt.Tooltip]:
 
 
 METHOD_PALETTE = tuple(c for c in CATEGORICAL if c != FRONTIER_COLOR)
-"""Method colours: the book's categorical palette without the frontier's vermilion, so a ring on
-the frontier never reads as a method."""
+"""Method colours: the book's categorical palette without the frontier's vermilion, so the frontier's
+line never reads as a method (its rings are near-black behind a white halo, apart from every method colour)."""
 
 
 def _method_colour(methods: list[str]) -> alt.Color:
@@ -78,7 +78,7 @@ def size_vs_score(points: pd.DataFrame, baseline_size_mb: float, baseline_name: 
         [labelled, place_labels(labelled["size_mb"], labelled["glue"], labelled["label"].fillna(""),
                                 Axis((low, high), log=True), Axis((y_low, y_high)),
                                 lines=[step_polyline(frontier_points["size_mb"], frontier_points["glue"])],
-                                nearest=True)],
+                                nearest=True, rings=labelled["on_frontier"].to_numpy() * FRONTIER_RING_WIDTH)],
         axis=1,
     )
     methods = list(dict.fromkeys(points["method_family"]))
@@ -119,7 +119,7 @@ def size_vs_score(points: pd.DataFrame, baseline_size_mb: float, baseline_name: 
             f"Scatter plot of average GLUE score over 8 tasks against model size in megabytes (log scale) for "
             f"{len(points)} compressed BERT-type models from {len(methods)} methods; colour shows the method, shape the "
             "technique (quantization or layer reduction), labels the layers and bits the original figure prints. An "
-            "orange step line marks the "
+            "vermilion step line and black rings mark the "
             f"Pareto frontier and a dotted vertical line the uncompressed reference size ({baseline_size_mb:,.0f} MB)."
         ),
     )

@@ -16,7 +16,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from analysis.charts.theme import FIT_COLOR, FRONTIER_COLOR, HEIGHT, INK, MUTED_OPACITY, WIDTH
+from analysis.charts.theme import FIT_COLOR, FRONTIER_COLOR, FRONTIER_RING_COLOR, HEIGHT, INK, MUTED_OPACITY, WIDTH
 from analysis.fit import TrendResult
 
 LABEL_FONT_SIZE = 11
@@ -73,6 +73,7 @@ def place_labels(
     point_radius: float = _POINT_RADIUS,
     nearest: bool = False,
     lines_soft: bool = False,
+    rings: Sequence[float] | None = None,
 ) -> pd.DataFrame:
     """Choose, for each point, a label position that overlaps no other label, point, line or edge.
 
@@ -90,7 +91,9 @@ def place_labels(
     box as any other point; further out, where :func:`label_layer` draws a leader line, the
     leader must pass clear of every other point. With ``lines_soft`` a label may, when no
     candidate is clear of the lines, lie across one (drawn with a halo it stays legible), but
-    never across a point, a label or an edge.
+    never across a point, a label or an edge. ``rings`` gives, per point, the pixels a ring drawn
+    around it adds to its radius (:func:`frontier_layer`'s, :data:`FRONTIER_RING_WIDTH`; 0 for none):
+    its label moves out by as much, and other labels keep clear of the ring.
 
     Returns a frame aligned with the inputs: ``label_text`` (the text drawn), ``label_dx``,
     ``label_dy`` (pixels), ``label_align``, ``label_baseline`` (Vega text properties) and
@@ -100,6 +103,7 @@ def place_labels(
     py = (1 - y_axis.to_unit(np.asarray(y, dtype=float))) * height
     n = len(labels)
     r = point_radius
+    extra = np.zeros(n) if rings is None else np.asarray(rings, dtype=float)
     group = list(range(n))  # the index of the point whose label each point's name joins
     if nearest:
         for i in range(n):
@@ -108,7 +112,7 @@ def place_labels(
              for i in range(n)]
     crowding = [sum(math.hypot(px[i] - px[j], py[i] - py[j]) < 60 for j in range(n)) for i in range(n)]
     placed: list[tuple[float, float, float, float]] = list(avoid)
-    points = [(px[i] - r, py[i] - r, px[i] + r, py[i] + r) for i in range(n)]
+    points = [(px[i] - r - extra[i], py[i] - r - extra[i], px[i] + r + extra[i], py[i] + r + extra[i]) for i in range(n)]
     line_points = _densify([(x_axis.to_unit(np.asarray(lx, dtype=float)) * width,
                              (1 - y_axis.to_unit(np.asarray(ly, dtype=float))) * height) for lx, ly in lines])
     choice: dict[int, tuple[float, float, str, str]] = {i: candidates[0] for i in range(n)}
@@ -122,7 +126,8 @@ def place_labels(
         others = [p for j, p in enumerate(points) if j not in members]
         found = None
         for clear_of_lines in ((True, False) if lines_soft else (True,)):
-            for candidate in candidates:
+            for offset in candidates:
+                candidate = _pushed_out(offset, float(extra[i]))
                 box = _text_box(px[i], py[i], text_width, candidate, font_size, len(lines_of_text))
                 inside = box[0] >= 0 and box[2] <= width and box[1] >= 0 and box[3] <= height
                 if not inside:
@@ -152,6 +157,12 @@ def place_labels(
             for i in range(n)
         ]
     )
+
+
+def _pushed_out(candidate: tuple[float, float, str, str], by: float) -> tuple[float, float, str, str]:
+    """A label offset moved ``by`` pixels further from its point along each axis it points along."""
+    dx, dy, align, baseline = candidate
+    return (dx + math.copysign(by, dx) if dx else dx, dy + math.copysign(by, dy) if dy else dy, align, baseline)
 
 
 def radial_candidates(distances: Sequence[float], directions: int = 16) -> list[tuple[float, float, str, str]]:
@@ -298,13 +309,32 @@ def trend_layers(
     return alt.layer(band, line)
 
 
-def frontier_layer(frontier: pd.DataFrame, x: alt.X, y: alt.Y, tooltip: Sequence[alt.Tooltip]) -> alt.Chart:
-    """The Pareto frontier as a step line through the frontier points (sorted by cost)."""
-    return (
-        alt.Chart(frontier)
-        .mark_line(color=FRONTIER_COLOR, interpolate="step-after", strokeWidth=1.6,
-                   point=alt.OverlayMarkDef(filled=False, size=110, color=FRONTIER_COLOR))
-        .encode(x=x, y=y, tooltip=list(tooltip))
+FRONTIER_HALO_WIDTH = 2.0
+"""Width (px) of the white halo between a point on a Pareto frontier and its ring."""
+FRONTIER_RING_WIDTH = 3.5
+"""How far (px) beyond its point's edge the ring of a point on a Pareto frontier reaches (halo and ring)."""
+
+
+def _ring_size(radius: float) -> float:
+    """Vega's ``size`` (area in px²) of a circle of ``radius`` pixels."""
+    return math.pi * radius**2
+
+
+def frontier_layer(frontier: pd.DataFrame, x: alt.X, y: alt.Y, tooltip: Sequence[alt.Tooltip],
+                   point_size: float = 100) -> alt.LayerChart:
+    """The Pareto frontier as a step line through the frontier points (sorted by cost), each point
+    ringed in :data:`FRONTIER_RING_COLOR` behind a white halo, so the ring stands apart from any
+    colour the point itself has. Drawn beneath the points (of ``point_size``, Vega's area in px²):
+    the rings lie just outside them."""
+    radius = math.sqrt(point_size / math.pi)
+    ring = FRONTIER_RING_WIDTH - FRONTIER_HALO_WIDTH
+    base = alt.Chart(frontier).encode(x=x, y=y, tooltip=list(tooltip))
+    return alt.layer(
+        base.mark_line(color=FRONTIER_COLOR, interpolate="step-after", strokeWidth=1.6),
+        base.mark_point(filled=False, size=_ring_size(radius + FRONTIER_HALO_WIDTH / 2), color="white",
+                        strokeWidth=FRONTIER_HALO_WIDTH + 0.5, opacity=1),
+        base.mark_point(filled=False, size=_ring_size(radius + FRONTIER_HALO_WIDTH + ring / 2),
+                        color=FRONTIER_RING_COLOR, strokeWidth=ring, opacity=1),
     )
 
 

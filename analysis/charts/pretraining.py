@@ -20,6 +20,7 @@ import pandas as pd
 
 from analysis.charts.axes import auto_log_ticks
 from analysis.charts.layers import (
+    FRONTIER_RING_WIDTH,
     Axis,
     frontier_layer,
     label_layer,
@@ -99,7 +100,8 @@ def glue_vs_compute(points: pd.DataFrame, trend: TrendResult, level: float = 0.9
     data = pd.concat(
         [points.reset_index(drop=True),
          place_labels(points["gflops"], points["glue"], points["name"], x_axis, Axis((y_low, y_high)), lines=lines,
-                      candidates=LABEL_POSITIONS, nearest=True)],
+                      candidates=LABEL_POSITIONS, nearest=True,
+                      rings=points["on_frontier"].to_numpy() * FRONTIER_RING_WIDTH)],
         axis=1,
     )
     family = alt.selection_point(fields=["family"], bind="legend", name="family_pick")
@@ -118,6 +120,7 @@ def glue_vs_compute(points: pd.DataFrame, trend: TrendResult, level: float = 0.9
         x,
         alt.Y("glue:Q", scale=y_scale),
         [alt.Tooltip("name:N", title="Pareto-optimal model"), *_model_tooltip()[1:3], alt.Tooltip("source:N", title="Source")],
+        point_size=90,
     )
     fit_tooltip = [
         alt.Tooltip("gflops:Q", title="GFLOPs per example", format=",.3~g"),
@@ -137,8 +140,8 @@ def glue_vs_compute(points: pd.DataFrame, trend: TrendResult, level: float = 0.9
             description=(
                 f"Scatter plot of GLUE score against inference compute per example for {len(points)} language models, "
                 "log-scaled compute axis, points coloured by release date, shaped by family and labelled by name. A "
-                f"dashed grey line with a shaded {level:.0%} band shows the log-linear trend; an orange step line "
-                f"connects the {int(points['on_frontier'].sum())} Pareto-optimal models."
+                f"dashed grey line with a shaded {level:.0%} band shows the log-linear trend; a vermilion step line "
+                f"connects the {int(points['on_frontier'].sum())} Pareto-optimal models, each ringed in black."
             ),
         )
     )
