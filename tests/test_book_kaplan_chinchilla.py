@@ -189,7 +189,8 @@ def test_chart_specs_have_a_sourced_tooltip_on_every_mark(specs, name) -> None:
 
 
 SVG_TEXT = {
-    "staircase": ("Kaplan", "last layer", "AdamW", "Hoffmann et al., Approach 1: 0.50", "OpenWebText2"),
+    "staircase": ("Kaplan", "last layer", "AdamW", "Hoffmann et al., Approach 1: 0.50", "OpenWebText2",
+                  "Porian et al.'s exponent"),
     "profiles": ("Step 1: Kaplan et al.'s set-up reproduced", "Final loss (nats/token)", "Budget (FLOP)"),
     "lines": ("Chinchilla", "RefinedWeb", "Kaplan et al., a = 0.88 in C", "Hoffmann et al., Table 3 (Approach 1)"),
 }
@@ -207,3 +208,27 @@ def test_static_svg_draws_the_labels(specs, name) -> None:
 def test_profile_runs_above_the_panels_are_counted_in_the_description(ch6, specs) -> None:
     above = int((ch6.profile_runs["loss"] > charts.LOSS_TOP).sum())
     assert f"{above} runs with losses above" in specs["profiles"]["description"]
+
+
+def test_staircase_legend_names_the_black_tick(specs) -> None:
+    tick = next(view for view in _marks(specs["staircase"]) if view["mark"]["type"] == "tick")
+    key = tick["encoding"]["fill"]
+    assert key["scale"] == {"domain": [charts.PUBLISHED_LABEL], "range": [charts.NAMED_MODEL_COLOR]}
+    assert key["legend"]["symbolType"] == charts.TICK_SYMBOL  # drawn as a tick, in the colour of the ticks
+    assert "color" not in tick["mark"] and "color" not in tick["encoding"]
+
+
+def test_line_legend_symbols_show_the_lines_they_stand_for(ch6, specs) -> None:
+    """In the drawn legend each step's symbol is a solid line, each reference's carries its line's dashes, and
+    every symbol is long enough to show them (the static SVG, as the PDF and the downloads draw it)."""
+    svg = chart_svg(specs["lines"])
+    symbols = re.findall(r'<g class="mark-symbol role-legend-symbol"[^>]*><path [^>]*d="M(-[\d.]+),0L([\d.]+),0" '
+                         r'fill="[^"]*" stroke="(#[0-9A-Fa-f]{6})"[^>]*stroke-dasharray="([\d.,]+)"', svg)
+    drawn = {colour.upper(): (float(right) - float(left), dash) for left, right, colour, dash in symbols}
+    steps = dict(zip(charts.STEP_COLOURS, ch6.settings, strict=False))
+    references = dict(zip(charts.KAPLAN_COLOURS, charts.REFERENCE_DASHES, strict=False))
+    references[charts.HOFFMANN_COLOUR] = charts.REFERENCE_DASHES[2]
+    assert set(drawn) == {c.upper() for c in (*steps, *references)}
+    assert all(length >= 20 for length, _ in drawn.values())
+    assert all(drawn[colour.upper()][1] == "1,0" for colour in steps)
+    assert all(drawn[colour.upper()][1] == ",".join(map(str, dash)) for colour, dash in references.items())

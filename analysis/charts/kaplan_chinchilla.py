@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.charts import axes
+from analysis.charts.layers import legend_dashes
 from analysis.charts.parametric_loss import SLICE_SCHEME, STAR
 from analysis.charts.source import with_source
 from analysis.charts.theme import CATEGORICAL, GUIDE_COLOR, HEIGHT, INK, MUTED_OPACITY, NAMED_MODEL_COLOR
@@ -37,6 +38,14 @@ REFERENCE_DASHES = ([8, 4], [2, 3], [10, 3, 2, 3])
 """Dash patterns of the reference exponents and laws, in the order they are given."""
 STAIRCASE_WIDTH = 520
 A_TITLE = "Compute-optimal exponent a"
+PUBLISHED_LABEL = "Porian et al.'s exponent"
+"""Legend entry of the ticks at the exponents Porian et al. publish."""
+TICK_SYMBOL = "M-1,-0.09H1V0.09H-1Z"
+"""A legend symbol drawn like the staircase's ticks: a short horizontal bar (Vega's unit square is -1 to 1)."""
+TICK_SYMBOL_SIZE = 300
+"""Its size (Vega's area units): about as wide as a tick on the chart."""
+LEGEND_LINE_SIZE = 600
+"""Size of a legend's line symbols (a stroke about 25 px long): long enough to show its line's dash pattern."""
 PANEL_WIDTH = 285
 """Width (px) of each panel of the two-panel figures: side by side they fit the 768 px text column."""
 LOSS_TOP = 7.0
@@ -114,8 +123,11 @@ def exponent_staircase(exponents: pd.DataFrame, references: pd.DataFrame,
     intervals = base.mark_rule(strokeWidth=2).encode(y=alt.Y("a_lo:Q", title=A_TITLE,
                                                              scale=alt.Scale(domain=y_domain, zero=False)), y2="a_hi:Q")
     points = base.mark_point(size=70, filled=True, stroke=INK, strokeWidth=0.5).encode(y=y, shape=shape)
-    published = alt.Chart(frame).mark_tick(color=NAMED_MODEL_COLOR, thickness=1.5, size=24).encode(
-        x=x, xOffset=offset, y=alt.Y("published:Q"), opacity=opacity,
+    published_key = alt.Fill("marks:N", title="Published", scale=alt.Scale(domain=[PUBLISHED_LABEL],
+                                                                              range=[NAMED_MODEL_COLOR]),
+                             legend=alt.Legend(orient="bottom", symbolType=TICK_SYMBOL, symbolSize=TICK_SYMBOL_SIZE))
+    published = alt.Chart(frame.assign(marks=PUBLISHED_LABEL)).mark_tick(thickness=1.5, size=24).encode(
+        x=x, xOffset=offset, y=alt.Y("published:Q"), opacity=opacity, fill=published_key,
         tooltip=[alt.Tooltip("dataset_name:N", title="Dataset"), alt.Tooltip("step_text:N", title="Step"),
                  alt.Tooltip("published_text:N", title="a, Porian et al. (black tick)"),
                  alt.Tooltip("published_source:N", title="Source")])
@@ -283,9 +295,12 @@ def compute_optimal_lines_figure(lines: pd.DataFrame, optima: pd.DataFrame, refe
     step_labels = [_step_label(step, settings) for step in sorted(settings)]
     colour_domain = [*step_labels, *references["law"], HOFFMANN_LABEL]
     colour_range = [*STEP_COLOURS[: len(step_labels)], *KAPLAN_COLOURS[: len(references)], HOFFMANN_COLOUR]
+    dashes = {law: dash for law, dash in zip(references["law"], REFERENCE_DASHES, strict=False)}
+    dashes[HOFFMANN_LABEL] = REFERENCE_DASHES[2]  # as _reference_layers and _projection_layers draw them
     colour = alt.Color("law:N", title=None, sort=colour_domain, scale=alt.Scale(domain=colour_domain, range=colour_range),
                        legend=alt.Legend(orient="bottom", direction="vertical", columns=2, symbolType="stroke",
-                                         symbolStrokeWidth=3, symbolOpacity=1, labelLimit=280))
+                                         symbolSize=LEGEND_LINE_SIZE, symbolStrokeWidth=2, symbolOpacity=1,
+                                         symbolDash=legend_dashes(dashes), labelLimit=280))
     highlight = alt.selection_point(fields=["law"], bind="legend", name="line")
     x = alt.X("C:Q", title="Training compute (FLOP)", scale=alt.Scale(type="log", domain=list(c_range)),
               axis=axes.flop_axis(c_range, label_every=3))

@@ -8,8 +8,9 @@ own colours or fonts (those come from :mod:`analysis.charts.theme`).
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import altair as alt
@@ -336,6 +337,14 @@ def frontier_layer(frontier: pd.DataFrame, x: alt.X, y: alt.Y, tooltip: Sequence
         base.mark_point(filled=False, size=_ring_size(radius + FRONTIER_HALO_WIDTH + ring / 2),
                         color=FRONTIER_RING_COLOR, strokeWidth=ring, opacity=1),
     )
+
+
+def legend_dashes(dashes: Mapping[str, Sequence[float]]) -> alt.ExprRef:
+    """A legend's ``symbolDash``, per entry: the dash pattern of the line each label names (``dashes``:
+    label -> pattern), solid for the others, so a line symbol shows the line it stands for."""
+    labels = json.dumps(list(dashes))
+    patterns = json.dumps([[*pattern] for pattern in dashes.values()])
+    return alt.ExprRef(f"indexof({labels}, datum.label) >= 0 ? {patterns}[indexof({labels}, datum.label)] : [1, 0]")
 
 
 def zero_rule(orient: str = "vertical", tooltip_text: str = "zero: on the fitted trend") -> alt.Chart:
