@@ -7,6 +7,7 @@ The browser tests share the session's book (``real_book``) and Chromium (``brows
 from __future__ import annotations
 
 import html
+import json
 import re
 import shutil
 import struct
@@ -24,7 +25,7 @@ import analysis.charts  # noqa: F401  (theme and renderer)
 from analysis import text
 from analysis.charts import axes
 from analysis.charts.compute_optimal import budget_options, flop_text
-from analysis.charts.renderer import NARROW_WIDTH, narrow_spec, static_spec, with_source_title
+from analysis.charts.renderer import NARROW_WIDTH, chart_html, narrow_spec, static_spec, with_source_title
 from analysis.charts.source import source_line, with_source
 from analysis.tables import format_number, markdown_table
 from bookengine.config import load_config
@@ -126,6 +127,25 @@ def test_narrow_variant_stacks_panels_puts_legends_below_and_keeps_each_panels_l
     assert "Hoffmann et al. (2022)" in " ".join(printed["title"]["text"])  # the PDF's chart carries it too
 
 
+def test_narrow_variant_draws_a_named_view_its_own_way_and_lays_out_flush_panels_by_their_bounds() -> None:
+    frame = pd.DataFrame({"x": [1.0, 2.0], "y": [3.0, 1.0], "name": ["a", "b"]})
+    plot = alt.Chart(frame).mark_point().encode(x="x:Q", y="y:Q", color="name:N", tooltip=["x:Q"])
+    table = alt.Chart(frame).mark_text().encode(x=alt.value(400), y="name:N", text="name:N", tooltip=["name:N"])
+    rows = alt.Chart(frame).mark_text().encode(x=alt.value(0), y="name:N", text="x:Q", tooltip=["x:Q"])
+    figure = alt.vconcat(plot, table.properties(name="readout", width=420), spacing=60, bounds="flush")
+    spec = with_source(figure, narrow={"replace": {"readout": rows}}).to_dict()
+    narrow = narrow_spec(spec)
+    assert narrow["bounds"] == "full" and "spacing" not in narrow  # the legend below the plot takes its room
+    drawn = narrow["vconcat"][1]
+    assert drawn["name"] == "readout" and drawn["encoding"]["x"] == {"value": 0}
+    assert drawn["data"] == {"values": frame.to_dict("records")} and "config" not in drawn  # its data inline
+    assert "replace" not in narrow["usermeta"]["atlas"]["narrow"]
+    wide = json.loads(re.search(r'-spec">(.*?)</script>', chart_html(spec)).group(1))
+    assert wide["vconcat"][1]["encoding"]["x"] == {"value": 400} and "replace" not in json.dumps(wide["usermeta"])
+    with pytest.raises(ValueError, match="unknown narrow hint"):
+        with_source(figure, narrow={"swap": {}})
+
+
 # -- in Chromium -------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -148,21 +168,17 @@ CHART_GEOMETRY = """() => Array.from(document.querySelectorAll('.atlas-chart')).
   const fonts = Array.from(svg.querySelectorAll('.role-axis text, .role-legend text, .role-title text'))
     .map(t => parseFloat(getComputedStyle(t).fontSize) * scale);
   const labels = Array.from(svg.querySelectorAll('.role-axis text, .role-legend text')).map(t => t.textContent);
-  return {variant: chart.getAttribute('data-fitted'), left: box.left, right: box.right, scale,
+  const rect = node => node.getBoundingClientRect();
+  const axes = Array.from(svg.querySelectorAll('.role-axis')).map(rect);  // labels, titles and grid lines
+  const crowded = Array.from(svg.querySelectorAll('.role-legend')).map(rect).filter(legend => axes.some(axis =>
+    Math.min(legend.right, axis.right) - Math.max(legend.left, axis.left) > 2 &&
+    Math.min(legend.bottom, axis.bottom) - Math.max(legend.top, axis.top) > 2)).length;
+  return {variant: chart.getAttribute('data-fitted'), left: box.left, right: box.right, scale, crowded,
           column: chart.parentElement.getBoundingClientRect().right,
           legendLeft: Math.min(...legends.map(l => l.left), box.left), legendRight: Math.max(...legends.map(l => l.right), 0),
           smallest: Math.min(...fonts), labels, sources: Array.from(svg.querySelectorAll('.role-title')).map(t => t.textContent),
           tools: chart.nextElementSibling ? chart.nextElementSibling.querySelectorAll('button[data-format]').length : 0};
 })"""
-
-
-NOT_YET_FITTING = {
-    "chapters/04-compute-optimal.html chart 1":
-        "Figure 4.1's budget table draws its columns as text at fixed pixel positions, about 500 px wide: "
-        "the loader cannot narrow it, so on a phone the whole figure is scaled down (to about 65%)",
-}
-"""Charts that do not yet fit a phone at full text size, and why; the test fails when one of them
-starts fitting (so the entry goes) or another stops."""
 
 
 def test_on_a_phone_every_chart_fits_with_its_legend_and_no_page_scrolls_sideways(real_book, base, browser) -> None:
@@ -177,6 +193,7 @@ def test_on_a_phone_every_chart_fits_with_its_legend_and_no_page_scrolls_sideway
                 where = f"{name} chart {index + 1}"
                 assert chart["left"] >= 0 and chart["right"] <= PHONE["width"], (where, chart)
                 assert chart["legendLeft"] >= 0 and chart["legendRight"] <= PHONE["width"], (where, chart)
+                assert chart["crowded"] == 0, where  # no legend lies over an axis or the grid of a plot
                 if chart["smallest"] < 10.5:  # text stays legible: drawn at its size, not scaled down
                     too_small.add(where)
                 assert any(text.startswith("Data:") or "Fits:" in text for text in chart["sources"]), where
@@ -188,7 +205,7 @@ def test_on_a_phone_every_chart_fits_with_its_legend_and_no_page_scrolls_sideway
     finally:
         log.close()
     assert log.errors == [] and log.foreign == []
-    assert too_small == set(NOT_YET_FITTING)
+    assert too_small == set()
 
 
 def test_on_a_desktop_no_chart_is_clipped_or_shrunk(real_book, base, browser) -> None:
@@ -201,6 +218,7 @@ def test_on_a_desktop_no_chart_is_clipped_or_shrunk(real_book, base, browser) ->
                 where = f"{name} chart {index + 1}"
                 assert chart["scale"] == pytest.approx(1, abs=0.01), where  # drawn at its size, not scaled down
                 assert chart["right"] <= chart["column"] + 1 and chart["legendRight"] <= chart["column"] + 1, where
+                assert chart["crowded"] == 0, where
                 assert not [label for label in chart["labels"] if E_NOTATION.search(label)], where
     finally:
         log.close()

@@ -366,6 +366,15 @@ TABLE_COLUMNS = (("Parameters", 300), ("Tokens", 365), ("Tokens per parameter", 
 """The read-out's value columns and the x (px) their text ends at; the law names start at 0."""
 TABLE_ROW = 19
 """Height (px) of a row of the read-out."""
+READOUT_VIEW = "budget_readout"
+"""Name of the read-out's view in :func:`compute_optimal_figure` (its phone layout replaces it there)."""
+PHONE_COLUMNS = (-137, -80, 0)
+"""Where the phone read-out's value columns end, in px from its right edge (its text follows the view's width;
+the columns take 205 px, so a table 214 px wide, beside the axes of a 320 px phone, still holds them)."""
+PHONE_LAW = 36
+"""Height (px) of a law in the phone read-out: its name on one line, its three values on the next."""
+PHONE_FIRST_LAW = 82
+"""Top (px) of the first law in the phone read-out, below the title's and the header's two lines."""
 
 
 def budget_readout_chart(laws: pd.DataFrame, initial_budget: float, named_budgets: Mapping[str, float] | None = None,
@@ -391,12 +400,8 @@ def budget_readout_chart(laws: pd.DataFrame, initial_budget: float, named_budget
     rows = laws[list(LAW_COLUMNS)].assign(row=[str(k) for k in range(len(laws))])
     order = ["title", "gap", "header", *rows["row"]]  # the header's two lines take the gap's room
     y = alt.Y("row:N", axis=None, scale=alt.Scale(domain=order, paddingInner=0, paddingOuter=0))
-    title = (
-        alt.Chart(pd.DataFrame({"row": ["title"], "what": ["read-out of the selected budget"]}))
-        .transform_calculate(text=f"'Compute-optimal allocation at ' + {axes.flop_expr(BUDGET_PARAM)}")
-        .mark_text(align="left", baseline="middle", fontSize=13, fontWeight="bold")
-        .encode(x=alt.value(0), y=y, text="text:N", tooltip=[alt.Tooltip("what:N", title="Table")])
-    )
+    title = _readout_title(f"'Compute-optimal allocation at ' + {axes.flop_expr(BUDGET_PARAM)}").encode(
+        x=alt.value(0), y=y)
     header = (
         alt.Chart(pd.DataFrame({"row": "header", "text": [name.replace(" per ", " per\n") for name, _ in TABLE_COLUMNS],
                                 "x": [end for _, end in TABLE_COLUMNS]}))
@@ -405,37 +410,93 @@ def budget_readout_chart(laws: pd.DataFrame, initial_budget: float, named_budget
         .encode(x=alt.X("x:Q", scale=None), y=y, text="text:N", tooltip=[alt.Tooltip("text:N", title="Column")])
     )
     base = alt.Chart(rows).encode(y=y)
-    names = base.mark_text(align="left", baseline="middle", fontSize=12).encode(
-        x=alt.value(0), text="law:N", color=alt.Color("approach:N", scale=approach_colours(_approach_order(laws)),
-                                                     legend=None),
+    names = _readout_names(base, laws).encode(x=alt.value(0))
+    cells = [layer.encode(x=alt.value(end))
+             for layer, (_, end) in zip(_readout_values(base), TABLE_COLUMNS, strict=True)]
+    return (
+        alt.layer(title, header, names, *cells)
+        .add_params(selector)
+        .properties(
+            width=TABLE_COLUMNS[-1][1], height=TABLE_ROW * len(order),
+            description=_readout_description(initial_budget),
+        )
+    )
+
+
+def _readout_description(initial_budget: float) -> str:
+    return ("Table of compute-optimal parameters, tokens and tokens per parameter under each law "
+            f"at the selected compute budget (initially {flop_text(initial_budget)}).")
+
+
+def _readout_title(text_expr: str) -> alt.Chart:
+    """The read-out's title (in the row ``"title"``), its text the Vega expression ``text_expr`` (lines broken at ``\\n``)."""
+    return (
+        alt.Chart(pd.DataFrame({"row": ["title"], "what": ["read-out of the selected budget"]}))
+        .transform_calculate(text=text_expr)
+        .mark_text(align="left", baseline="middle", fontSize=13, fontWeight="bold", lineBreak="\n", lineHeight=16)
+        .encode(text="text:N", tooltip=[alt.Tooltip("what:N", title="Table")])
+    )
+
+
+def _readout_names(base: alt.Chart, laws: pd.DataFrame) -> alt.Chart:
+    """The laws' names, in their approach's colour (``base``: the rows, placed vertically)."""
+    return base.mark_text(align="left", baseline="middle", fontSize=12).encode(
+        text="law:N", color=alt.Color("approach:N", scale=approach_colours(_approach_order(laws)), legend=None),
         tooltip=[alt.Tooltip("law:N", title="Law"), alt.Tooltip("source:N", title="Source"),
                  alt.Tooltip("note:N", title="How obtained")])
+
+
+def _readout_values(base: alt.Chart, offsets: Sequence[float] | None = None) -> list[alt.Chart]:
+    """Per value column of :data:`TABLE_COLUMNS`, the laws' values at the selected budget, right-aligned
+    (``base``: the rows, placed vertically; ``offsets``: each column's ``dx`` in px from where it is placed)."""
     computed = (
         base.transform_calculate(C=BUDGET_PARAM)
         .transform_calculate(N_opt=_n_opt_expr("datum.C"))
         .transform_calculate(D_opt=f"datum.C / ({FLOP_PER_PARAMETER_TOKEN:g} * datum.N_opt)")
         .transform_calculate(C_text=axes.flop_expr("datum.C"))
     )
-    cells = []
-    for (name, end), expr in zip(TABLE_COLUMNS, (axes.count_expr("datum.N_opt"), axes.count_expr("datum.D_opt"),
-                                                 "format(datum.D_opt / datum.N_opt, '.3~r')"), strict=True):
-        cells.append(
-            computed.transform_calculate(value=expr)
-            .mark_text(align="right", baseline="middle", fontSize=12)
-            .encode(x=alt.value(end), text="value:N",
-                    tooltip=[alt.Tooltip("law:N", title="Law"), alt.Tooltip("C_text:N", title="Budget"),
-                             alt.Tooltip("value:N", title=name), alt.Tooltip("source:N", title="Source"),
-                             alt.Tooltip("value_kind:N", title="Value kind")])
-        )
-    return (
-        alt.layer(title, header, names, *cells)
-        .add_params(selector)
-        .properties(
-            width=TABLE_COLUMNS[-1][1], height=TABLE_ROW * len(order),
-            description=("Table of compute-optimal parameters, tokens and tokens per parameter under each law "
-                         f"at the selected compute budget (initially {flop_text(initial_budget)})."),
-        )
+    expressions = (axes.count_expr("datum.N_opt"), axes.count_expr("datum.D_opt"),
+                   "format(datum.D_opt / datum.N_opt, '.3~r')")
+    shifts = [{"dx": dx} for dx in offsets] if offsets is not None else [{}] * len(TABLE_COLUMNS)
+    return [
+        computed.transform_calculate(value=expr)
+        .mark_text(align="right", baseline="middle", fontSize=12, **shift)
+        .encode(text="value:N",
+                tooltip=[alt.Tooltip("law:N", title="Law"), alt.Tooltip("C_text:N", title="Budget"),
+                         alt.Tooltip("value:N", title=name), alt.Tooltip("source:N", title="Source"),
+                         alt.Tooltip("value_kind:N", title="Value kind")])
+        for (name, _), expr, shift in zip(TABLE_COLUMNS, expressions, shifts, strict=True)
+    ]
+
+
+def budget_readout_phone(laws: pd.DataFrame, initial_budget: float) -> alt.LayerChart:
+    """The read-out of :func:`budget_readout_chart` for a phone's column: each law's name on one line and
+    its three values on the next, the title on two lines, the value columns :data:`PHONE_COLUMNS` from the
+    view's right edge (so the text keeps its size however wide the loader draws the view).
+
+    It reads the parameter :data:`BUDGET_PARAM` and declares none: in :func:`compute_optimal_figure` it
+    replaces the wide read-out (which declares the selector) on narrow screens.
+    """
+    right_edge = alt.X(datum=1, type="quantitative", scale=alt.Scale(domain=[0, 1], nice=False, zero=True), axis=None)
+    rows = laws[list(LAW_COLUMNS)].reset_index(drop=True)
+    rows = rows.assign(name_y=PHONE_FIRST_LAW + PHONE_LAW * rows.index.to_numpy(),
+                       value_y=PHONE_FIRST_LAW + PHONE_LAW * rows.index.to_numpy() + 16)
+    title = _readout_title(f"'Compute-optimal allocation\\nat ' + {axes.flop_expr(BUDGET_PARAM)}").encode(
+        x=alt.value(0), y=alt.value(8))
+    header = (
+        alt.Chart(pd.DataFrame({"text": [name.replace(" per ", " per\n") for name, _ in TABLE_COLUMNS],
+                                "dx": list(PHONE_COLUMNS)}))
+        .mark_text(align="right", baseline="top", fontSize=12, fontWeight="bold", lineBreak="\n", lineHeight=14,
+                   dx=alt.ExprRef("datum.dx"))
+        .encode(x=right_edge, y=alt.value(PHONE_FIRST_LAW - 40), text="text:N",
+                tooltip=[alt.Tooltip("text:N", title="Column")])
     )
+    names = _readout_names(alt.Chart(rows), laws).encode(x=alt.value(0), y=alt.Y("name_y:Q", scale=None))
+    values_base = alt.Chart(rows).encode(y=alt.Y("value_y:Q", scale=None))
+    cells = [layer.encode(x=right_edge) for layer in _readout_values(values_base, PHONE_COLUMNS)]
+    return alt.layer(title, header, names, *cells).properties(
+        width=TABLE_COLUMNS[-1][1], height=PHONE_FIRST_LAW + PHONE_LAW * len(rows) - 10,
+        description=_readout_description(initial_budget))
 
 
 def compute_optimal_figure(
@@ -455,7 +516,7 @@ def compute_optimal_figure(
     top = optimal_size_chart(laws, bands, models, c_range=c_range, n_range=n_range, initial_budget=initial_budget,
                              family=family)
     middle = relative_size_chart(laws, bands, reference, c_range=c_range, family=family)
-    bottom = budget_readout_chart(laws, initial_budget, named_budgets, c_range=c_range)
+    bottom = budget_readout_chart(laws, initial_budget, named_budgets, c_range=c_range).properties(name=READOUT_VIEW)
     chart = (
         alt.vconcat(top, middle, bottom, spacing=AXIS_GAP, bounds="flush")
         .resolve_scale(color="independent", strokeDash="independent")
@@ -466,4 +527,5 @@ def compute_optimal_figure(
     law_sources = [re.sub(r"\s*\([^()]*\)$", "", str(text)) for text in laws["source"]]  # without the trailing detail
     rows = pd.concat([laws, models], ignore_index=True)
     return with_source(chart, models, sources=list(dict.fromkeys(law_sources)), fits="this book", data=rows,
-                       narrow={"labels": "hide", "legend_columns": 1})
+                       narrow={"labels": "hide", "legend_columns": 1,
+                               "replace": {READOUT_VIEW: budget_readout_phone(laws, initial_budget)}})

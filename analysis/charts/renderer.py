@@ -167,14 +167,16 @@ _LOADER_JS = """(function () {
       else if (child && typeof child === "object") dropLayers(child, names);
     });
   }
-  // How much each row of the drawn chart must grow (or shrink) to fill the column.
+  // How much each row of the drawn chart must grow (or shrink) to fill the column: each row's right
+  // edge moves to where the widest row's must be (rows may start at different x: a table without
+  // axes starts where the plots above it do, right of their axes).
   function rowDeltas(available) {
     var total = drawnWidth(), root = state.result.view.scenegraph().root.items[0];
     var groups = (root.items || []).filter(function (mark) { return mark.marktype === "group" && mark.role === "scope"; });
     if (!Array.isArray(narrow.vconcat) || groups.length !== narrow.vconcat.length) return [available - total];
-    var widths = groups.map(function (mark) { return mark.items.length ? mark.items[0].bounds.width() : 0; });
-    var extra = total - Math.max.apply(null, widths);
-    return widths.map(function (width) { return available - extra - width; });
+    var rights = groups.map(function (mark) { return mark.items.length ? mark.items[0].bounds.x2 : 0; });
+    var right = Math.max.apply(null, rights);
+    return rights.map(function (edge) { return available - total + right - edge; });
   }
   function draw(variant, spec) {
     if (state.result) state.result.finalize();
@@ -552,9 +554,14 @@ def _narrow_node(node: Any, hints: dict[str, Any]) -> Any:
         return [_narrow_node(item, hints) for item in node]
     if not isinstance(node, dict):
         return node
+    if node.get("name") in hints.get("replace", {}):
+        node = {**copy.deepcopy(hints["replace"][node["name"]]), "name": node["name"]}
     result = {key: _narrow_node(value, hints) for key, value in node.items() if key != "datasets"}
     if isinstance(result.get("hconcat"), list) and hints.get("stack", True):
         result["vconcat"] = [_with_own_axes(panel) for panel in result.pop("hconcat")]
+    if result.get("bounds") == "flush":  # flush bounds leave no room for the legends that move below the plots
+        result["bounds"] = "full"
+        result.pop("spacing", None)
     if isinstance(result.get("concat"), list):
         result["columns"] = 1
     facet = result.get("facet")
@@ -576,6 +583,14 @@ def _narrow_node(node: Any, hints: dict[str, Any]) -> Any:
     return result
 
 
+def _without_replacements(meta: dict[str, Any]) -> dict[str, Any]:
+    """What :func:`with_source` attached, less the phone drawings of views (once drawn, the spec holds them)."""
+    narrow = meta.get("narrow")
+    if not isinstance(narrow, dict) or "replace" not in narrow:
+        return meta
+    return {**meta, "narrow": {key: value for key, value in narrow.items() if key != "replace"}}
+
+
 def narrow_spec(spec: dict[str, Any]) -> dict[str, Any]:
     """The phone variant of a Vega-Lite spec (without its ``datasets``, which it shares with ``spec``).
 
@@ -585,7 +600,10 @@ def narrow_spec(spec: dict[str, Any]) -> dict[str, Any]:
     column, up to their wide width (listed in ``usermeta.atlas.widths``, in :func:`_views` order).
     Hints from :func:`analysis.charts.source.with_source` (``narrow=``) adjust it; with
     ``labels: "hide"`` the name labels (listed in ``usermeta.atlas.labels``) are left out by the
-    loader where the column is narrower than :data:`LABELS_FROM` pixels.
+    loader where the column is narrower than :data:`LABELS_FROM` pixels; ``replace`` swaps named
+    views for their phone drawing. A concat laid out by its plots alone (``bounds: "flush"``, the
+    room of axes and legends left to its spacing) is laid out by its full bounds, since its
+    legends now lie below the plots.
     """
     hints = dict(chart_meta(spec).get("narrow") or {})
     narrow = _narrow_node(spec, hints)
@@ -602,7 +620,7 @@ def narrow_spec(spec: dict[str, Any]) -> dict[str, Any]:
     config["legend"] = {**config.get("legend", {}), "orient": "bottom",
                         "layout": {"bottom": {"direction": "vertical", "anchor": "start"}}}
     usermeta = dict(narrow.get("usermeta") or {})
-    usermeta["atlas"] = {**chart_meta(spec), "widths": widths, "labels": labels}
+    usermeta["atlas"] = {**_without_replacements(chart_meta(spec)), "widths": widths, "labels": labels}
     usermeta["atlas"].pop("csv", None)
     narrow["usermeta"] = usermeta
     return with_source_title(narrow, NARROW_SOURCE_WIDTH)
@@ -631,6 +649,8 @@ def chart_html(spec: dict[str, Any], cwd: Path | None = None) -> str:
     """The HTML fragment that draws ``spec`` interactively with the site's local Vega bundle:
     the chart's box, its download buttons, the wide and narrow specs and the loader."""
     wide = with_source_title(spec)
+    if "replace" in (chart_meta(wide).get("narrow") or {}):  # the narrow spec below holds the phone drawings
+        wide = {**wide, "usermeta": {**wide["usermeta"], "atlas": _without_replacements(chart_meta(wide))}}
     spec_json = _json_for_script(wide)
     digest = hashlib.sha256(spec_json.encode("utf-8")).hexdigest()[:12]
     chart_id = f"atlas-chart-{digest}-{next(_chart_counter)}"

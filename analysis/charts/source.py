@@ -13,7 +13,10 @@ download beside the chart. Citations are written author-year from ``references.b
 Narrow screens: the renderer derives a phone layout from every chart (legends below the plot,
 side-by-side panels stacked, plots as wide as the column). ``narrow=`` passes hints for it
 (see :data:`NARROW_HINTS`), e.g. ``narrow={"labels": "hide"}`` where the name labels of a dense
-scatter plot would collide at phone width (the names stay in the tooltips).
+scatter plot would collide at phone width (the names stay in the tooltips), or
+``narrow={"replace": {"readout": two_line_table}}`` where a view drawn at fixed pixel positions
+(a table of text marks) needs a layout of its own on a phone: the view named ``"readout"``
+(``.properties(name="readout")``) is drawn as ``two_line_table`` there.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ NARROW_HINTS = {
     "legend_columns": "columns of symbol legends below the plot (default 2)",
     "height": "plot height in pixels of every panel of the phone layout (default: as on wide screens)",
     "stack": "False keeps side-by-side panels side by side (default True: stacked)",
+    "replace": "{view name: chart}: views drawn otherwise on a phone (e.g. a table's rows on two lines), the chart "
+               "reading the figure's parameters, its data carried inline",
 }
 """The hints :func:`with_source` accepts in ``narrow=`` and what each does."""
 DETAIL_LIMIT = 28
@@ -112,6 +117,31 @@ def csv_text(frame: pd.DataFrame) -> str:
     return out.to_csv(index=False, lineterminator="\n")
 
 
+def _inline_data(node: Any, datasets: Mapping[str, Any]) -> Any:
+    """Copy of a spec fragment whose named datasets (``{"data": {"name": ...}}``) are written out as values."""
+    if isinstance(node, list):
+        return [_inline_data(item, datasets) for item in node]
+    if not isinstance(node, dict):
+        return node
+    data = node.get("data")
+    result = {key: _inline_data(value, datasets) for key, value in node.items() if key != "data"}
+    if isinstance(data, dict) and data.get("name") in datasets:
+        result["data"] = {"values": datasets[data["name"]]}
+    elif data is not None:
+        result["data"] = data
+    return result
+
+
+def _standalone(view: Any) -> dict[str, Any]:
+    """A chart (or its spec) as a view to put inside another spec: its data inline, no schema or config of
+    its own (the figure's apply)."""
+    spec = view.to_dict() if hasattr(view, "to_dict") else dict(view)
+    datasets = spec.pop("datasets", {})
+    for key in ("$schema", "config"):
+        spec.pop(key, None)
+    return _inline_data(spec, datasets)
+
+
 def with_source(chart: ChartT, rows: pd.DataFrame | None = None, *, cites: Sequence[tuple[str, str] | str] = (),
                 sources: Sequence[str] = (), fits: str | None = None, data: pd.DataFrame | None = None,
                 narrow: Mapping[str, Any] | None = None) -> ChartT:
@@ -136,6 +166,8 @@ def with_source(chart: ChartT, rows: pd.DataFrame | None = None, *, cites: Seque
         meta["csv"] = csv_text(frame)
     if narrow:
         meta["narrow"] = dict(narrow)
+        if "replace" in narrow:
+            meta["narrow"]["replace"] = {name: _standalone(view) for name, view in narrow["replace"].items()}
     existing = getattr(chart, "usermeta", None)
     usermeta = dict(existing) if isinstance(existing, dict) else {}
     usermeta[USERMETA_KEY] = meta
