@@ -4,14 +4,15 @@ prose makes recomputed from the refits by hand, and the charts' specs."""
 from __future__ import annotations
 
 import html
+import inspect
 import re
 
 import numpy as np
 import pytest
 
 import analysis.charts  # noqa: F401
+from analysis.chapters import appendices, porian
 from analysis.chapters import kaplan_chinchilla as k6
-from analysis.chapters import porian
 from analysis.chapters.common import SEED
 from analysis.charts import kaplan_chinchilla as charts
 from analysis.charts.renderer import chart_svg
@@ -232,3 +233,13 @@ def test_line_legend_symbols_show_the_lines_they_stand_for(ch6, specs) -> None:
     assert all(length >= 20 for length, _ in drawn.values())
     assert all(drawn[colour.upper()][1] == "1,0" for colour in steps)
     assert all(drawn[colour.upper()][1] == ",".join(map(str, dash)) for colour, dash in references.items())
+
+
+def test_the_methods_appendix_describes_the_estimator_chapter_6_fits_with(ch6) -> None:
+    spline = appendices.interpolation()
+    defaults = inspect.signature(k6.kaplan_chinchilla_chapter).parameters
+    assert (spline.n_bootstrap, spline.seed) == (defaults["n_bootstrap"].default, defaults["seed"].default)
+    for (dataset, _), result in ch6.results.items():
+        assert result.profile_method == "interpolation" and "weight" in result.budgets.columns
+        assert result.loss_noise == spline.loss_noise[porian.DATASETS[dataset]]
+        assert result.budgets["n_runs"][result.budgets["included"]].min() >= spline.min_runs

@@ -13,6 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 import pandas as pd
 from IPython.display import Markdown
 
+from analysis.chapters import porian
 from analysis.chapters.common import N_BOOTSTRAP, SEED
 from analysis.chapters.epoch import (
     EXCLUDE_TOP_LOSS,
@@ -23,6 +24,7 @@ from analysis.chapters.epoch import (
     isoflop_tolerance_dex,
 )
 from analysis.data import DATA_DIR, TableDescription, describe_tables, external_dataset
+from analysis.fit.isoflop import GRID_POINTS_PER_INTERVAL, SAME_SIZE_DEX, SPREAD_FLOOR
 from analysis.published import published_laws
 from analysis.tables import markdown_table
 from analysis.text import LEVEL
@@ -31,10 +33,9 @@ BUILD_PACKAGES = ("scaling-atlas", "numpy", "scipy", "pandas", "altair", "vl-con
                   "ipykernel", "pypandoc-binary", "typst")
 """The packages whose versions the reproducibility appendix lists."""
 
-__all__ = ["EXCLUDE_TOP_LOSS", "HUBER_DELTA", "ISOFLOP_MIN_RUNS", "LEVEL", "N_BOOTSTRAP", "SEED", "Methods", "build_date",
-           "checksums_table", "columns_frame", "data_checksums", "data_tables", "methods", "package_versions",
-           "provenance_table",
-           "runs_section", "table_sections", "versions_table"]
+__all__ = ["EXCLUDE_TOP_LOSS", "HUBER_DELTA", "ISOFLOP_MIN_RUNS", "LEVEL", "N_BOOTSTRAP", "SEED", "Interpolation",
+           "Methods", "build_date", "checksums_table", "columns_frame", "data_checksums", "data_tables", "interpolation",
+           "methods", "package_versions", "provenance_table", "runs_section", "table_sections", "versions_table"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,43 @@ class Methods:
         """The IsoFLOP budgets left out (``C``, ``n_runs``, ``reason``, ...)."""
         budgets = self.fits.isoflop.budgets
         return budgets[~budgets["included"]]
+
+
+@dataclass(frozen=True)
+class Interpolation:
+    """The settings of the IsoFLOP estimator chapter 6 runs (Porian et al.'s procedure), as the methods appendix
+    prints them.
+
+    Attributes:
+        tolerance_dex: half-width of a budget's cluster in ``log10 C`` (decades).
+        min_runs: runs a budget needs.
+        same_size_dex: sizes closer than this in ``log10 N`` (decades) count as one size.
+        grid_points: grid points per interval between adjacent sampled sizes on which the spline is searched.
+        spread_floor: least spread of a budget's resampled ``log10 N_opt``, as a share of the mean spacing of its
+            sampled sizes in ``log10 N``.
+        n_bootstrap, seed: the noise bootstrap's resamples and seed.
+        loss_noise: dataset name -> standard deviation of the noise added to every loss (nats/token).
+    """
+
+    tolerance_dex: float
+    min_runs: int
+    same_size_dex: float
+    grid_points: int
+    spread_floor: float
+    n_bootstrap: int
+    seed: int
+    loss_noise: dict[str, float]
+
+
+def interpolation() -> Interpolation:
+    """Chapter 6's estimator settings, read off :func:`analysis.chapters.porian.estimator` (the one it fits with)."""
+    fits = {name: porian.estimator(code, porian.N_BOOTSTRAP, SEED) for code, name in porian.DATASETS.items()}
+    first = next(iter(fits.values()))
+    return Interpolation(
+        tolerance_dex=first.tolerance_dex, min_runs=first.min_runs, same_size_dex=SAME_SIZE_DEX,
+        grid_points=GRID_POINTS_PER_INTERVAL, spread_floor=SPREAD_FLOOR, n_bootstrap=first.n_bootstrap,
+        seed=int(first.seed or 0), loss_noise={name: float(fit.loss_noise or 0.0) for name, fit in fits.items()},
+    )
 
 
 @functools.cache

@@ -62,10 +62,15 @@ def published_exponents() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def estimator(dataset: str, n_bootstrap: int = N_BOOTSTRAP, seed: int = 0) -> IsoFLOPFit:
+    """Porian et al.'s procedure for a setting of ``dataset`` (interpolated minima, a bootstrap adding the dataset's
+    :data:`SEED_NOISE` to every loss, median optima, inverse-variance weights), as chapter 6 runs it."""
+    return IsoFLOPFit(method="interpolation", loss_noise=SEED_NOISE[dataset], n_bootstrap=n_bootstrap, seed=seed)
+
+
 def refit(runs: TrainingRuns, dataset: str, n_bootstrap: int = N_BOOTSTRAP, seed: int = 0) -> ComputeOptimalResult:
-    """One setting refitted with Porian et al.'s procedure (interpolated minima, noise bootstrap, weighted fit)."""
-    return IsoFLOPFit(method="interpolation", loss_noise=SEED_NOISE[dataset], n_bootstrap=n_bootstrap,
-                      seed=seed).fit(runs)
+    """One setting refitted with Porian et al.'s procedure (:func:`estimator`)."""
+    return estimator(dataset, n_bootstrap, seed).fit(runs)
 
 
 def refit_results(n_bootstrap: int = N_BOOTSTRAP, seed: int = 0) -> dict[tuple[str, int], ComputeOptimalResult]:
