@@ -191,7 +191,7 @@ def test_chart_specs_have_a_sourced_tooltip_on_every_mark(specs, name) -> None:
 
 SVG_TEXT = {
     "staircase": ("Kaplan", "last layer", "AdamW", "Hoffmann et al., Approach 1: 0.50", "OpenWebText2",
-                  "Porian et al.'s exponent"),
+                  "Published exponent"),
     "profiles": ("Step 1: Kaplan et al.'s set-up reproduced", "Final loss (nats/token)", "Budget (FLOP)"),
     "lines": ("Chinchilla", "RefinedWeb", "Kaplan et al., a = 0.88 in C", "Hoffmann et al., Table 3 (Approach 1)"),
 }

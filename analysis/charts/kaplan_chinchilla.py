@@ -38,7 +38,7 @@ REFERENCE_DASHES = ([8, 4], [2, 3], [10, 3, 2, 3])
 """Dash patterns of the reference exponents and laws, in the order they are given."""
 STAIRCASE_WIDTH = 520
 A_TITLE = "Compute-optimal exponent a"
-PUBLISHED_LABEL = "Porian et al.'s exponent"
+PUBLISHED_LABEL = "Porian et al."
 """Legend entry of the ticks at the exponents Porian et al. publish."""
 TICK_SYMBOL = "M-1,-0.09H1V0.09H-1Z"
 """A legend symbol drawn like the staircase's ticks: a short horizontal bar (Vega's unit square is -1 to 1)."""
@@ -123,7 +123,7 @@ def exponent_staircase(exponents: pd.DataFrame, references: pd.DataFrame,
     intervals = base.mark_rule(strokeWidth=2).encode(y=alt.Y("a_lo:Q", title=A_TITLE,
                                                              scale=alt.Scale(domain=y_domain, zero=False)), y2="a_hi:Q")
     points = base.mark_point(size=70, filled=True, stroke=INK, strokeWidth=0.5).encode(y=y, shape=shape)
-    published_key = alt.Fill("marks:N", title="Published", scale=alt.Scale(domain=[PUBLISHED_LABEL],
+    published_key = alt.Fill("marks:N", title="Published exponent", scale=alt.Scale(domain=[PUBLISHED_LABEL],
                                                                               range=[NAMED_MODEL_COLOR]),
                              legend=alt.Legend(orient="bottom", symbolType=TICK_SYMBOL, symbolSize=TICK_SYMBOL_SIZE))
     published = alt.Chart(frame.assign(marks=PUBLISHED_LABEL)).mark_tick(thickness=1.5, size=24).encode(
