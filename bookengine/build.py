@@ -20,13 +20,15 @@ from bookengine import convert, output, pdf, previews, search, site
 from bookengine.config import BookConfig, load_config, pre_render_argv
 from bookengine.crossref import Numbering, Target
 from bookengine.errors import BuildError
-from bookengine.execute import CACHE_DIR, ChapterResult, execute_chapters, wait_interruptibly
+from bookengine.execute import CACHE_DIR, ChapterResult, Kernels, execute_chapters, surely_executed, wait_interruptibly
 from bookengine.progress import Progress
 from bookengine.qmd import Document, parse_text
 from bookengine.toolchain import environment_fingerprint
 
 __all__ = ["BuildReport", "Progress", "build", "build_with_quarto", "run_pre_render"]
 
+EXECUTE_PARALLEL = 2
+"""Chapters executing at once (and kernels started ahead for the next ones)."""
 REFERENCES_PAGE = "references.qmd"
 REFERENCES_SOURCE = "# References {.unnumbered}\n\n::: {#refs}\n:::\n"
 
@@ -174,12 +176,16 @@ def _build_into(config: BookConfig, scratch: output.Scratch, stages: _Stages, re
                 use_cache: bool, pdf_output: bool) -> None:
     """Every stage of a build, writing the site into ``scratch.site``."""
     stages.start("pre-render")
-    run_pre_render(config, report.output)
-    sources = _read_sources(config)
-    numbering = Numbering([(source.rel, source.document, source.appendix) for source in sources])
-    environment = environment_fingerprint()
-    stages.start("execute", sum(1 for source in sources if source.document.cells or source.document.inline_expressions()))
-    results = _execute(config, sources, environment, use_cache, report, stages.progress)
+    with Kernels(config.root) as kernels:
+        # The first chapters sure to execute get their kernels started now, ready when the scripts are done.
+        ahead = surely_executed(config.root, _sources_before_pre_render(config), use_cache=use_cache)
+        kernels.start_ahead((config.root / rel).parent for rel in ahead[:EXECUTE_PARALLEL])
+        run_pre_render(config, report.output)
+        sources = _read_sources(config)
+        numbering = Numbering([(source.rel, source.document, source.appendix) for source in sources])
+        environment = environment_fingerprint()
+        stages.start("execute", sum(1 for source in sources if source.document.cells or source.document.inline_expressions()))
+        results = _execute(config, sources, environment, use_cache, report, stages.progress, kernels)
     stages.start("convert", len(sources))
     converted = _convert_all(config, sources, numbering, results, scratch,
                              _conversion_cache(config.root, environment, use_cache), stages.progress)
@@ -199,8 +205,25 @@ def _read_sources(config: BookConfig) -> list[Source]:
     return sources
 
 
+def _sources_before_pre_render(config: BookConfig) -> list[tuple[str, Document, str]]:
+    """The documents as they are before the pre-render scripts run, which may write or change them: only a
+    guess at what will execute, so a document that cannot be read or parsed yet is left out, not an error."""
+    jobs = []
+    for rel in config.documents:
+        try:
+            text = (config.root / rel).read_text(encoding="utf-8")
+            jobs.append((rel, parse_text(text, Path(rel)), text))
+        except (OSError, UnicodeDecodeError, BuildError):
+            continue
+    return jobs
+
+
+def _jobs(sources: list[Source]) -> list[tuple[str, Document, str]]:
+    return [(source.rel, source.document, source.text) for source in sources]
+
+
 def _execute(config: BookConfig, sources: list[Source], environment: str, use_cache: bool, report: BuildReport,
-             progress: Progress) -> dict[str, ChapterResult]:
+             progress: Progress, kernels: Kernels) -> dict[str, ChapterResult]:
     """Run (or load from the cache) every document's code; record which ran and which were cached."""
 
     def on_event(rel: str, state: str) -> None:
@@ -210,9 +233,8 @@ def _execute(config: BookConfig, sources: list[Source], environment: str, use_ca
             report.executed.append(rel)
         progress.item(rel, "executing" if state == "execute" else state)
 
-    jobs = [(source.rel, source.document, source.text) for source in sources]
-    return execute_chapters(config.root, jobs, config.execute, use_cache=use_cache, environment=environment,
-                            on_event=on_event)
+    return execute_chapters(config.root, _jobs(sources), config.execute, use_cache=use_cache, parallel=EXECUTE_PARALLEL,
+                            environment=environment, on_event=on_event, kernels=kernels)
 
 
 def _conversion_cache(root: Path, environment: str, use_cache: bool) -> Path | None:

@@ -12,6 +12,12 @@ chapter depends on, down to a new file in a folder a chapter lists.
 The kernels run on an event loop in a worker thread, so that Ctrl-C and SIGTERM reach the main
 thread: the chapters are then cancelled, their kernels shut down, and the interruption goes on
 to the caller as ``KeyboardInterrupt``.
+
+A kernel takes about half a second to start (a Python process that imports IPython), so
+:class:`Kernels` starts them ahead of need: the build starts the first chapters' kernels before
+its pre-render scripts run, and while chapters execute the next ones' kernels start. Each kernel
+still serves one chapter, in that chapter's folder, as Quarto's do; the chapter's code runs only
+once its turn comes (after the pre-render scripts), and a kernel no chapter took is shut down.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -49,7 +55,10 @@ T = TypeVar("T")
 
 _SETUP = r'''
 def __atlas_setup(root, excluded):
-    import os, sys
+    import importlib, os, sys
+    # The kernel may have started before the pre-render scripts ran: forget the folder listings its
+    # imports cached, so a module a script wrote is found.
+    importlib.invalidate_caches()
     reads, listed = set(), set()
     def hook(event, args):
         if event == "open" and args and isinstance(args[0], str):
@@ -210,25 +219,35 @@ def _clean_output(output: Any) -> dict[str, Any]:
     return json.loads(json.dumps(data))
 
 
-async def _run_chapter(root: Path, rel: str, document: Document, defaults: dict[str, Any],
-                       timeout: int) -> ChapterResult:
-    chapter_dir = (root / rel).parent
+def _new_client(root: Path, folder: Path, timeout: int) -> NotebookClient:
+    """A notebook client for one chapter executing in ``folder``; its first cell is the setup cell."""
     notebook = nbformat.v4.new_notebook()
     notebook.cells.append(nbformat.v4.new_code_cell(
         _SETUP % {"root": str(root), "excluded": sorted(EXCLUDED_PARTS)}))
-    client = NotebookClient(
+    return NotebookClient(
         notebook, timeout=timeout, kernel_name="python3", allow_errors=False,
-        resources={"metadata": {"path": str(chapter_dir)}}, record_timing=False,
+        resources={"metadata": {"path": str(folder)}}, record_timing=False,
         # Every output is in when the kernel is stopped, and a cancelled chapter's busy kernel
         # would not answer a polite shutdown request: stop kernels at once.
         shutdown_kernel="immediate",
     )
+
+
+def _kernel_options() -> dict[str, Any]:
+    # The kernel's own stderr (transport warnings) is noise; cell errors arrive through the protocol.
+    return {"env": {**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}, "stderr": subprocess.DEVNULL}
+
+
+async def _run_chapter(root: Path, rel: str, document: Document, defaults: dict[str, Any],
+                       timeout: int, client: NotebookClient | None = None) -> ChapterResult:
+    """Execute one chapter in ``client`` (a client whose kernel was started ahead, in the chapter's
+    folder), or in a kernel started now."""
+    client = client or _new_client(root, (root / rel).parent, timeout)
+    notebook = client.nb
     results: list[list[dict[str, Any]]] = []
     inline: dict[str, tuple[str, str]] = {}
-    # The kernel's own stderr (transport warnings) is noise; cell errors arrive through the protocol.
     try:
-        async with client.async_setup_kernel(env={**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"},
-                                             stderr=subprocess.DEVNULL):
+        async with client.async_setup_kernel(**_kernel_options()):
             await client.async_execute_cell(notebook.cells[0], 0)
             for cell in document.cells:
                 if not _effective(cell.options, defaults, "eval", True):
@@ -283,16 +302,95 @@ async def _stop_kernel(client: NotebookClient) -> None:
         await manager.shutdown_kernel(now=True)
 
 
+def surely_executed(root: Path, jobs: list[tuple[str, Document, str]], *, use_cache: bool = True) -> list[str]:
+    """The documents with code that have no cache entry at all (or every one, without the cache):
+    they execute whatever the pre-render scripts do, so their kernels may start before those run."""
+    return [rel for rel, document, _ in jobs
+            if (document.cells or document.inline_expressions()) and not (use_cache and _cache_file(root, rel).is_file())]
+
+
+class Kernels:
+    """The event loop the chapters' kernels run on, and kernels started ahead of the chapters that take them.
+
+    Use it as a context manager around everything that executes: :meth:`start_ahead` returns once the
+    kernels' processes are launched (they finish starting by themselves, while the caller goes on),
+    :func:`execute_chapters` hands each chapter a kernel started in its folder if there is one, and
+    leaving the block shuts down every kernel no chapter took. The loop runs only inside these calls,
+    in a worker thread, so the calling thread takes the signals.
+    """
+
+    def __init__(self, root: Path, timeout: int = 600) -> None:
+        self.root, self.timeout = root, timeout
+        self.loop = asyncio.new_event_loop()
+        self._ahead: dict[Path, list[NotebookClient]] = {}
+
+    def __enter__(self) -> Kernels:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def start_ahead(self, folders: Iterable[Path]) -> None:
+        """Launch one kernel in each of ``folders`` (one per chapter that will execute there)."""
+        folders = list(folders)
+        if folders:
+            _run_to_completion(lambda: self._launch_all(folders), self.loop)
+
+    async def _launch_all(self, folders: list[Path]) -> None:
+        for folder in folders:
+            await self.launch(folder)
+
+    async def launch(self, folder: Path) -> None:
+        """Start a kernel in ``folder`` for a chapter that will execute there (on the loop). A kernel
+        that cannot start is left out: the chapter then starts its own, and reports why it cannot."""
+        client = _new_client(self.root, folder, self.timeout)
+        client.km = client.create_kernel_manager()
+        try:
+            await client.async_start_new_kernel(**_kernel_options())
+        except BaseException as error:  # cancelled, or a failure the chapter meets again and reports
+            await _stop_kernel(client)
+            if not isinstance(error, Exception):
+                raise
+            return
+        self._ahead.setdefault(folder, []).append(client)
+
+    def take(self, folder: Path) -> NotebookClient | None:
+        """A kernel started ahead in ``folder``, now the caller's alone; None when there is none."""
+        waiting = self._ahead.get(folder)
+        return waiting.pop(0) if waiting else None
+
+    def close(self) -> None:
+        """Shut down the kernels no chapter took, and the loop."""
+        left = [client for clients in self._ahead.values() for client in clients]
+        self._ahead.clear()
+
+        async def finish() -> None:
+            await asyncio.gather(*(_stop_kernel(client) for client in left), return_exceptions=True)
+            await self.loop.shutdown_asyncgens()
+
+        try:
+            _run_to_completion(finish, self.loop)
+        finally:
+            self.loop.close()
+
+
 def execute_chapters(root: Path, jobs: list[tuple[str, Document, str]], defaults: dict[str, Any], *,
                      use_cache: bool = True, parallel: int = 2, timeout: int = 600, environment: str = "",
-                     on_event: Callable[[str, str], None] | None = None) -> dict[str, ChapterResult]:
+                     on_event: Callable[[str, str], None] | None = None,
+                     kernels: Kernels | None = None) -> dict[str, ChapterResult]:
     """Execute (or load from cache) every ``(rel path, document, source text)`` job.
 
     Chapters without code cells or inline expressions are not executed at all. ``environment``
-    enters every cache key. Raises :class:`BuildError` naming chapter, cell label and source
-    line when a cell fails, and ``KeyboardInterrupt`` after shutting the kernels down when the
-    process is interrupted.
+    enters every cache key. Up to ``parallel`` chapters execute at once, and as many kernels for the
+    chapters next in line start meanwhile; ``kernels`` may hold some started already (its loop runs
+    the chapters), else the call makes its own. Raises :class:`BuildError` naming chapter, cell label
+    and source line when a cell fails, and ``KeyboardInterrupt`` after shutting the kernels down when
+    the process is interrupted.
     """
+    if kernels is None:
+        with Kernels(root, timeout) as own:
+            return execute_chapters(root, jobs, defaults, use_cache=use_cache, parallel=parallel, timeout=timeout,
+                                    environment=environment, on_event=on_event, kernels=own)
     results: dict[str, ChapterResult] = {}
     pending: list[tuple[str, Document, str]] = []
     for rel, document, source_text in jobs:
@@ -310,18 +408,34 @@ def execute_chapters(root: Path, jobs: list[tuple[str, Document, str]], defaults
 
     async def run_all() -> None:
         gate = asyncio.Semaphore(max(1, parallel))
+        folders = [(root / rel).parent for rel, _, _ in pending]
+        # The chapters in line that have a kernel of their own, started ahead or at their turn.
+        provided = [kernels.take(folder) for folder in folders]
+        unstarted = [index for index, client in enumerate(provided) if client is None]
 
-        async def one(rel: str, document: Document, key: str) -> None:
+        async def start_next(turn: int) -> None:
+            """Start kernels for the chapters next in line after ``turn``, up to ``parallel`` waiting at a time."""
+            while unstarted and sum(client is not None for client in provided[turn + 1:]) < parallel:
+                index = unstarted.pop(0)
+                await kernels.launch(folders[index])
+                provided[index] = kernels.take(folders[index])
+
+        async def one(index: int, rel: str, document: Document, key: str) -> None:
             async with gate:
+                if index in unstarted:  # its turn came before a kernel was started for it: it starts its own
+                    unstarted.remove(index)
                 if on_event:
                     on_event(rel, "execute")
-                result = await _run_chapter(root, rel, document, defaults, timeout)
+                await start_next(index)
+                # Taken only now: until the chapter owns it, a kernel in `provided` is stopped if the run is cut short.
+                client, provided[index] = provided[index], None
+                result = await _run_chapter(root, rel, document, defaults, timeout, client)
                 store_cached(root, rel, key, result)
                 results[rel] = result
                 if on_event:
                     on_event(rel, "executed")
 
-        tasks = [asyncio.ensure_future(one(*job)) for job in pending]
+        tasks = [asyncio.ensure_future(one(index, *job)) for index, job in enumerate(pending)]
         try:
             await asyncio.gather(*tasks)
         except BaseException:
@@ -330,9 +444,13 @@ def execute_chapters(root: Path, jobs: list[tuple[str, Document, str]], defaults
                     task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
+        finally:
+            # Kernels started for chapters that never ran (the build failed or was interrupted first).
+            await asyncio.gather(*(_stop_kernel(client) for client in provided if client is not None),
+                                 return_exceptions=True)
 
     if pending:
-        _run_to_completion(run_all)
+        _run_to_completion(run_all, kernels.loop)
     return results
 
 
@@ -347,8 +465,8 @@ def wait_interruptibly(future: Future[T]) -> T:
             continue
 
 
-def _run_to_completion(factory: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    """Run ``factory()`` on a new event loop in a worker thread and wait for it.
+def _run_to_completion(factory: Callable[[], Coroutine[Any, Any, None]], loop: asyncio.AbstractEventLoop) -> None:
+    """Run ``factory()`` on ``loop`` in a worker thread and wait for it.
 
     The calling thread only waits, so a signal (Ctrl-C, or SIGTERM turned into an exception by
     the command line) interrupts the wait: then every task of the loop is cancelled (each
@@ -356,8 +474,8 @@ def _run_to_completion(factory: Callable[[], Coroutine[Any, Any, None]]) -> None
     interruption is raised again. In the worker nbclient installs no signal handlers of its
     own, which would shut kernels down under running cells. This also works when the calling
     thread already runs an event loop (a Jupyter kernel, Playwright's sync API in a test).
+    The loop stays open for the next call (:meth:`Kernels.close` closes it).
     """
-    loop = asyncio.new_event_loop()
     main = loop.create_task(factory())
 
     def work() -> None:
@@ -365,15 +483,12 @@ def _run_to_completion(factory: Callable[[], Coroutine[Any, Any, None]]) -> None
         try:
             loop.run_until_complete(main)
         finally:
-            try:
-                # nbclient leaves helper tasks (its kernel-alive poll) behind when a cell is cancelled.
-                leftovers = asyncio.all_tasks(loop)
-                for task in leftovers:
-                    task.cancel()
-                loop.run_until_complete(asyncio.gather(*leftovers, return_exceptions=True))
-                loop.run_until_complete(loop.shutdown_asyncgens())
-            finally:
-                loop.close()
+            # nbclient leaves helper tasks (its kernel-alive poll) behind when a cell is cancelled.
+            leftovers = asyncio.all_tasks(loop)
+            for task in leftovers:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*leftovers, return_exceptions=True))
+            asyncio.set_event_loop(None)
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="atlas-execute") as pool:
         done = pool.submit(work)
@@ -382,7 +497,7 @@ def _run_to_completion(factory: Callable[[], Coroutine[Any, Any, None]]) -> None
         except BaseException as error:
             if done.done():
                 raise
-            with contextlib.suppress(RuntimeError):  # the loop has just closed
+            with contextlib.suppress(RuntimeError):  # the loop has just stopped
                 loop.call_soon_threadsafe(main.cancel)
             with contextlib.suppress(BaseException):  # the cancellation's own error; the interruption wins
                 done.result()

@@ -105,6 +105,7 @@ def test_static_spec_drops_bindings_but_keeps_params() -> None:
 
 
 def test_bundle_is_deterministic_and_skipped_when_current(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     target, changed = bundle.write_bundle(tmp_path)
     assert changed and target == tmp_path / "assets" / "vega" / "vega-bundle.js"
     text = target.read_text()
@@ -116,8 +117,33 @@ def test_bundle_is_deterministic_and_skipped_when_current(tmp_path: Path, monkey
     assert calls == []
     target.write_text(text[:-10])  # truncated file is rebuilt
     monkeypatch.undo()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     assert bundle.write_bundle(tmp_path)[1] is True
     assert target.read_text() == text
+
+
+def test_a_missing_bundle_is_copied_from_the_user_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every generated report needs its own bundle: the first one is built and cached, later ones copy it."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    built: list[str] = []
+
+    def build() -> str:  # a stand-in for vl-convert's second of work, complete as a bundle
+        built.append(f"/* build {len(built) + 1} */\n")
+        return f"{bundle.bundle_header()}(function () {{\n{built[-1]}}})();\n"
+
+    monkeypatch.setattr(bundle, "bundle_source", build)
+    first, _ = bundle.write_bundle(tmp_path / "one")
+    cached = bundle.cached_bundle_path()
+    assert cached is not None and cached.parent == tmp_path / "cache" / "scaling-atlas"
+    assert cached.read_bytes() == first.read_bytes() and len(built) == 1
+    second, changed = bundle.write_bundle(tmp_path / "two")
+    assert changed and second.read_bytes() == first.read_bytes() and len(built) == 1
+    cached.write_bytes(cached.read_bytes()[:-10])  # an incomplete copy in the cache is not used, but replaced
+    third, _ = bundle.write_bundle(tmp_path / "three")
+    assert len(built) == 2 and b"build 2" in third.read_bytes() and cached.read_bytes() == third.read_bytes()
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")  # ignored, as the XDG rules say
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert bundle.cached_bundle_path() == tmp_path / "home" / ".cache" / "scaling-atlas" / cached.name
 
 
 def test_missing_values_give_strict_json() -> None:

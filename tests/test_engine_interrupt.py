@@ -72,7 +72,15 @@ def build_until(root: Path, marker: str | Path, sig: int, *, delay: float = 0.0)
 def slow_pre_render(root: Path) -> None:
     (root / "slow.py").write_text("import time\ntime.sleep(120)\n")
     config = root / "_quarto.yml"
-    config.write_text(config.read_text().replace("pre-render: python make_bundle.py", "pre-render: python slow.py"))
+    text = config.read_text()
+    assert "pre-render: make_bundle.py" in text
+    config.write_text(text.replace("pre-render: make_bundle.py", "pre-render: slow.py"))
+
+
+def slow_pre_render_with_kernels_started(root: Path) -> None:
+    """No cache: every chapter will execute, so their kernels start while the pre-render script runs."""
+    slow_pre_render(root)
+    shutil.rmtree(root / ".atlas-cache")
 
 
 def slow_cell(root: Path) -> None:
@@ -88,6 +96,7 @@ CELL_STARTED = Path("chapters/cell-started")
 POINTS = {
     # name: (prepare the copy, progress line (or file) to wait for, seconds to wait after it, signal)
     "pre-render/SIGINT": (slow_pre_render, "pre-render", 0.5, signal.SIGINT),
+    "pre-render, kernels started/SIGTERM": (slow_pre_render_with_kernels_started, "pre-render", 1.0, signal.SIGTERM),
     "kernel start/SIGTERM": (slow_cell, "executing chapters/tables.qmd", 0.0, signal.SIGTERM),
     "running cell/SIGINT": (slow_cell, CELL_STARTED, 0.0, signal.SIGINT),
     "convert/SIGINT": (stale_conversions, "convert (", 0.3, signal.SIGINT),

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -131,3 +134,17 @@ def test_isoflop_chart_draws_the_profiles_its_exponent_comes_from(tmp_path: Path
                       if any(t["title"] == "IsoFLOP optimum of the budget" for t in layer["encoding"]["tooltip"]))
         assert sorted(round(row["N"]) for row in optima) == sorted(round(n) for n in iso.budgets["N_opt"])
         assert ("@porian2024resolving" in report.text.isoflop_method().data) == (method == "interpolation")
+
+
+def test_a_chapter_imports_only_what_it_uses(tmp_path: Path) -> None:
+    """Data flows one way (loading data imports no fit), and a chapter's kernel imports no scipy (the
+    interpolation spline and the likelihood fit import it when used) and no Altair before its first chart."""
+    frame = isoflop_family(budgets=(1e18, 1e19, 1e20))
+    report_on(write_csv(frame, tmp_path / "runs.csv"), tmp_path / "report", "--bootstrap", "0", *SYNTHETIC_OPTIONS)
+    code = ("import json, sys, analysis.data\n"
+            "fits = sorted(m for m in sys.modules if m.startswith('analysis.fit'))\n"
+            "from analysis.report import load_report\n"
+            "report = load_report(); report.tables.budgets(); report.text.budgets()\n"
+            "print(json.dumps([fits, sorted(m for m in ('scipy', 'altair') if m in sys.modules)]))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path / "report", capture_output=True, text=True, check=True)
+    assert json.loads(done.stdout) == [[], []]

@@ -26,7 +26,7 @@ from analysis.data.descriptor import ExternalSpec, load_package
 from analysis.data.problems import DataValidationError
 from analysis.data.tables import resolve_data_dir
 from analysis.errors import AtlasError
-from analysis.fit.laws import tokens_at_budget
+from analysis.training_compute import tokens_at_budget
 
 MIRROR_ENV = "ATLAS_DATA_MIRROR"
 URL_ENV = "ATLAS_CHINCHILLA_URL"

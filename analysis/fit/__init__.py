@@ -20,15 +20,30 @@ The laws themselves (``C = 6ND``, :class:`ParametricLaw`, :class:`PowerLaw`) liv
 :mod:`analysis.fit.laws`.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from analysis.fit.efficiency import EfficiencyResult, EfficiencyTrend
 from analysis.fit.envelope import EnvelopeFit
 from analysis.fit.holdout import HoldoutResult, holdout_check
 from analysis.fit.isoflop import ComputeOptimalResult, IsoFLOPFit, detect_budgets
 from analysis.fit.laws import FLOP_PER_PARAMETER_TOKEN, ParametricLaw, PowerLaw
-from analysis.fit.likelihood import HuberLikelihoodFit, HuberLikelihoodResult
 from analysis.fit.parametric import ParametricLossFit, ParametricLossResult, huber_objective
 from analysis.fit.runs import TrainingRuns, find_columns, load_runs, read_runs_table
 from analysis.fit.trend import LogLinearTrend, PowerLawTrend, TrendResult, pareto_frontier
+
+if TYPE_CHECKING:
+    from analysis.fit.likelihood import HuberLikelihoodFit, HuberLikelihoodResult
+
+
+def __getattr__(name: str) -> Any:
+    # The likelihood fit needs scipy (optimize, sparse, special: about 0.3 s to import) and only the
+    # replication of chapter 5 uses it, so it is imported when first asked for, not with the package.
+    if name in ("HuberLikelihoodFit", "HuberLikelihoodResult"):
+        from analysis.fit import likelihood
+
+        return getattr(likelihood, name)
+    raise AttributeError(f"module 'analysis.fit' has no attribute {name!r}")
+
 
 __all__ = [
     "FLOP_PER_PARAMETER_TOKEN",

@@ -3,7 +3,8 @@
 Every module that evaluates a law (the estimators, the chapters, the charts and ``atlas report``)
 takes it from here:
 
-* ``C = 6 N D``: :data:`FLOP_PER_PARAMETER_TOKEN`, :func:`training_flop`, :func:`tokens_at_budget`;
+* ``C = 6 N D``: :data:`FLOP_PER_PARAMETER_TOKEN`, :func:`training_flop`, :func:`tokens_at_budget`
+  (defined in :mod:`analysis.training_compute`, which the data loaders use too);
 * :class:`ParametricLaw`: ``L(N, D) = E + A / N**alpha + B / D**beta`` with its compute-optimal
   allocation ``N_opt(C) = G (C / 6)**a``, ``a = beta / (alpha + beta)``, ``b = alpha / (alpha + beta)``;
 * :class:`PowerLaw`: ``N_opt(C) = coefficient * C**exponent`` (the form Approaches 1 and 2 publish);
@@ -20,21 +21,12 @@ from typing import Any
 
 import numpy as np
 
-FLOP_PER_PARAMETER_TOKEN = 6.0
-"""Training FLOP per parameter per token in the usual approximation ``C = 6 N D``."""
+from analysis.training_compute import FLOP_PER_PARAMETER_TOKEN as FLOP_PER_PARAMETER_TOKEN
+from analysis.training_compute import tokens_at_budget as tokens_at_budget
+from analysis.training_compute import training_flop as training_flop
 
 PARAMETER_NAMES = ("E", "A", "B", "alpha", "beta")
 """The five parameters of :class:`ParametricLaw`, in the order results and tables list them."""
-
-
-def training_flop(N: Any, D: Any) -> Any:
-    """Training compute ``C = 6 N D`` (FLOP) of ``N`` parameters trained on ``D`` tokens (broadcast)."""
-    return FLOP_PER_PARAMETER_TOKEN * N * D
-
-
-def tokens_at_budget(C: Any, N: Any) -> Any:
-    """Training tokens ``D = C / (6 N)`` that a budget of ``C`` FLOP buys a model of ``N`` parameters."""
-    return C / (FLOP_PER_PARAMETER_TOKEN * N)
 
 
 def allocation_exponents(alpha: Any, beta: Any) -> tuple[Any, Any]:

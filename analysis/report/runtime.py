@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -24,11 +25,13 @@ import pandas as pd
 from analysis.fit import ComputeOptimalResult, ParametricLossResult, TrainingRuns
 from analysis.fit.laws import ParametricLaw
 from analysis.published import PublishedLaw, published_laws
-from analysis.report.charts import ReportCharts
 from analysis.report.fits import THIS_FIT, FitOutcome, ReportFits, cache_file
 from analysis.report.sentences import ReportText
 from analysis.report.settings import SETTINGS_FILE, ReportSettings, read_runs
 from analysis.report.tables import ReportTables
+
+if TYPE_CHECKING:
+    from analysis.report.charts import ReportCharts
 
 __all__ = ["FitOutcome", "Report", "load_report"]
 
@@ -55,7 +58,14 @@ class Report:
         self.fits = ReportFits(settings, self.runs, cache_file(settings, self.root))
         self.tables = ReportTables(self)
         self.text = ReportText(self)
-        self.charts = ReportCharts(self)
+
+    @cached_property
+    def charts(self) -> ReportCharts:
+        """Every chart (:class:`analysis.report.charts.ReportCharts`), made on first use: the charts import
+        Altair (about 0.2 s), which a chapter without a chart need not wait for."""
+        from analysis.report.charts import ReportCharts
+
+        return ReportCharts(self)
 
     @property
     def parametric(self) -> FitOutcome[ParametricLossResult]:
