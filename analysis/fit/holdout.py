@@ -15,6 +15,7 @@ with less compute, predict the final loss of those with the most, and report the
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -80,6 +81,7 @@ class HoldoutResult:
             "mean_error": self.mean_error,
             "fit_params": self.fit.params,
             "fit_exponents": self.fit.exponents,
+            "fit_warnings": list(self.fit.warnings),
             "runs": self.held_out.to_dict(orient="records"),
         })
 
@@ -92,6 +94,7 @@ class HoldoutResult:
             f"fitted to the other {self.n_fitted}",
             f"Predicted loss vs observed: mean |error| {100 * self.mean_abs_error:.2f}%, "
             f"largest {100 * self.max_abs_error:.2f}%, mean error {100 * self.mean_error:+.2f}%",
+            *(f"Warning (the fit to the smaller budgets): {warning}" for warning in self.fit.warnings),
             f"{'N':>12}{'D':>12}{'C':>12}{'loss':>10}{'predicted':>11}{'error':>9}",
         ]
         columns = [self.held_out[name].to_numpy(dtype=float) for name in ("N", "D", "C", "loss", "predicted", "error")]
@@ -118,14 +121,17 @@ def holdout_check(estimator: ParametricLossFit, runs: TrainingRuns) -> HoldoutRe
     """Fit ``estimator`` (its bootstrap left out) to the runs below the largest budget and predict the rest.
 
     ``exclude_top_loss`` applies to the runs fitted. Raises :class:`AtlasError` when the smaller budgets have
-    too few distinct runs to fit.
+    too few distinct runs to fit. The inner fit's warnings are kept on ``fit.warnings`` (and in the
+    summary), not raised a second time.
     """
     held, split, how = holdout_split(runs)
     fitted_runs = runs.subset(~held)
     if len(fitted_runs) == 0:
         raise AtlasError("held-out check: every run has the largest compute, so nothing is left to fit")
     try:
-        fit = replace(estimator, n_bootstrap=0, progress=None).fit(fitted_runs)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            fit = replace(estimator, n_bootstrap=0, progress=None).fit(fitted_runs)
     except AtlasError as error:
         raise AtlasError(f"held-out check: the runs below {split:.3g} FLOP cannot be fitted: {error}") from error
     test = runs.subset(held)
