@@ -65,7 +65,9 @@ def build_until(root: Path, marker: str | Path, sig: int, *, delay: float = 0.0)
         if process.poll() is None:
             process.kill()
             process.wait()
-    reader.join(timeout=10)
+        reader.join(timeout=10)
+        process.stdout.close()
+        process.stderr.close()
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, "".join(log)), "".join(log)
 
 

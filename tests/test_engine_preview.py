@@ -56,7 +56,8 @@ def test_preview_serves_and_rebuilds_after_a_change(tmp_path, vega_bundle):
     process = subprocess.Popen([str(atlas), "preview", "--project", str(root), "--port", "0", "--no-pdf"],
                                stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     log: list[str] = []
-    threading.Thread(target=lambda: log.extend(iter(process.stderr.readline, "")), daemon=True).start()
+    reader = threading.Thread(target=lambda: log.extend(iter(process.stderr.readline, "")), daemon=True)
+    reader.start()
     deadline = time.monotonic() + DEADLINE_SECONDS
     try:
         wait_for(lambda: any("Serving" in line for line in log) or process.poll() is not None, "the server", deadline)
@@ -92,6 +93,8 @@ def test_preview_serves_and_rebuilds_after_a_change(tmp_path, vega_bundle):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        reader.join(timeout=10)
+        process.stderr.close()
     assert process.returncode == 0 or process.returncode == 130, "".join(log)
     assert "Traceback" not in "".join(log)
 

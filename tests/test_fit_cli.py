@@ -159,11 +159,11 @@ def test_progress_reports_every_chunk_and_draws_a_bar() -> None:
 def test_closed_output_pipe_stops_quietly(tmp_path: Path) -> None:
     csv = tmp_path / "runs.csv"
     synthetic_isoflop_runs(BESIROGLU_2024, (1e18, 1e19, 1e20), noise=0.01, seed=3).to_csv(csv, index=False)
-    process = subprocess.Popen([sys.executable, "-m", "analysis", "fit", "isoflop", str(csv), "--json"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    process.stdout.close()  # the reader is gone before anything is written, as with `| head -c0`
-    error = process.stderr.read().decode()
-    assert process.wait(timeout=120) == 1
+    with subprocess.Popen([sys.executable, "-m", "analysis", "fit", "isoflop", str(csv), "--json"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        process.stdout.close()  # the reader is gone before anything is written, as with `| head -c0`
+        error = process.stderr.read().decode()
+        assert process.wait(timeout=120) == 1
     assert "Traceback" not in error and "BrokenPipeError" not in error
 
 
