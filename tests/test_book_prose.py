@@ -222,3 +222,15 @@ def test_the_pdf_never_asks_the_reader_to_hover(real_book) -> None:
                           check=True).stdout
     assert WEB_ONLY.findall(text) == []
     assert PROCESS_STATEMENTS.findall(text) == []
+
+
+def test_every_approximate_row_is_listed_with_its_reason() -> None:
+    from analysis.chapters.appendices import approximate_rows, data_tables
+    from analysis.chapters.common import value_kind_text
+
+    rows = approximate_rows()
+    assert len(rows) == sum(t.n_approximate for t in data_tables())
+    assert (rows.loc[rows["read_off"], "reason"] == "read off a figure").all()
+    electra = rows[(rows["table"] == "glue_pretraining.csv") & (rows["row"] == "electra-large")].iloc[0]
+    assert not electra["read_off"] and electra["reason"] == "inference GFLOPs taken from BERT-Large"
+    assert value_kind_text("approximate", electra["source_detail"]) == "approximate (inference GFLOPs taken from BERT-Large)"
