@@ -13,7 +13,8 @@ break across lines (a word after a count, ``68B parameters``, may).
   :func:`power_of_ten` (``10²¹``), :func:`latex_number`;
 * intervals: :func:`format_interval` (``81.9–83.0``), :func:`interval` (``0.3 – 0.5``),
   :func:`count_interval`, :func:`interval_text` (``95% CI 1.4 to 5.7``), :func:`with_interval`;
-* prose: :func:`names_list` (``a, b and c``), :func:`times` (``3.4×``), :func:`percent`.
+* prose: :func:`names_list` (``a, b and c``), :func:`times` (``3.4×``), :func:`percent`,
+  :func:`group_thousands` (``1,024``).
 """
 
 from __future__ import annotations
@@ -237,9 +238,19 @@ def names_list(names: Iterable[object]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def group_thousands(text: str) -> str:
+    """A plain number's integer part with thousands separators: ``"1024" -> "1,024"``, ``"12345.6" -> "12,345.6"``;
+    other text unchanged."""
+    sign = text[0] if text[:1] in (MINUS, "-") else ""
+    whole, dot, fraction = text[len(sign):].partition(".")
+    if not whole.isdigit():
+        return text
+    return f"{sign}{int(whole):,}{dot}{fraction}"
+
+
 def times(value: float, digits: int = 2) -> str:
-    """A ratio as ``"3.4×"`` (``digits`` significant figures)."""
-    return format_value(value, digits) + "×"
+    """A ratio as ``"3.4×"`` (``digits`` significant figures; ``"1,024×"`` with thousands separators)."""
+    return group_thousands(format_value(value, digits)) + "×"
 
 
 def percent(value: float, digits: int = 2) -> str:

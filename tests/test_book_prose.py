@@ -3,7 +3,10 @@ no number in the prose is typed by hand where it should come from a fit."""
 
 from __future__ import annotations
 
+import html
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -172,3 +175,62 @@ def test_author_year_and_build_date(monkeypatch: pytest.MonkeyPatch) -> None:
     assert source_text("not-a-key", "Table 1") == "not-a-key, Table 1"
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     assert build_date() == "2023-11-14"
+
+
+# -- the built book as a reader reads it -----------------------------------------------------------
+
+PROCESS_STATEMENTS = re.compile(r"could not be (consulted|opened|read)|not (yet )?checked against|was not set", re.I)
+"""How the book was made is not what it says: sources and approximations live in the data's provenance columns."""
+WEB_ONLY = re.compile(r"\b(hover|tooltips?)\b", re.I)
+"""Words that ask a PDF reader to do what only the site allows."""
+RATIO_IN_WORDS = re.compile(r"\d(\.\d+)? times (larger|smaller|its|the)\b")
+"""Ratios are written ``6.2×`` (:func:`analysis.text.times`), never ``6.2 times``."""
+UNGROUPED = re.compile(r"(?<![\w.,×^⁰-⁹/–-])(?!(?:19|20)\d\d\b)\d{4,}(?![\w.,])")
+"""A count of 1,000 or more without a thousands separator (years excepted)."""
+
+
+def paragraphs(page: str) -> str:
+    """The running text of a site page: its ``<p>`` elements, without code, math or scripts."""
+    body = re.sub(r"<(script|style|svg|math|pre|code|table)\b.*?</\1>", " ", page, flags=re.S | re.I)
+    found = re.findall(r"<p\b[^>]*>(.*?)</p>", body, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", " ", " ".join(found)))
+
+
+def test_the_checkers_catch_what_they_are_for() -> None:
+    assert PROCESS_STATEMENTS.search("XTC's own tables could not be consulted for this book")
+    assert WEB_ONLY.search("Each line's tooltip says how it was obtained")
+    assert RATIO_IN_WORDS.search("which is 6.2 times larger")
+    assert UNGROUPED.findall("1304 rows in 2024, 1,160 runs, 5.04 × 10²³, porian2024, 1024×") == ["1304", "1024"]
+
+
+def test_running_text_states_sources_not_process_and_groups_thousands(real_book) -> None:
+    found: dict[str, list[str]] = {}
+    for page in sorted(real_book.output.rglob("*.html")):
+        text = paragraphs(page.read_text(encoding="utf-8"))
+        hits = [m.group(0) for pattern in (PROCESS_STATEMENTS, RATIO_IN_WORDS, UNGROUPED) for m in pattern.finditer(text)]
+        if hits:
+            found[page.relative_to(real_book.output).as_posix()] = hits[:5]
+    assert found == {}
+
+
+def test_the_pdf_never_asks_the_reader_to_hover(real_book) -> None:
+    if shutil.which("pdftotext") is None:
+        from conftest import unavailable
+
+        unavailable("pdftotext (poppler-utils) not installed")
+    text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(real_book.pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert WEB_ONLY.findall(text) == []
+    assert PROCESS_STATEMENTS.findall(text) == []
+
+
+def test_every_approximate_row_is_listed_with_its_reason() -> None:
+    from analysis.chapters.appendices import approximate_rows, data_tables
+    from analysis.chapters.common import value_kind_text
+
+    rows = approximate_rows()
+    assert len(rows) == sum(t.n_approximate for t in data_tables())
+    assert (rows.loc[rows["read_off"], "reason"] == "read off a figure").all()
+    electra = rows[(rows["table"] == "glue_pretraining.csv") & (rows["row"] == "electra-large")].iloc[0]
+    assert not electra["read_off"] and electra["reason"] == "inference GFLOPs taken from BERT-Large"
+    assert value_kind_text("approximate", electra["source_detail"]) == "approximate (inference GFLOPs taken from BERT-Large)"

@@ -49,6 +49,14 @@ def test_columns_formatters_and_markdown_columns() -> None:
     assert escape_markdown("a\nb") == "a b"
 
 
+def test_a_cell_has_the_typographic_apostrophe_of_the_running_text() -> None:
+    # Pandoc makes apostrophes curly in prose, but not an escaped one: the cell writes it curly itself,
+    # and leaves a quotation mark around a word as a quotation mark.
+    page = pypandoc.convert_text(markdown_table(pd.DataFrame({"t": ["Hoffmann et al.'s 'Kaplan law'"]})).data,
+                                 "html", format="markdown")
+    assert "Hoffmann et al.’s" in page and "'Kaplan law'" in page.replace("&#39;", "'")
+
+
 def test_relative_widths_reach_pandoc() -> None:
     frame = pd.DataFrame({"a": ["x"], "b": ["a long cell " * 12]})
     markdown = markdown_table(frame, widths={"a": 10, "b": 90}).data

@@ -13,8 +13,10 @@ from importlib.metadata import PackageNotFoundError, version
 import pandas as pd
 from IPython.display import Markdown
 
+from analysis import resources
+from analysis.bibliography import author_year
 from analysis.chapters import porian
-from analysis.chapters.common import N_BOOTSTRAP, SEED
+from analysis.chapters.common import N_BOOTSTRAP, SEED, approximate_reason, is_read_off_figure
 from analysis.chapters.epoch import (
     EXCLUDE_TOP_LOSS,
     HUBER_DELTA,
@@ -23,7 +25,7 @@ from analysis.chapters.epoch import (
     epoch_fits,
     isoflop_tolerance_dex,
 )
-from analysis.data import DATA_DIR, TableDescription, describe_tables, external_dataset
+from analysis.data import DATA_DIR, TableDescription, describe_tables, external_dataset, load_table
 from analysis.fit.isoflop import GRID_POINTS_PER_INTERVAL, SAME_SIZE_DEX, SPREAD_FLOOR
 from analysis.published import published_laws
 from analysis.tables import markdown_table
@@ -34,8 +36,9 @@ BUILD_PACKAGES = ("scaling-atlas", "numpy", "scipy", "pandas", "altair", "vl-con
 """The packages whose versions the reproducibility appendix lists."""
 
 __all__ = ["EXCLUDE_TOP_LOSS", "HUBER_DELTA", "ISOFLOP_MIN_RUNS", "LEVEL", "N_BOOTSTRAP", "SEED", "Interpolation",
-           "Methods", "build_date", "checksums_table", "columns_frame", "data_checksums", "data_tables", "interpolation",
-           "methods", "package_versions", "provenance_table", "runs_section", "table_sections", "versions_table"]
+           "Methods", "approximate_rows", "approximate_section", "build_date", "checksums_table", "columns_frame",
+           "data_checksums", "data_tables", "hoffmann_parameter_sets", "interpolation", "methods", "package_versions",
+           "provenance_table", "runs_section", "table_sections", "versions_table"]
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,21 @@ def interpolation() -> Interpolation:
     )
 
 
+HOFFMANN_PRINTED, HOFFMANN_UNROUNDED = "hoffmann2022_approach3", "hoffmann2022_approach3_unrounded"
+"""The two sets of Hoffmann et al.'s Approach 3 in ``scaling_laws.csv``: as printed, and before rounding."""
+
+
+def hoffmann_parameter_sets() -> tuple[dict[str, str], dict[str, str]]:
+    """Hoffmann et al.'s Approach 3 parameters ``E``, ``A``, ``B``, ``alpha``, ``beta`` as printed and before
+    rounding, each as the data table holds it (no digits added or dropped)."""
+    laws = published_laws()
+    sets = []
+    for law_id in (HOFFMANN_PRINTED, HOFFMANN_UNROUNDED):
+        coefficients = laws[law_id].coefficients
+        sets.append({name: f"{coefficients[name]:g}" for name in ("E", "A", "B", "alpha", "beta")})
+    return sets[0], sets[1]
+
+
 @functools.cache
 def methods() -> Methods:
     """The methods appendix (cached; the same fits as chapters 4 and 5)."""
@@ -122,6 +140,51 @@ def provenance_table() -> Markdown:
     return markdown_table(frame, columns={"title": "Table", "file": "File", "rows": "Rows", "exact": "Exact",
                                           "approximate": "Approximate"},
                           formats={k: lambda v: f"{v:,}" for k in ("rows", "exact", "approximate")})
+
+
+def _row_key(table: TableDescription, row: pd.Series) -> str:
+    """A row named by its primary key, with the unit of a numeric key column (``XTC-BERT*, 8 MB``)."""
+    units = {c.name: c.unit for c in table.columns}
+    parts = []
+    for column in table.primary_key:
+        value = row[column]
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        unit = units.get(column) or ""
+        parts.append(f"{value} {unit}" if unit and not isinstance(value, str) else str(value))
+    return ", ".join(parts)
+
+
+@functools.cache
+def approximate_rows() -> pd.DataFrame:
+    """Every approximate row of the curated tables: ``table`` (file), ``row`` (its primary key), ``source``
+    (author-year), ``source_detail``, ``reason`` (:func:`analysis.chapters.common.approximate_reason`) and
+    ``read_off`` (whether its values were read off a figure); in table order."""
+    rows = []
+    for table in data_tables():
+        if not table.n_approximate:
+            continue
+        frame = load_table(table.name)
+        for _, row in frame[frame["value_kind"] == "approximate"].iterrows():
+            detail = str(row["source_detail"])
+            rows.append({"table": f"{table.name}.csv", "row": _row_key(table, row),
+                         "source": author_year(row["source"], resources.bibliography()), "source_detail": detail,
+                         "reason": approximate_reason(detail), "read_off": is_read_off_figure(detail)})
+    return pd.DataFrame(rows, columns=["table", "row", "source", "source_detail", "reason", "read_off"])
+
+
+def approximate_section() -> Markdown:
+    """The data appendix's section on approximate rows: a heading, their counts, and one row each with its
+    table, key, source and where in the source its values are."""
+    rows = approximate_rows()
+    header = (
+        f"## Approximate rows\n\nThe curated tables hold {len(rows):,} approximate rows, "
+        f"{int(rows['read_off'].sum()):,} of them read off a figure. For each of the others, the last column says "
+        "where its values come from, and so why they are approximate.\n\n"
+    )
+    return Markdown(header + markdown_table(
+        rows, columns={"table": "File", "row": "Row", "source": "Source", "source_detail": "Where in the source"},
+        widths={"table": 22, "row": 22, "source": 18, "source_detail": 38}).data)
 
 
 def columns_frame(table: TableDescription) -> pd.DataFrame:
@@ -183,15 +246,18 @@ RUNS_COLUMNS = pd.DataFrame([
 """The columns of the external runs file and how :func:`analysis.data.load_chinchilla_runs` loads them."""
 
 
+def _citation_group(keys: tuple[str, ...] | list[str]) -> str:
+    """Bibliography keys as one pandoc citation group: ``[@a; @b]`` reads "(A 2020; B 2021)"."""
+    return "[" + "; ".join(f"@{key}" for key in keys) + "]"
+
+
 def table_section(table: TableDescription) -> str:
     """One curated table in the data appendix: heading, description, download link, sources, columns."""
     link = table.path if table.path.startswith("data/") else f"data/{table.path}"
     header = (
         f"## {table.title}\n\n{table.description}\n\n"
-        f"[Download {table.name}.csv](../{link}) · {table.n_rows} rows: "
-        f"{table.n_exact} exact, {table.n_approximate} approximate · sources: "
-        + "; ".join(f"[@{key}]" for key in table.sources)
-        + "\n\n"
+        f"[Download {table.name}.csv](../{link}) · {table.n_rows:,} rows: "
+        f"{table.n_exact:,} exact, {table.n_approximate:,} approximate · sources: {_citation_group(table.sources)}\n\n"
     )
     return header + markdown_table(
         columns_frame(table),
@@ -212,7 +278,7 @@ def runs_section() -> Markdown:
         f"## {runs.title}\n\n{runs.description} Every value is approximate: it was recovered from the positions of "
         f"the markers in a published figure. {runs.licence_note}\n\n"
         f"[Download {runs.mirror_name} from its source]({runs.url}) · {runs.rows} rows, all approximate · "
-        f"SHA-256 `{runs.sha256}` · sources: " + "; ".join(f"[@{key}]" for key in runs.citations) + "\n\n"
+        f"SHA-256 `{runs.sha256}` · sources: {_citation_group(runs.citations)}\n\n"
     )
     return Markdown(header + markdown_table(
         RUNS_COLUMNS, columns={"column": "Column", "loaded as": "Loaded as", "unit": "Unit", "description": "Description"},

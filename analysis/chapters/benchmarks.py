@@ -244,7 +244,7 @@ class BenchmarksChapter:
             )
         low, high = self.slope_interval
         return (
-            f"the effective size of {row['name']} is {NOT_DETERMINED} by these data: the slope's {LEVEL:.0%} "
+            f"the effective size of {row['name']} is {NOT_DETERMINED} by these data: the slope’s {LEVEL:.0%} "
             f"interval, {fixed(low)} to {fixed(high)} points per tenfold, includes zero (in "
             f"{self.slope_sign_share:.0%} of the bootstrap resamples the trend is flat or falls with size), "
             f"and a trend that may not rise cannot say at which size a score of {fixed(row['score'], 2)} "

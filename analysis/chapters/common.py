@@ -11,16 +11,21 @@ from analysis import resources
 from analysis.bibliography import author_year
 from analysis.text import LEVEL, format_signed
 
-__all__ = ["LEVEL", "N_BOOTSTRAP", "SEED", "date_at_decimal_year", "decimal_year", "fixed", "fixed_with_interval",
-           "month_start", "provenance_columns", "source_text"]
+__all__ = ["LEVEL", "N_BOOTSTRAP", "SEED", "approximate_reason", "date_at_decimal_year", "decimal_year", "fixed",
+           "fixed_with_interval", "is_read_off_figure", "month_start", "provenance_columns", "source_text",
+           "value_kind_text"]
 
 N_BOOTSTRAP = 2000
 """Bootstrap resamples of the models behind every interval of chapters 1 to 3."""
 SEED = 0
 """Seed of every bootstrap of the book, so each build prints the same numbers."""
 
-VALUE_KINDS = {"approximate": "approximate (read off a figure)", "exact": "exact (from a table or text)"}
-"""How tooltips spell out a row's ``value_kind``."""
+EXACT_TEXT = "exact (from a table or text)"
+"""How tooltips spell out an exact row."""
+READ_OFF_TEXT = "read off a figure"
+"""Why most approximate rows are approximate, as tooltips and the preface say it."""
+_READ_OFF = re.compile(r"\bread off\b", re.IGNORECASE)
+_DERIVATION = re.compile(r"\b(taken from|derived from|computed from)\b", re.IGNORECASE)
 
 
 TOOLTIP_DETAIL_LIMIT = 40
@@ -39,12 +44,37 @@ def source_text(key: str, detail: str) -> str:
     return f"{cited}, {first}" if first else cited
 
 
+def is_read_off_figure(detail: str) -> bool:
+    """Whether a row's ``source_detail`` says its values were read off a figure."""
+    return bool(_READ_OFF.search(detail))
+
+
+def approximate_reason(detail: str) -> str:
+    """Why an approximate row is approximate, from its ``source_detail``: ``"read off a figure"``, or the
+    clause of the detail that says where a value was taken or derived from (``"inference GFLOPs taken from
+    BERT-Large"``), or, when the detail names neither, a pointer to the data appendix."""
+    if is_read_off_figure(detail):
+        return READ_OFF_TEXT
+    clauses = [c.strip() for c in re.split(r"[;,]", detail)]
+    derived = [c for c in clauses if _DERIVATION.search(c)]
+    return derived[-1] if derived else "see its source detail in the data appendix"
+
+
+def value_kind_text(kind: str, detail: str) -> str:
+    """A row's ``value_kind`` in words, with the reason for an approximate one: ``"exact (from a table or
+    text)"``, ``"approximate (read off a figure)"``, ``"approximate (inference GFLOPs taken from BERT-Large)"``."""
+    if kind == "approximate":
+        return f"approximate ({approximate_reason(detail)})"
+    return EXACT_TEXT if kind == "exact" else kind
+
+
 def provenance_columns(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with ``source`` and ``value_kind`` as readable text, the raw values kept as
     ``source_key`` and ``raw_value_kind``."""
     return frame.assign(
         source=[source_text(k, d) for k, d in zip(frame["source"], frame["source_detail"].fillna(""), strict=True)],
-        value_kind=[VALUE_KINDS.get(kind, kind) for kind in frame["value_kind"]],
+        value_kind=[value_kind_text(kind, detail) for kind, detail
+                    in zip(frame["value_kind"], frame["source_detail"].fillna(""), strict=True)],
         source_key=frame["source"],
         raw_value_kind=frame["value_kind"],
     )

@@ -20,7 +20,7 @@ import pandas as pd
 from IPython.display import Markdown
 
 from analysis.chapters import porian
-from analysis.chapters.common import SEED, provenance_columns, source_text
+from analysis.chapters.common import SEED, fixed, provenance_columns, source_text
 from analysis.chapters.compute_optimal import KAPLAN_COMPUTE_PER_MINIMUM, PF_DAY_FLOP, kaplan_law
 from analysis.chapters.epoch import notable_model
 from analysis.data import load_table
@@ -49,6 +49,9 @@ KAPLAN_QUOTED = "kaplan2020"
 """Kaplan et al.'s exponent as Hoffmann et al. quote it (Table 2)."""
 HOFFMANN = "hoffmann2022_approach1"
 """Hoffmann et al.'s Approach 1, whose projections (Table 3) are the chapter's Chinchilla line."""
+
+DROP_DECIMALS = 2
+"""Decimals of every drop of the exponent the chapter and the preface print (the intervals of ``a`` are wider)."""
 
 SHORT_NAMES = {1: ("Kaplan", "set-up"), 2: ("last layer", "counted"), 3: ("short", "warmup"),
                4: ("decay", "matched"), 5: ("AdamW", "tuned")}
@@ -251,6 +254,10 @@ class KaplanChinchillaChapter:
         if step <= porian.STEPS[0]:
             raise ValueError(f"step {step} has no step before it")
         return self.a(dataset, step - 1) - self.a(dataset, step)
+
+    def drop_text(self, dataset: str, step: int) -> str:
+        """:meth:`drop` as the book prints it, to :data:`DROP_DECIMALS` decimals (``"0.10"``), the same for every step."""
+        return fixed(self.drop(dataset, step), DROP_DECIMALS)
 
     @property
     def drops(self) -> pd.DataFrame:

@@ -49,6 +49,9 @@ TEX = {"E": "$E$", "A": "$A$", "B": "$B$", "alpha": r"$\alpha$", "beta": r"$\bet
 """How the parameter table names each row (typeset math)."""
 PRINTED_DIGITS = {"E": 2, "A": 2, "B": 2, "alpha": 4, "beta": 4}
 """Decimals Besiroglu et al.'s Table 1 prints for each estimate."""
+LABELLED_BUDGETS = (6e18, 1e19, 3e19, 6e19, 1e20, 3e20, 6e20, 1e21, 3e21)
+"""The IsoFLOP budgets (FLOP) as Hoffmann et al. (2022) label them in the legend of their Figure 3, smallest first."""
+
 MARKED_MODEL = "gopher"
 """The model the chapter's figure marks, at its size and at the budget Hoffmann et al. state for it."""
 MOSTLY = 0.9
@@ -110,6 +113,16 @@ class ParametricLossChapter:
     def n_slices(self) -> int:
         """IsoFLOP slices the runs lie on."""
         return int(self.runs["budget"].nunique())
+
+    @property
+    def budgets_below_labels(self) -> tuple[float, float]:
+        """How far below its label in :data:`LABELLED_BUDGETS` each extracted budget lies, as a share of the
+        label: ``(smallest, largest)``. Raises ``ValueError`` when the slices and labels differ in number."""
+        budgets = sorted(self.runs["budget"].dropna().unique())
+        if len(budgets) != len(LABELLED_BUDGETS):
+            raise ValueError(f"{len(budgets)} IsoFLOP slices against {len(LABELLED_BUDGETS)} labelled budgets")
+        shortfall = [1 - budget / label for budget, label in zip(budgets, LABELLED_BUDGETS, strict=True)]
+        return min(shortfall), max(shortfall)
 
     @property
     def n_in_slices(self) -> int:

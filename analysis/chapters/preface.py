@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pandas as pd
 from IPython.display import Markdown
 
-from analysis.chapters.appendices import data_tables
+from analysis.chapters.appendices import approximate_rows, data_tables
 from analysis.chapters.benchmarks import benchmarks_chapter
 from analysis.chapters.common import fixed
 from analysis.chapters.compression import compression_chapter
@@ -17,7 +17,7 @@ from analysis.chapters.kaplan_chinchilla import KaplanChinchillaChapter, kaplan_
 from analysis.chapters.parametric_loss import HOFFMANN, HOFFMANN_ROUNDED, OURS, parametric_loss_chapter
 from analysis.chapters.pretraining import pretraining_chapter
 from analysis.tables import markdown_table
-from analysis.text import LEVEL, format_si, names_list, number, with_interval, with_unit
+from analysis.text import LEVEL, format_si, names_list, number, times, with_interval, with_unit
 
 EQUAL_SPLIT = 0.5
 """The exponent ``a`` of an allocation that grows parameters and tokens in equal proportion."""
@@ -25,11 +25,23 @@ EQUAL_SPLIT = 0.5
 
 @dataclass(frozen=True)
 class Preface:
-    """The preface's numbers: the key findings and the size of the curated data."""
+    """The preface's numbers: the key findings and the size of the curated data.
+
+    Attributes:
+        n_rows: rows of the curated tables.
+        n_approximate: rows marked approximate, ``n_read_off`` of them read off a published figure and the rest
+            approximate for another reason their source detail gives.
+    """
 
     findings: pd.DataFrame
     n_rows: int
     n_approximate: int
+    n_read_off: int
+
+    @property
+    def n_other_approximate(self) -> int:
+        """Approximate rows not read off a figure (a value taken from another model, a derived count, ...)."""
+        return self.n_approximate - self.n_read_off
 
     def findings_table(self) -> Markdown:
         """The key findings as a table: chapter, question, finding."""
@@ -58,7 +70,7 @@ def key_findings() -> pd.DataFrame:
             "Which compression gives the best score for its size?",
             f"{names_list(sorted(ch2.frontier['technique'].str.capitalize().unique()))}: the Pareto frontier is "
             f"{ch2.frontier_names}; the best score ({fixed(best['glue'])}) is {ch2.name(best)} at "
-            f"{with_unit(fixed(best['size_mb'], 0), 'MB')}, {fixed(best['compression_ratio'])}× smaller than 32-bit BERT-Base.",
+            f"{with_unit(fixed(best['size_mb'], 0), 'MB')}, {times(best['compression_ratio'])} smaller than 32-bit BERT-Base.",
         ),
         ("3", "Does non-embedding size predict benchmark score?", ch3.key_finding()),
         (
@@ -95,8 +107,8 @@ def _staircase_finding(ch6: KaplanChinchillaChapter) -> str:
         f"Set-up choices: on Porian et al.'s RefinedWeb runs the exponent a falls from "
         f"{with_interval(first['a'], first['a_lo'], first['a_hi'], 3)} in Kaplan et al.'s set-up to "
         f"{with_interval(last['a'], last['a_lo'], last['a_hi'], 3)} once the last layer is counted, the warmup "
-        f"shortened, the decay matched to each run and AdamW tuned per size; step {largest} "
-        f"({ch6.setting(largest)}) moves it most, by {number(ch6.drop('rw', largest), 2)}."
+        f"shortened and AdamW tuned per size with a constant learning rate; step {largest} "
+        f"({ch6.setting(largest)}) moves it most, by {ch6.drop_text('rw', largest)}."
     )
 
 
@@ -104,4 +116,5 @@ def _staircase_finding(ch6: KaplanChinchillaChapter) -> str:
 def preface() -> Preface:
     """The preface (cached)."""
     tables = data_tables()
-    return Preface(key_findings(), sum(t.n_rows for t in tables), sum(t.n_approximate for t in tables))
+    return Preface(key_findings(), sum(t.n_rows for t in tables), sum(t.n_approximate for t in tables),
+                   int(approximate_rows()["read_off"].sum()))
