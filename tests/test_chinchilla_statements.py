@@ -326,5 +326,6 @@ def test_display_tables_match_the_computed_values(ch4: co.ComputeOptimalChapter,
     assert list(parameters.index) == ["E", "A", "B", "alpha", "beta", "a", "b", "n_opt"]
     assert float(parameters.loc["alpha", pl.HOFFMANN_ROUNDED]) == pytest.approx(HOFFMANN["alpha"])
     assert float(parameters.loc["E", pl.OURS].split(" (")[0]) == pytest.approx(fits.parametric.params["E"], rel=1e-3)
-    assert parameters.loc["E", pl.BESIROGLU] == "1.820 ± 0.03"
+    assert parameters.loc["E", pl.BESIROGLU] == "1.82 ± 0.03"
+    assert parameters.loc["alpha", pl.HOFFMANN_ROUNDED] == "0.34" and parameters.loc["B", pl.BESIROGLU].startswith("2,085.43")
     assert parameters.loc["n_opt", pl.HOFFMANN] == FIGURE4_GOPHER_N_OPT

@@ -250,10 +250,11 @@ class KaplanChinchillaChapter:
         return self.settings[step]
 
     def drop(self, dataset: str, step: int) -> float:
-        """How much a step lowers the exponent: ``a(step - 1) - a(step)`` (steps 2 to 5)."""
-        if step <= porian.STEPS[0]:
-            raise ValueError(f"step {step} has no step before it")
-        return self.a(dataset, step - 1) - self.a(dataset, step)
+        """How much a step lowers the exponent from the setting it changes (:data:`porian.BASE_STEP`):
+        ``a(base) - a(step)`` (steps 2 to 5)."""
+        if step not in porian.BASE_STEP:
+            raise ValueError(f"step {step} changes no earlier step")
+        return self.a(dataset, porian.BASE_STEP[step]) - self.a(dataset, step)
 
     def drop_text(self, dataset: str, step: int) -> str:
         """:meth:`drop` as the book prints it, to :data:`DROP_DECIMALS` decimals (``"0.10"``), the same for every step."""
@@ -262,10 +263,10 @@ class KaplanChinchillaChapter:
     @property
     def drops(self) -> pd.DataFrame:
         """Every step's drop (:meth:`drop`): ``dataset``, ``step``, ``drop``, ``share`` (of the whole fall from
-        step 1 to step 5 on that dataset)."""
+        step 1 to step 5 on that dataset; the shares of the steps on :data:`porian.PATH_STEPS` add up to one)."""
         rows = []
         for dataset in porian.DATASETS:
-            total = self.a(dataset, porian.STEPS[0]) - self.a(dataset, porian.STEPS[-1])
+            total = self.whole_fall(dataset)
             for step in porian.STEPS[1:]:
                 rows.append({"dataset": dataset, "step": step, "drop": self.drop(dataset, step),
                              "share": self.drop(dataset, step) / total})
@@ -280,10 +281,9 @@ class KaplanChinchillaChapter:
         """Whether ``step`` has drop rank ``rank`` (0 = largest, -1 = smallest) on both datasets."""
         return all(self.ranked_steps(dataset)[rank] == step for dataset in porian.DATASETS)
 
-    @property
-    def ranking_text(self) -> str:
-        """The steps of RefinedWeb from the largest drop to the smallest: ``"step 2 (last layer counted), ..."``."""
-        return names_list(f"step {step} ({self.setting(step)})" for step in self.ranked_steps(PROFILE_DATASET))
+    def ranking_text(self, dataset: str) -> str:
+        """The steps of one dataset from the largest drop to the smallest: ``"step 2 (last layer counted), ..."``."""
+        return names_list(f"step {step} ({self.setting(step)})" for step in self.ranked_steps(dataset))
 
     @property
     def same_ranking(self) -> bool:
@@ -375,8 +375,8 @@ class KaplanChinchillaChapter:
         return names_list(f"{r.dataset_name} step {r.step} at {format_power(r.C, 3, 'FLOP')}" for r in rows) or "none"
 
     def whole_fall(self, dataset: str) -> float:
-        """How much the exponent falls from the first step to the last on one dataset."""
-        return self.a(dataset, porian.STEPS[0]) - self.a(dataset, porian.STEPS[-1])
+        """How much the exponent falls from the first step to the last on one dataset (along :data:`porian.PATH_STEPS`)."""
+        return self.a(dataset, porian.PATH_STEPS[0]) - self.a(dataset, porian.PATH_STEPS[-1])
 
     def gap_factor(self, gap: float) -> float:
         """The factor in ``N_opt`` that a difference ``gap`` in the exponent makes at the marked model's budget,

@@ -24,7 +24,15 @@ from analysis.fit.laws import PARAMETER_NAMES, ParametricLaw
 from analysis.fit.likelihood import negative_log_likelihood
 from analysis.published import published_laws
 from analysis.tables import markdown_table
-from analysis.text import format_interval, format_power, format_scientific, format_si, format_signed, format_value
+from analysis.text import (
+    format_interval,
+    format_power,
+    format_scientific,
+    format_si,
+    format_signed,
+    format_value,
+    group_thousands,
+)
 
 HOFFMANN_ROUNDED = "Hoffmann et al., as printed"
 HOFFMANN = "Hoffmann et al., unrounded"
@@ -50,12 +58,22 @@ TEX = {"E": "$E$", "A": "$A$", "B": "$B$", "alpha": r"$\alpha$", "beta": r"$\bet
 PRINTED_DIGITS = {"E": 2, "A": 2, "B": 2, "alpha": 4, "beta": 4}
 """Decimals Besiroglu et al.'s Table 1 prints for each estimate."""
 LABELLED_BUDGETS = (6e18, 1e19, 3e19, 6e19, 1e20, 3e20, 6e20, 1e21, 3e21)
-"""The IsoFLOP budgets (FLOP) as Hoffmann et al. (2022) label them in the legend of their Figure 3, smallest first."""
+"""The IsoFLOP budgets (FLOP) as Hoffmann et al. (2022) label them in the legend of their Figure 4, smallest first."""
 
 MARKED_MODEL = "gopher"
 """The model the chapter's figure marks, at its size and at the budget Hoffmann et al. state for it."""
 MOSTLY = 0.9
 """A share above which the prose says "almost all"."""
+
+
+def _as_printed(value: float) -> str:
+    """A published number as its source prints it (the data keep the printed digits): ``0.34``, ``2,085.43``."""
+    return group_thousands(f"{value:g}")
+
+
+def _estimate(value: float) -> str:
+    """An estimate to four significant figures, thousands grouped: ``0.4517``, ``2,143``."""
+    return group_thousands(format_value(value, 4))
 
 
 def signed_percent(value: float, digits: int = 2) -> str:
@@ -294,20 +312,24 @@ class ParametricLossChapter:
     def parameter_frame(self) -> pd.DataFrame:
         """One row per parameter, and a last row ``n_opt`` (parameters at Gopher's stated budget), as text:
         Hoffmann et al. as printed and unrounded, the replication's Table 1 (± standard error as
-        printed), its objective refitted here, and our Huber fit (95% bootstrap interval). Estimates to
-        four significant figures, intervals to three, sizes to two."""
+        printed), its objective refitted here, and our Huber fit (95% bootstrap interval). Published
+        parameters as their sources print them, estimates to four significant figures, intervals to three,
+        sizes to two; thousands grouped."""
         rows = []
         for name, row in self.comparison.iterrows():
-            replicated = format_value(row[BESIROGLU], 4)
+            # A published parameter as its source prints it; the exponents a and b follow from them.
+            as_published = _as_printed if name in PARAMETER_NAMES else _estimate
+            replicated = as_published(row[BESIROGLU])
             if np.isfinite(row["besiroglu_se"]):
-                replicated += f" ± {row['besiroglu_se']:g}"
+                replicated += f" ± {_as_printed(row['besiroglu_se'])}"
+            interval = format_interval(row["ours_lo"], row["ours_hi"], formatter=lambda v: group_thousands(format_value(v, 3)))
             rows.append({
                 "Parameter": str(name),
-                HOFFMANN_ROUNDED: format_value(row[HOFFMANN_ROUNDED], 4),
-                HOFFMANN: format_value(row[HOFFMANN], 4),
+                HOFFMANN_ROUNDED: as_published(row[HOFFMANN_ROUNDED]),
+                HOFFMANN: as_published(row[HOFFMANN]),
                 BESIROGLU: replicated,
-                REPRODUCED: format_value(row[REPRODUCED], 4),
-                OURS: f"{format_value(row[OURS], 4)} ({format_interval(row['ours_lo'], row['ours_hi'], 3)})",
+                REPRODUCED: _estimate(row[REPRODUCED]),
+                OURS: f"{_estimate(row[OURS])} ({interval})",
             })
         size = {label: self.n_opt_text(label) for label in ALL_SETS}
         rows.append({"Parameter": "n_opt", **size,

@@ -23,6 +23,14 @@ DATASETS = {"rw": "RefinedWeb", "owt2": "OpenWebText2"}
 STEPS = (1, 2, 3, 4, 5)
 """The settings of each dataset, in the paper's order (see the runs table's description)."""
 
+BASE_STEP = {2: 1, 3: 2, 4: 3, 5: 3}
+"""The setting each step changes, as the arrows of Porian et al.'s Figure 1 run: steps 2 to 4 each build on the one
+before; step 5 builds on step 3, with a constant learning rate instead of step 4's matched decay and AdamW tuned per
+size. Steps 1, 2, 3 and 5 lead from Kaplan et al.'s set-up to Hoffmann et al.'s exponent; step 4 branches off."""
+
+PATH_STEPS = (1, 2, 3, 5)
+"""The steps from Kaplan et al.'s set-up to the last one, each building on the one before."""
+
 SEED_NOISE = {"rw": 0.002, "owt2": 0.01}
 """Standard deviation (nats/token) of the Gaussian noise Porian et al.'s bootstrap adds to every loss, per dataset:
 ``noise_low`` of ``RW_SEED_CONFIG`` and ``OWT2_SEED_CONFIG`` in the repository's ``configs.py``. Their code meant the
