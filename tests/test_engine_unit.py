@@ -139,3 +139,17 @@ def test_chart_takes_the_same_share_of_the_pdf_text_width_as_of_the_site_column(
     assert chart_print_width(svg) == "{width=" + share + "}"
     assert chart_print_width("<svg><g/></svg>") == ""
 
+
+
+def test_every_option_of_build_and_preview_says_what_it_does() -> None:
+    import argparse
+
+    from bookengine.commands import register
+
+    parser = argparse.ArgumentParser(prog="atlas")
+    register(parser.add_subparsers())
+    commands = parser._subparsers._group_actions[0].choices
+    for name in ("build", "preview"):
+        assert commands[name].description, name
+        for action in commands[name]._actions:
+            assert action.help, f"atlas {name} {action.option_strings} has no help text"
