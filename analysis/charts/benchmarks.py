@@ -43,7 +43,7 @@ def _tooltip() -> list[alt.Tooltip]:
         alt.Tooltip("family:N", title="Family"),
         alt.Tooltip("organisation:N", title="Organisation"),
         alt.Tooltip("parameters_text:N", title="Non-embedding parameters"),
-        alt.Tooltip("score:Q", title="Average benchmark score", format=".1f"),
+        alt.Tooltip("score:Q", title="Average benchmark score", format=".2f"),
         alt.Tooltip("residual:Q", title="Above trend (points)", format="+.1f"),
         alt.Tooltip("effective_text:N", title="Effective size (95% interval)"),
         alt.Tooltip("source:N", title="Source"),
