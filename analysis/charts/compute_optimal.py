@@ -406,7 +406,7 @@ def budget_readout_chart(laws: pd.DataFrame, initial_budget: float, named_budget
     )
     rows = laws[list(LAW_COLUMNS)].assign(row=[str(k) for k in range(len(laws))])
     order = ["title", "gap", "header", *rows["row"]]  # the header's two lines take the gap's room
-    y = alt.Y("row:N", axis=None, scale=alt.Scale(domain=order, paddingInner=0, paddingOuter=0))
+    y = alt.Y("row:N", axis=None, scale=alt.Scale(domain=order, padding=0))
     title = _readout_title(f"'Compute-optimal allocation at ' + {axes.flop_expr(BUDGET_PARAM)}").encode(
         x=alt.value(0), y=y)
     header = (

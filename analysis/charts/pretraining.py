@@ -179,7 +179,7 @@ def efficiency_over_time(
     x = alt.X(
         "release_date:T",
         title="Release date",
-        scale=alt.Scale(domain=[d.strftime("%Y-%m-%d") for d in date_domain], nice=False),
+        scale=alt.Scale(domain=[alt.DateTime(year=d.year, month=d.month, date=d.day) for d in date_domain], nice=False),
         axis=alt.Axis(format="%Y", tickCount="year"),
     )
     reference = format_value(reference_gflops, 2)
