@@ -270,6 +270,12 @@ def label_layer(base: alt.Chart, tooltip: Sequence[alt.Tooltip], opacity: alt.Op
     ).transform_filter(far)
     channels = base.encoding.to_dict()  # the points' x and y fields
     leader = leader.encode(x2=alt.X2(channels["x"]["field"]), y2=alt.Y2(channels["y"]["field"]), tooltip=list(tooltip))
+    # the leaders take their scales' domains from the other layers: with x2 beside it, Vega-Lite leaves
+    # an explicit date domain unparsed and warns that the layers' domains conflict
+    for channel in ("x", "y"):
+        scale = channels[channel].get("scale")
+        if isinstance(scale, dict) and "domain" in scale:
+            leader = leader.encode(**{channel: {**channels[channel], "scale": {k: v for k, v in scale.items() if k != "domain"}}})
     if opacity is not None:
         text, leader = text.encode(opacity=opacity), leader.encode(opacity=opacity)
     return alt.layer(leader, text)

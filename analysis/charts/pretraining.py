@@ -179,7 +179,8 @@ def efficiency_over_time(
     x = alt.X(
         "release_date:T",
         title="Release date",
-        scale=alt.Scale(domain=[alt.DateTime(year=d.year, month=d.month, date=d.day) for d in date_domain], nice=False),
+        # milliseconds since 1970: a domain every layer reads alike (the leaders' x2 would keep date strings unparsed)
+        scale=alt.Scale(domain=[d.value // 1_000_000 for d in date_domain], nice=False),
         axis=alt.Axis(format="%Y", tickCount="year"),
     )
     reference = format_value(reference_gflops, 2)
