@@ -21,9 +21,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_progress_option(build)
     build.set_defaults(handler=_build)
 
-    preview = subparsers.add_parser("preview", help="serve the site locally and rebuild on change")
+    preview = subparsers.add_parser("preview", help="serve the site locally and rebuild on change",
+                                    description="Build the book, serve its site on 127.0.0.1 and rebuild it when a "
+                                                "source changes.")
     preview.add_argument("--port", type=_port, default=4200, help="port on 127.0.0.1 (default 4200; 0 picks a free one)")
-    preview.add_argument("--project", default=".")
+    preview.add_argument("--project", default=".", help="book project folder (default: current folder)")
     preview.add_argument("--no-pdf", action="store_true", help="skip the PDF on rebuilds (faster)")
     _add_progress_option(preview)
     preview.set_defaults(handler=_preview)

@@ -8,14 +8,23 @@ import json
 import re
 
 SECTION_SPLIT = re.compile(r"(?=<h[12][^>]*\bid=\")")
+BLOCK_TAG = re.compile(r"</?(?:p|div|br|li|ul|ol|dl|dt|dd|h[1-6]|table|caption|thead|tbody|tr|td|th|figure|figcaption|"
+                       r"section|header|footer|nav|blockquote|pre|hr)\b[^>]*>", re.I)
 TAG = re.compile(r"<[^>]+>")
-SKIP = re.compile(r"<(script|style|svg|math|details)\b.*?</\1>", re.S | re.I)
+SKIP = re.compile(r"<(script|style|svg|details|annotation)\b.*?</\1>"
+                  r"|<div class=\"atlas-chart-tools\"[^>]*>.*?</div>", re.S | re.I)
+"""Left out of the index: scripts, styles, SVG, folded code, the TeX source of math, and the download
+buttons under every chart."""
+SPACE_BEFORE = re.compile(r"\s+([,.;:!?)\]}’”])")
+SPACE_AFTER = re.compile(r"([(\[{‘“])\s+")
 
 
 def plain_text(fragment: str) -> str:
-    """Visible text of an HTML fragment (scripts, styles, SVG and folded code left out)."""
-    text = TAG.sub(" ", SKIP.sub(" ", fragment))
-    return re.sub(r"\s+", " ", html.unescape(text)).strip()
+    """Visible text of an HTML fragment: a block's edges become spaces, inline markup none (math reads
+    as its symbols, ``6ND``), and no space is left before punctuation."""
+    text = TAG.sub("", BLOCK_TAG.sub(" ", SKIP.sub(" ", fragment)))
+    text = re.sub(r"\s+", " ", html.unescape(text)).strip()
+    return SPACE_AFTER.sub(r"\1", SPACE_BEFORE.sub(r"\1", text))
 
 
 def page_entries(url: str, page_title: str, fragment: str) -> list[dict[str, str]]:

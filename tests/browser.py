@@ -8,7 +8,7 @@ The API, all small:
 * ``chromium()``: context manager yielding one launched Playwright ``Browser`` (tests share one
   through the session fixture ``browser`` in ``conftest.py``).
 * ``open_page(browser, base, **context_options)``: a fresh context + page that records console
-  errors, page errors, dialogs and every request to a host other than ``base`` (those are aborted);
+  errors and warnings, page errors, dialogs and every request to a host other than ``base`` (those are aborted);
   returns ``(page, log)``; call ``log.close()`` (or ``page.context.close()``) when done.
 * ``internal_links(site)`` / ``broken_internal_links(site)``: every internal ``href``/``src`` of every
   page (fragments included) and the ones that do not resolve to a file or an element id.
@@ -76,6 +76,7 @@ class PageLog:
     context: object
     errors: list[str] = field(default_factory=list)   # console errors, uncaught exceptions, dialogs
     foreign: list[str] = field(default_factory=list)  # requests to any host other than the test server
+    warnings: list[str] = field(default_factory=list)  # console warnings (Vega's about its specs among them)
 
     def close(self) -> None:
         self.context.close()
@@ -95,7 +96,8 @@ def open_page(browser, base: str, **context_options):
 
     context.route("**/*", route)
     page = context.new_page()
-    page.on("console", lambda m: log.errors.append(f"{page.url}: {m.text}") if m.type == "error" else None)
+    page.on("console", lambda m: log.errors.append(f"{page.url}: {m.text}") if m.type == "error"
+            else log.warnings.append(f"{page.url}: {m.text}") if m.type == "warning" else None)
     page.on("pageerror", lambda e: log.errors.append(f"{page.url}: {e}"))
     page.on("dialog", lambda d: (log.errors.append(f"{page.url}: dialog {d.message}"), d.dismiss()))
     return page, log
@@ -163,7 +165,7 @@ def chart_marks(page, timeout_ms: float = 15000) -> list[int]:
 
 def check_pages(browser, site: Path, base: str) -> dict[str, list[int]]:
     """Open every page of ``site`` (served at ``base``) and assert what every page must satisfy:
-    no console error, no request to another host, every chart draws data marks, and every sidebar
+    no console error or warning, no request to another host, every chart draws data marks, and every sidebar
     and previous/next link resolves to a page of the site. Returns the mark counts per chart per page."""
     pages = sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html"))
     page, log = open_page(browser, base)
@@ -180,6 +182,7 @@ def check_pages(browser, site: Path, base: str) -> dict[str, list[int]]:
         log.close()
     assert log.foreign == [], f"requests to other hosts: {log.foreign[:5]}"
     assert log.errors == [], log.errors[:5]
+    assert log.warnings == [], log.warnings[:5]
     return marks
 
 

@@ -92,7 +92,7 @@ SVG_TEXT = {
     "residuals_by_model": ("ELMo", "below (−) the trend"),
     "efficiency_over_time": ("GFLOPs per example (adjusted)", "Release date"),
     "size_vs_score": ("L=12", "Model size (MB"),
-    "compression_summary": ("XTC-BERT", "GLUE points per MB"),
+    "compression_summary": ("XTC-BERT", "GLUE points/MB"),
     "score_vs_parameters": ("Memory", "Non-embedding parameters"),
     "residuals_ranked": ("Gemma", "below (−) the trend"),
 }

@@ -214,6 +214,8 @@ def test_model_names_next_to_their_star_and_clear_of_each_other(fits: epoch.Epoc
         assert 17 * x_decade <= box[0] and box[2] <= 26 * x_decade and 7 * y_decade <= box[1] and box[3] <= 13 * y_decade
         nearest = np.hypot(max(box[0] - star[0], 0, star[0] - box[2]), max(box[1] - star[1], 0, star[1] - box[3]))
         assert nearest < 20, f"{label} is not beside its star"
+        others = [np.hypot(max(box[0] - x, 0, x - box[2]), max(box[1] - y, 0, y - box[3])) for x, y in stars if (x, y) != star]
+        assert nearest < min(others), f"{label} is nearer another star than its own"
         for other in stars:  # no name covers a star
             assert not (box[0] - 6 < other[0] < box[2] + 6 and box[1] - 6 < other[1] < box[3] + 6), label
     for a in range(len(boxes)):

@@ -139,3 +139,30 @@ def test_chart_takes_the_same_share_of_the_pdf_text_width_as_of_the_site_column(
     assert chart_print_width(svg) == "{width=" + share + "}"
     assert chart_print_width("<svg><g/></svg>") == ""
 
+
+
+def test_every_option_of_build_and_preview_says_what_it_does() -> None:
+    import argparse
+
+    from bookengine.commands import register
+
+    parser = argparse.ArgumentParser(prog="atlas")
+    register(parser.add_subparsers())
+    commands = parser._subparsers._group_actions[0].choices
+    for name in ("build", "preview"):
+        assert commands[name].description, name
+        for action in commands[name]._actions:
+            assert action.help, f"atlas {name} {action.option_strings} has no help text"
+
+
+def test_search_text_reads_math_and_punctuation_and_leaves_out_chart_buttons() -> None:
+    from bookengine.search import page_entries
+
+    fragment = ('<h2 id="sec-a">A <em>section</em></h2><p>The size <math><semantics><msub><mi>N</mi><mtext>opt</mtext>'
+                '</msub><annotation encoding="application/x-tex">N_\\text{opt}</annotation></semantics></math> grows '
+                '(<a href="#fig-b">Figure 1.2</a>), as <em>C</em><sup>0.5</sup>.</p><div class="atlas-chart"></div>'
+                '<div class="atlas-chart-tools" id="t"><span>Download:</span> <button>Data</button> <button>SVG</button>'
+                '</div><table><tr><td>one</td><td>two</td></tr></table>')
+    [entry] = page_entries("chapters/a.html", "Chapter", fragment)
+    assert entry["section"] == "A section" and entry["url"] == "chapters/a.html#sec-a"
+    assert entry["text"] == "The size Nopt grows (Figure 1.2), as C0.5. one two"

@@ -16,6 +16,8 @@ from bookengine.config import load_config
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 PHONE = {"width": 390, "height": 844}
+CHARTS_FITTED = "[...document.querySelectorAll('.atlas-chart')].every(c => c.hasAttribute('data-fitted'))"
+FITTED_VARIANTS = "charts => charts.map(c => c.getAttribute('data-fitted'))"
 
 
 @pytest.fixture(scope="module")
@@ -101,8 +103,10 @@ def test_search_finds_a_word_from_chapter_5(site, base, browser):
     results.first.wait_for(timeout=5000)
     hrefs = [a.split("#")[0] for a in results.evaluate_all("links => links.map(a => a.href)")]
     assert hrefs and set(hrefs) == {base + chapter5}, (word, hrefs)
-    results.first.click()
-    page.wait_for_load_state("load")
+    snippets = page.locator("#search-results .snippet").all_inner_texts()
+    assert not any("Download:" in text for text in snippets), snippets
+    with page.expect_navigation():
+        page.press("#search-input", "Enter")  # Enter opens the first result
     assert page.url.split("#")[0] == base + chapter5
     assert word in page.locator("main").inner_text().lower()
     log.close()
@@ -113,13 +117,35 @@ def test_pages_fit_a_phone_and_the_menu_opens(site, base, browser):
     page, log = open_page(browser, base, viewport=PHONE, is_mobile=True, has_touch=True)
     for name in ["index.html", *chapter_pages(), "references.html"]:
         page.goto(base + name)
-        page.locator(".atlas-chart svg").first.wait_for(timeout=15000) if page.locator(".atlas-chart").count() else None
+        page.wait_for_function(CHARTS_FITTED, timeout=15000)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"], f"{name} is {width} px wide on a {PHONE['width']} px phone"
         assert not page.locator("#sidebar").is_visible()
+        assert set(page.eval_on_selector_all(".atlas-chart", FITTED_VARIANTS)) <= {"narrow"}, name
+    # a link to a figure leaves it below the sticky top bar
+    page.goto(base + chapter_pages()[1] + "#fig-compression-summary")
+    page.wait_for_function(CHARTS_FITTED, timeout=15000)
+    bar = page.evaluate("document.querySelector('.topbar').getBoundingClientRect().bottom")
+    assert page.evaluate("document.getElementById('fig-compression-summary').getBoundingClientRect().top") >= bar
     page.click(".menu-toggle")
     assert page.locator("#sidebar").is_visible()
     assert page.locator("#sidebar a[aria-current=page]").is_visible()
+    log.close()
+    assert log.errors == []
+
+
+@pytest.mark.parametrize("width", [1300, 1024])
+def test_desktop_columns_draw_every_chart_wide(site, base, browser, width):
+    """A desktop column (768 px, or 688 px beside the sidebar of a 1024 px screen) draws the wide layout
+    of every chart (legends at the side, panels side by side), narrowed to the column where needed."""
+    page, log = open_page(browser, base, viewport={"width": width, "height": 900})
+    for name in chapter_pages():
+        page.goto(base + name)
+        page.wait_for_function(CHARTS_FITTED, timeout=15000)
+        assert set(page.eval_on_selector_all(".atlas-chart", FITTED_VARIANTS)) == {"wide"}, (name, width)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        assert page.eval_on_selector_all(".atlas-chart", "cs => cs.filter(c => c.querySelector('svg').getBoundingClientRect()"
+                                         ".width > c.parentElement.clientWidth + 1).length") == 0, name
     log.close()
     assert log.errors == []
 
@@ -134,11 +160,12 @@ def test_dark_theme_is_legible(site, base, browser):
         const bg = luminance(getComputedStyle(document.body).backgroundColor);
         const text = el => ratio(luminance(getComputedStyle(el).color), bg);
         return {bg, body: text(document.querySelector('main p')), link: text(document.querySelector('main p a')),
-                caption: text(document.querySelector('figcaption'))};
+                caption: text(document.querySelector('figcaption')),
+                download: text(document.querySelector('.atlas-chart-tools button'))};
     }""")
     log.close()
     assert colours["bg"] < 0.05  # a dark page
-    assert min(colours["body"], colours["link"], colours["caption"]) >= 4.5, colours  # WCAG AA
+    assert min(colours["body"], colours["link"], colours["caption"], colours["download"]) >= 4.5, colours  # WCAG AA
 
 
 def test_real_book_pdf(real_book):

@@ -58,6 +58,12 @@ def si_label_expr(suffix: str = "") -> str:
     return f"({expr}) + '{suffix}'" if suffix else expr
 
 
+def count_label_expr() -> str:
+    """Vega expression labelling a count ``datum.value`` as ``analysis.text.format_count`` writes it:
+    ``300M``, ``1.5T`` below 10¹⁵, a power of ten (``10¹⁵``, not ``1000T``) from there."""
+    return f"abs(datum.value) >= 1e15 ? {power_expr('datum.value')} : {si_label_expr()}"
+
+
 def superscript_expr(integer: str) -> str:
     """Vega expression writing the integer expression ``integer`` in superscript digits (``-4 -> "⁻⁴"``)."""
     text = f"toString({integer})"

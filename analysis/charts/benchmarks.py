@@ -16,7 +16,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from analysis.charts.axes import auto_log_ticks, si_label_expr
+from analysis.charts.axes import auto_log_ticks, count_label_expr, si_label_expr
 from analysis.charts.layers import Axis, label_layer, place_labels, ranked_residual_bars, trend_band, trend_layers
 from analysis.charts.source import with_source
 from analysis.charts.theme import CATEGORICAL, FIT_COLOR, HEIGHT, INK, MUTED_OPACITY, OTHER_COLOR, WIDTH
@@ -43,7 +43,7 @@ def _tooltip() -> list[alt.Tooltip]:
         alt.Tooltip("family:N", title="Family"),
         alt.Tooltip("organisation:N", title="Organisation"),
         alt.Tooltip("parameters_text:N", title="Non-embedding parameters"),
-        alt.Tooltip("score:Q", title="Average benchmark score", format=".1f"),
+        alt.Tooltip("score:Q", title="Average benchmark score", format=".2f"),
         alt.Tooltip("residual:Q", title="Above trend (points)", format="+.1f"),
         alt.Tooltip("effective_text:N", title="Effective size (95% interval)"),
         alt.Tooltip("source:N", title="Source"),
@@ -114,7 +114,8 @@ def score_vs_parameters(points: pd.DataFrame, trend: TrendResult, level: float =
             f"log-linear trend line and its {level:.0%} band."
         ),
     )
-    return with_source(chart, points, fits="this book", narrow={"labels": "hide"})
+    # one legend column on a phone: "Memory³-2B-SFT (this paper)" is cut in two
+    return with_source(chart, points, fits="this book", narrow={"labels": "hide", "legend_columns": 1})
 
 
 def residuals_ranked(points: pd.DataFrame) -> alt.LayerChart:
@@ -221,7 +222,7 @@ def effective_size_by_slope(
     x_scale = alt.Scale(domain=[0, x_high], nice=False)
     x = alt.X("slope:Q", title=x_title, scale=x_scale)
     y_scale = alt.Scale(type="log", domain=[y_low, y_high], nice=False)
-    y_axis = alt.Axis(values=auto_log_ticks([y_low, y_high]), labelExpr=si_label_expr())
+    y_axis = alt.Axis(values=auto_log_ticks([y_low, y_high]), labelExpr=count_label_expr())
     y_title = f"Effective size of {model_name} (log scale)"
     band, band_label = _slope_band_layers((low, high), level, slope_estimate, x_high, x_scale, x_title)
     curve = alt.Chart(profile).mark_line(color=CATEGORICAL[0], strokeWidth=2.2).encode(

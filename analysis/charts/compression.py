@@ -16,14 +16,36 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from analysis.charts.axes import auto_log_ticks
-from analysis.charts.layers import FRONTIER_RING_WIDTH, Axis, frontier_layer, label_layer, place_labels, step_polyline
+from analysis.charts.axes import auto_log_ticks, log_ticks
+from analysis.charts.layers import (
+    FRONTIER_RING_WIDTH,
+    Axis,
+    frontier_layer,
+    label_layer,
+    place_labels,
+    radial_candidates,
+    step_polyline,
+)
 from analysis.charts.source import with_source
-from analysis.charts.theme import CATEGORICAL, FIT_COLOR, FRONTIER_COLOR, HEIGHT, INK, MUTED_OPACITY, SHAPES, WIDTH
+from analysis.charts.theme import (
+    CATEGORICAL,
+    DARK_YELLOW,
+    FIT_COLOR,
+    FRONTIER_COLOR,
+    HEIGHT,
+    INK,
+    MUTED_OPACITY,
+    SHAPES,
+    WIDTH,
+    YELLOW,
+)
 from analysis.text import with_unit
 
 SIZE_TITLE = "Model size (MB, log scale)"
 GLUE_TITLE = "Average GLUE score over 8 tasks"
+LABEL_POSITIONS = radial_candidates((8, 16, 24), directions=8)
+"""Where a configuration label may go, nearest first: beside, above or below its point, then diagonally, then
+further out along the same lines (with a leader), so a label of two stacked points sits level with its own."""
 TECHNIQUE_SHAPES = alt.Scale(domain=["quantization", "layer reduction"], range=[SHAPES[0], SHAPES[2]])
 
 
@@ -33,7 +55,7 @@ def _tooltip() -> list[alt.Tooltip]:
         alt.Tooltip("label:N", title="Configuration"),
         alt.Tooltip("technique:N", title="Technique"),
         alt.Tooltip("size_mb:Q", title="Size (MB)", format=",.4~g"),
-        alt.Tooltip("glue:Q", title="Average GLUE (8 tasks)", format=".2f"),
+        alt.Tooltip("glue:Q", title="Average GLUE (8 tasks)", format=".1f"),
         alt.Tooltip("compression_ratio:Q", title="Compression vs 32-bit BERT-Base (×)", format=".3~g"),
         alt.Tooltip("glue_per_mb:Q", title="GLUE points per MB", format=".3~g"),
         alt.Tooltip("source:N", title="Source"),
@@ -41,9 +63,10 @@ def _tooltip() -> list[alt.Tooltip]:
     ]
 
 
-METHOD_PALETTE = tuple(c for c in CATEGORICAL if c != FRONTIER_COLOR)
+METHOD_PALETTE = tuple(DARK_YELLOW if c == YELLOW else c for c in CATEGORICAL if c != FRONTIER_COLOR)
 """Method colours: the book's categorical palette without the frontier's vermilion, so the frontier's
-line never reads as a method (its rings are near-black behind a white halo, apart from every method colour)."""
+line never reads as a method (its rings are near-black behind a white halo, apart from every method colour),
+and with its yellow darkened (a lone yellow triangle hardly shows on white)."""
 
 
 def _method_colour(methods: list[str]) -> alt.Color:
@@ -71,14 +94,15 @@ def size_vs_score(points: pd.DataFrame, baseline_size_mb: float, baseline_name: 
     scores = points["glue"]
     y_low, y_high = float(scores.min() - 0.4), float(scores.max() + 0.4)
     y_scale = alt.Scale(domain=[y_low, y_high], nice=False, zero=False)
-    y = alt.Y("glue:Q", title=GLUE_TITLE, scale=y_scale)
+    y = alt.Y("glue:Q", title=GLUE_TITLE, scale=y_scale, axis=alt.Axis(format=".1f"))
     labelled = points.reset_index(drop=True)
     frontier_points = labelled[labelled["on_frontier"]].sort_values("size_mb")
     data = pd.concat(
         [labelled, place_labels(labelled["size_mb"], labelled["glue"], labelled["label"].fillna(""),
                                 Axis((low, high), log=True), Axis((y_low, y_high)),
                                 lines=[step_polyline(frontier_points["size_mb"], frontier_points["glue"])],
-                                nearest=True, rings=labelled["on_frontier"].to_numpy() * FRONTIER_RING_WIDTH)],
+                                candidates=LABEL_POSITIONS, nearest=True,
+                                rings=labelled["on_frontier"].to_numpy() * FRONTIER_RING_WIDTH)],
         axis=1,
     )
     methods = list(dict.fromkeys(points["method_family"]))
@@ -126,6 +150,16 @@ def size_vs_score(points: pd.DataFrame, baseline_size_mb: float, baseline_name: 
     return with_source(chart, points, fits="this book", narrow={"labels": "hide"})
 
 
+SUMMARY_WIDTHS = (190, 150)
+"""Plot widths (px) of the two dot plots: beside the row names and the legend they fit a 690 px column
+(a 1024 px screen beside the sidebar)."""
+
+
+def _summary_ticks(values: pd.Series) -> list[float]:
+    """1-3-10 ticks over ``values`` (widened by 1.2 each side): few enough for a narrow dot plot."""
+    return log_ticks(float(values.min()) / 1.2, float(values.max()) * 1.2, (1, 3))
+
+
 def compression_summary(points: pd.DataFrame) -> alt.HConcatChart:
     """Two aligned dot plots, one row per model (method, configuration and size): compression
     ratio against the 32-bit reference (×, log x) and GLUE points per MB (log x); rows from the
@@ -148,27 +182,27 @@ def compression_summary(points: pd.DataFrame) -> alt.HConcatChart:
         .encode(
             x=alt.X(
                 "compression_ratio:Q",
-                title="Compression vs 32-bit BERT-Base (×, log)",
+                title=["Compression vs 32-bit", "BERT-Base (×, log)"],
                 scale=alt.Scale(type="log"),
                 axis=alt.Axis(labelExpr="format(datum.value, '~g') + '×'",
-                              values=auto_log_ticks(ordered["compression_ratio"], pad=1.2)),
+                              values=_summary_ticks(ordered["compression_ratio"])),
             )
         )
         .add_params(pick)
-        .properties(width=230, height=alt.Step(18))
+        .properties(width=SUMMARY_WIDTHS[0], height=alt.Step(18))
     )
     per_mb = (
         base.mark_point(**dot)
         .encode(
             x=alt.X(
                 "glue_per_mb:Q",
-                title="GLUE points per MB (log)",
+                title="GLUE points/MB (log)",
                 scale=alt.Scale(type="log"),
-                axis=alt.Axis(labelExpr="format(datum.value, '~g')", values=auto_log_ticks(ordered["glue_per_mb"], pad=1.2)),
+                axis=alt.Axis(labelExpr="format(datum.value, '~g')", values=_summary_ticks(ordered["glue_per_mb"])),
             ),
             y=alt.Y("tag:N", sort=ordered["tag"].tolist(), title=None, axis=None),
         )
-        .properties(width=200, height=alt.Step(18))
+        .properties(width=SUMMARY_WIDTHS[1], height=alt.Step(18))
     )
     chart = alt.hconcat(ratio, per_mb, spacing=12).properties(
         description=(

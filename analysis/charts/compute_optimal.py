@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.charts import axes
-from analysis.charts.layers import Axis, place_labels, radial_candidates
+from analysis.charts.layers import Axis, place_labels
 from analysis.charts.parametric_loss import STAR
 from analysis.charts.source import with_source
 from analysis.charts.theme import CATEGORICAL, GUIDE_COLOR, HEIGHT, INK, MUTED_OPACITY, NAMED_MODEL_COLOR
@@ -106,6 +106,13 @@ MODEL_LABEL_SIZE = 12
 """Font size (px) of the models' names."""
 
 
+MODEL_LABEL_POSITIONS = [(dx, dy, "left" if dx > 0 else "right", "middle") for dx, dy in (
+    (13, 0), (-13, 0), (13, 6), (13, -6), (-13, 6), (-13, -6), (18, 0), (-18, 0))] + [
+    (0.0, dy, "center", "bottom" if dy < 0 else "top") for dy in (-13, 13)]
+"""Where a model's name may go: level with its star on either side, else above or below it (the stars lie
+close together between the law lines, and a name set off diagonally reads as a neighbour's)."""
+
+
 def model_label_positions(
     models: pd.DataFrame,
     lines: Sequence[tuple[Sequence[float], Sequence[float]]],
@@ -114,9 +121,9 @@ def model_label_positions(
     width: float = CHART_WIDTH,
     height: float = HEIGHT - 20,
 ) -> pd.DataFrame:
-    """Where to write each model's name: clear of the other stars, the law ``lines`` (``(C, N)``
-    vertex sequences) and the other names, with a leader that crosses no line, as near its star
-    as that allows.
+    """Where to write each model's name: level with its star (or just above or below it, see
+    :data:`MODEL_LABEL_POSITIONS`), clear of the other stars and names, and clear of the law
+    ``lines`` (``(C, N)`` vertex sequences) where a position beside the star allows.
 
     Returns a frame aligned with ``models``: ``label_C`` (FLOP) and ``label_N`` (parameters) of
     the text anchor, ``label_align``, ``label_baseline``, and for a name set away from its
@@ -125,7 +132,7 @@ def model_label_positions(
     """
     c_axis, n_axis = Axis(c_range, log=True), Axis(n_range, log=True)
     placed = place_labels(models["C"], models["N"], models["label"], c_axis, n_axis, width, height, lines,
-                          candidates=radial_candidates((13, 18)),
+                          candidates=MODEL_LABEL_POSITIONS,
                           font_size=MODEL_LABEL_SIZE, point_radius=9, lines_soft=True)
     x_decade = width / np.log10(c_range[1] / c_range[0])
     y_decade = height / np.log10(n_range[1] / n_range[0])
@@ -399,7 +406,7 @@ def budget_readout_chart(laws: pd.DataFrame, initial_budget: float, named_budget
     )
     rows = laws[list(LAW_COLUMNS)].assign(row=[str(k) for k in range(len(laws))])
     order = ["title", "gap", "header", *rows["row"]]  # the header's two lines take the gap's room
-    y = alt.Y("row:N", axis=None, scale=alt.Scale(domain=order, paddingInner=0, paddingOuter=0))
+    y = alt.Y("row:N", axis=None, scale=alt.Scale(domain=order, padding=0))
     title = _readout_title(f"'Compute-optimal allocation at ' + {axes.flop_expr(BUDGET_PARAM)}").encode(
         x=alt.value(0), y=y)
     header = (

@@ -108,11 +108,12 @@ def exponent_staircase(exponents: pd.DataFrame, references: pd.DataFrame,
               axis=alt.Axis(labelAngle=0, labelExpr="split(datum.label, '|')", labelLimit=120))
     y = alt.Y("a:Q", title=A_TITLE, scale=alt.Scale(domain=y_domain, zero=False))
     offset = alt.XOffset("dataset_name:N", sort=datasets, scale=alt.Scale(paddingOuter=0.6))
+    # colour and shape share one legend (a legend for one and none for the other makes Vega-Lite warn)
+    dataset_legend = alt.Legend(orient="bottom", direction="horizontal")
     colour = alt.Color("dataset_name:N", title="Dataset", sort=datasets,
-                       scale=alt.Scale(domain=datasets, range=list(DATASET_COLOURS[: len(datasets)])),
-                       legend=alt.Legend(orient="bottom", direction="horizontal"))
-    shape = alt.Shape("dataset_name:N", sort=datasets, scale=alt.Scale(domain=datasets,
-                      range=list(DATASET_SHAPES[: len(datasets)])), legend=None)
+                       scale=alt.Scale(domain=datasets, range=list(DATASET_COLOURS[: len(datasets)])), legend=dataset_legend)
+    shape = alt.Shape("dataset_name:N", title="Dataset", sort=datasets, scale=alt.Scale(domain=datasets,
+                      range=list(DATASET_SHAPES[: len(datasets)])), legend=dataset_legend)
     highlight = alt.selection_point(fields=["dataset_name"], bind="legend", name="dataset")
     opacity = alt.condition(highlight, alt.value(1.0), alt.value(MUTED_OPACITY))
     tooltip = [alt.Tooltip("dataset_name:N", title="Dataset"), alt.Tooltip("step_text:N", title="Step"),

@@ -90,7 +90,7 @@ def place_labels(
     point's diameter share one label (their names on separate lines, on the first of them); within
     :data:`LEADER_DISTANCE` of the point, the point must be at most half as far from the text
     box as any other point; further out, where :func:`label_layer` draws a leader line, the
-    leader must pass clear of every other point. With ``lines_soft`` a label may, when no
+    leader must pass a point's width clear of every other point. With ``lines_soft`` a label may, when no
     candidate is clear of the lines, lie across one (drawn with a halo it stays legible), but
     never across a point, a label or an edge. ``rings`` gives, per point, the pixels a ring drawn
     around it adds to its radius (:func:`frontier_layer`'s, :data:`FRONTIER_RING_WIDTH`; 0 for none):
@@ -224,7 +224,7 @@ def _reads_as_own(box: tuple[float, float, float, float], members: list[int], px
     leader_x, leader_y = px[members[0]] + t * candidate[0], py[members[0]] + t * candidate[1]
     other_x, other_y = np.delete(px, members), np.delete(py, members)
     gap = np.hypot(leader_x[:, None] - other_x[None, :], leader_y[:, None] - other_y[None, :]).min()
-    return bool(gap > radius + 2)
+    return bool(gap > 2 * radius)  # a point's width of room, so the leader reads as no neighbour's
 
 
 def _crosses(box: tuple[float, float, float, float], line_points: np.ndarray, margin: float = 1.5) -> bool:
@@ -270,6 +270,12 @@ def label_layer(base: alt.Chart, tooltip: Sequence[alt.Tooltip], opacity: alt.Op
     ).transform_filter(far)
     channels = base.encoding.to_dict()  # the points' x and y fields
     leader = leader.encode(x2=alt.X2(channels["x"]["field"]), y2=alt.Y2(channels["y"]["field"]), tooltip=list(tooltip))
+    # the leaders take their scales' domains from the other layers: with x2 beside it, Vega-Lite leaves
+    # an explicit date domain unparsed and warns that the layers' domains conflict
+    for channel in ("x", "y"):
+        scale = channels[channel].get("scale")
+        if isinstance(scale, dict) and "domain" in scale:
+            leader = leader.encode(**{channel: {**channels[channel], "scale": {k: v for k, v in scale.items() if k != "domain"}}})
     if opacity is not None:
         text, leader = text.encode(opacity=opacity), leader.encode(opacity=opacity)
     return alt.layer(leader, text)

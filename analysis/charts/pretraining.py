@@ -49,7 +49,7 @@ def _model_tooltip() -> list[alt.Tooltip]:
     return [
         alt.Tooltip("name:N", title="Model"),
         alt.Tooltip("gflops:Q", title="GFLOPs per example", format=",.3~g"),
-        alt.Tooltip("glue:Q", title="GLUE score", format=".1f"),
+        alt.Tooltip("glue:Q", title="GLUE score", format=".1~f"),
         alt.Tooltip("release_date:T", title="Released", format="%b %Y"),
         alt.Tooltip("residual:Q", title="Above trend (GLUE points)", format="+.1f"),
         alt.Tooltip("source:N", title="Source"),
@@ -179,7 +179,8 @@ def efficiency_over_time(
     x = alt.X(
         "release_date:T",
         title="Release date",
-        scale=alt.Scale(domain=[d.strftime("%Y-%m-%d") for d in date_domain], nice=False),
+        # milliseconds since 1970: a domain every layer reads alike (the leaders' x2 would keep date strings unparsed)
+        scale=alt.Scale(domain=[d.value // 1_000_000 for d in date_domain], nice=False),
         axis=alt.Axis(format="%Y", tickCount="year"),
     )
     reference = format_value(reference_gflops, 2)
@@ -189,7 +190,7 @@ def efficiency_over_time(
     tooltip = [
         alt.Tooltip("name:N", title="Model"),
         alt.Tooltip("release_date:T", title="Released", format="%b %Y"),
-        alt.Tooltip("glue:Q", title="GLUE score (measured)", format=".1f"),
+        alt.Tooltip("glue:Q", title="GLUE score (measured)", format=".1~f"),
         alt.Tooltip("gflops:Q", title="GFLOPs per example", format=",.3~g"),
         alt.Tooltip("glue_adjusted:Q", title=f"GLUE at {reference} GFLOPs", format=".1f"),
         alt.Tooltip("source:N", title="Source"),

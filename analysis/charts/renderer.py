@@ -13,9 +13,10 @@ Quarto's conditional content:
 
 Every chart fits its column: the HTML carries a second, narrow variant of the spec
 (:func:`narrow_spec`: legends below the plot, side-by-side panels stacked, facets in one column),
-and the loader draws the wide spec where it fits, else the narrow one with its plots widened or
-narrowed to the column (re-drawn when the column's width changes), so chart text keeps its size on
-a phone. A chart that states its source (:func:`analysis.charts.source.with_source`) carries the
+and the loader draws the wide spec where it fits, its plots narrowed a little where the column
+holds at least :data:`WIDE_FROM` of its width (a desktop column), else the narrow one with its plots
+widened or narrowed to the column (re-drawn when the column's width changes), so chart text keeps
+its size on a phone. A chart that states its source (:func:`analysis.charts.source.with_source`) carries the
 source line under it (in the drawing itself, so the SVG and PNG downloads and the PDF have it
 too); every chart offers its data (CSV) and its image (SVG, PNG, on the white of the chart's card) for
 download, made in the browser.
@@ -79,6 +80,9 @@ NARROW_SOURCE_WIDTH = 270
 SOURCE_FONT_SIZE = 11
 LABELS_FROM = 480
 """Column width (px) from which the narrow variant keeps the name labels a chart asks to hide on phones."""
+WIDE_FROM = 0.8
+"""Share of the wide chart's width a column must have for the loader to draw the wide variant, its plots
+narrowed to fit (a desktop column); in a narrower column it draws the narrow variant (a phone)."""
 SOURCE_COLOR = "#555555"
 CARD_BACKGROUND = "#ffffff"
 """Background of the downloaded SVG and PNG: the white card the site draws every chart on (in dark mode too)."""
@@ -92,7 +96,7 @@ _VIEW_KEYS = ("layer", "hconcat", "vconcat", "concat", "spec")
 _chart_counter = itertools.count(1)
 
 _LOADER_JS = """(function () {
-  var id = %(id)s, bundle = %(bundle)s, MIN_PLOT = 140;
+  var id = %(id)s, bundle = %(bundle)s, MIN_PLOT = 140, WIDE_FROM = %(wide_from)s;
   if (!window.atlasVega) {
     window.atlasVega = new Promise(function (resolve, reject) {
       var script = document.createElement("script");
@@ -118,7 +122,7 @@ _LOADER_JS = """(function () {
   var narrow = JSON.parse(document.getElementById(id + "-narrow").textContent);
   narrow.datasets = wide.datasets;
   var meta = (wide.usermeta && wide.usermeta.atlas) || {};
-  var state = {result: null, variant: null, column: 0, recent: [], wideWidth: 0, busy: null, timer: null};
+  var state = {result: null, variant: null, natural: false, column: 0, recent: [], wideWidth: 0, busy: null, timer: null};
 
   function column() {
     var parent = box.parentElement || box, css = getComputedStyle(parent);
@@ -140,14 +144,17 @@ _LOADER_JS = """(function () {
     }
     return found;
   }
-  // The narrow spec with each view's width changed by the delta of its row: one delta for a single
-  // view, one per row of stacked panels, a row's delta shared by the views side by side in it.
-  function widened(deltas) {
-    var spec = JSON.parse(JSON.stringify(Object.assign({}, narrow, {datasets: undefined})));
+  // A variant with each view's width changed by the delta of its row: one delta for a single view,
+  // one per row of stacked panels, a row's delta shared by the views side by side in it. The narrow
+  // variant's views may grow up to their wide widths; the wide variant's views only shrink.
+  function widened(deltas, base) {
+    base = base || narrow;
+    var spec = JSON.parse(JSON.stringify(Object.assign({}, base, {datasets: undefined})));
     spec.datasets = wide.datasets;
-    var limits = (narrow.usermeta && narrow.usermeta.atlas && narrow.usermeta.atlas.widths) || [];
+    var limits = base === narrow ? (narrow.usermeta && narrow.usermeta.atlas && narrow.usermeta.atlas.widths) || []
+      : views(wide, []).map(function (view) { return view.width; });
     var hidden = (narrow.usermeta && narrow.usermeta.atlas && narrow.usermeta.atlas.labels) || [];
-    if (hidden.length && column() < %(labels_from)s) dropLayers(spec, hidden);
+    if (base === narrow && hidden.length && column() < %(labels_from)s) dropLayers(spec, hidden);
     var rows = Array.isArray(spec.vconcat) ? spec.vconcat : [spec], index = 0;
     rows.forEach(function (row, number) {
       var found = views(row, []), delta = (deltas[number] || 0) / Math.max(Array.isArray(row.hconcat) ? found.length : 1, 1);
@@ -170,10 +177,10 @@ _LOADER_JS = """(function () {
   // How much each row of the drawn chart must grow (or shrink) to fill the column: each row's right
   // edge moves to where the widest row's must be (rows may start at different x: a table without
   // axes starts where the plots above it do, right of their axes).
-  function rowDeltas(available) {
+  function rowDeltas(available, base) {
     var total = drawnWidth(), root = state.result.view.scenegraph().root.items[0];
     var groups = (root.items || []).filter(function (mark) { return mark.marktype === "group" && mark.role === "scope"; });
-    if (!Array.isArray(narrow.vconcat) || groups.length !== narrow.vconcat.length) return [available - total];
+    if (!Array.isArray(base.vconcat) || groups.length !== base.vconcat.length) return [available - total];
     var rights = groups.map(function (mark) { return mark.items.length ? mark.items[0].bounds.x2 : 0; });
     var right = Math.max.apply(null, rights);
     return rights.map(function (edge) { return available - total + right - edge; });
@@ -184,40 +191,49 @@ _LOADER_JS = """(function () {
       .then(function (result) {
         state.result = result;
         state.variant = variant;
+        state.natural = spec === wide;
         var svg = box.querySelector("svg");
         if (svg) { svg.style.maxWidth = "100%%"; svg.style.height = "auto"; }
         return drawnWidth();
       });
   }
+  // The wide variant where the column holds it, its plots narrowed a little where it almost does
+  // (a desktop column); the narrow variant only where the column is much narrower (a phone).
   function fit() {
     var available = column();
     if (!available) return Promise.resolve();
     state.column = available;
-    if (!state.wideWidth || available >= state.wideWidth) {
-      if (state.variant === "wide") return Promise.resolve();
-      return draw("wide", wide).then(function (width) {
-        state.wideWidth = width;
-        if (width > available) return fitNarrow(available);
-      });
+    if (state.wideWidth && available >= state.wideWidth) {
+      if (state.variant === "wide" && state.natural) return Promise.resolve();
+    } else if (state.wideWidth) {
+      return available >= WIDE_FROM * state.wideWidth ? fitWide(available) : fitVariant("narrow", available);
     }
-    return fitNarrow(available);
+    return draw("wide", wide).then(function (width) {
+      state.wideWidth = width;
+      if (width > available) return available >= WIDE_FROM * width ? fitWide(available) : fitVariant("narrow", available);
+    });
   }
-  // Draw the narrow variant, then correct each row's width until the chart fills the column
-  // (legends and the source line also take width, so one correction may not do).
-  function fitNarrow(available) {
-    var total = [], previous = Infinity;
+  function fitWide(available) {
+    return fitVariant("wide", available).then(function () {
+      if (drawnWidth() > available + 1) return fitVariant("narrow", available);  // its plots could not narrow enough
+    });
+  }
+  // Draw a variant, then correct each row's width until the chart fills the column (legends and the
+  // source line also take width, so one correction may not do).
+  function fitVariant(variant, available) {
+    var base = variant === "wide" ? wide : narrow, total = [], previous = Infinity;
     function correct(round) {
       // First each row by its own excess or room; after that only rows still too wide shrink, and
       // the fitting stops once a round no longer narrows the chart (a row drawn at fixed pixel
       // positions does not respond, and the others must not shrink for it).
-      var width = drawnWidth(), deltas = rowDeltas(available);
-      if (round > 1) deltas = deltas.map(function (delta) { return Math.min(delta, 0); });
+      var width = drawnWidth(), deltas = rowDeltas(available, base);
+      if (round > 1 || variant === "wide") deltas = deltas.map(function (delta) { return Math.min(delta, 0); });
       if (round > 4 || width >= previous || !deltas.some(function (delta) { return delta < 0 || delta > 2; })) return;
       previous = round > 1 ? width : Infinity;
       total = deltas.map(function (delta, row) { return delta + (total[row] || 0); });
-      return draw("narrow", widened(total)).then(function () { return correct(round + 1); });
+      return draw(variant, widened(total, base)).then(function () { return correct(round + 1); });
     }
-    return draw("narrow", widened([])).then(function () { return correct(1); });
+    return draw(variant, widened([], base)).then(function () { return correct(1); });
   }
   // data-fitted names the variant drawn once it fills the column (tests and styles can wait for it).
   function fitted() { box.setAttribute("data-fitted", state.variant); }
@@ -295,10 +311,9 @@ _LOADER_JS = """(function () {
 _CHART_STYLE = (
     ".atlas-chart{display:block;overflow:hidden}"
     ".atlas-chart-tools{display:flex;flex-wrap:wrap;align-items:center;gap:.35rem;margin:.35rem 0 0;font-size:.8rem}"
-    ".atlas-chart-tools span{opacity:.75}"
     ".atlas-chart-tools button{font:inherit;padding:.1rem .55rem;border:1px solid currentColor;border-radius:3px;"
-    "background:transparent;color:inherit;opacity:.8;cursor:pointer}"
-    ".atlas-chart-tools button:hover,.atlas-chart-tools button:focus-visible{opacity:1}"
+    "background:transparent;color:inherit;cursor:pointer}"
+    ".atlas-chart-tools button:hover,.atlas-chart-tools button:focus-visible{text-decoration:underline}"
     "#vg-tooltip-element{max-width:17rem;font-size:12px;line-height:1.3;padding:4px 7px}"
     "#vg-tooltip-element table tr td.key{max-width:6.5rem;white-space:normal;padding-right:6px}"
     "#vg-tooltip-element table tr td.value{max-width:10rem;white-space:normal;overflow-wrap:anywhere}"
@@ -656,7 +671,7 @@ def chart_html(spec: dict[str, Any], cwd: Path | None = None) -> str:
     chart_id = f"atlas-chart-{digest}-{next(_chart_counter)}"
     description = str(spec.get("description") or "Chart")
     loader = _LOADER_JS % {"id": json.dumps(chart_id), "bundle": _json_for_script(bundle_url(cwd)),
-                           "style": _json_for_script(_CHART_STYLE), "labels_from": LABELS_FROM,
+                           "style": _json_for_script(_CHART_STYLE), "labels_from": LABELS_FROM, "wide_from": WIDE_FROM,
                            "background": _json_for_script(CARD_BACKGROUND)}
     return (
         f'<div class="atlas-chart" id="{chart_id}" role="figure" aria-label="{html.escape(description, quote=True)}"'

@@ -34,6 +34,10 @@ CATEGORICAL: Final[tuple[str, ...]] = (
     "#F0E442",  # yellow
     "#000000",  # black
 )
+YELLOW: Final = CATEGORICAL[6]
+DARK_YELLOW: Final = "#A89500"
+"""The palette's yellow darkened to a 3:1 contrast on white, for a few small marks that must show (a lone
+yellow point hardly does); lighter than black and greener than the orange, so it stays apart from both."""
 SEQUENTIAL_SCHEME: Final = "viridis"
 SHAPES: Final[tuple[str, ...]] = (
     "circle", "square", "triangle-up", "diamond", "cross", "triangle-down", "triangle-right", "triangle-left", "wedge",
