@@ -28,7 +28,7 @@ from analysis.charts.theme import CATEGORICAL, GUIDE_COLOR, HEIGHT, INK, MUTED_O
 from analysis.text import format_interval, format_signed, format_value
 
 STEP_COLOURS = (CATEGORICAL[5], CATEGORICAL[1], CATEGORICAL[3], CATEGORICAL[4], CATEGORICAL[0])
-"""Steps 1 to 5: vermillion (Kaplan et al.'s set-up) through orange, purple and sky blue to blue."""
+"""Steps 1 to 5: vermilion (Kaplan et al.'s set-up) through orange, purple and sky blue to blue."""
 DATASET_COLOURS = (CATEGORICAL[0], CATEGORICAL[1])
 DATASET_SHAPES = ("circle", "square")
 KAPLAN_COLOURS = ("#000000", "#777777")
