@@ -38,6 +38,9 @@ takes the same share of the PDF's text width as it takes of that column, so its 
 SVG_WIDTH = re.compile(r'<svg\b[^>]*?\swidth="(?P<px>[\d.]+)(?:px)?"')
 IMAGE = re.compile(r"^!\[[^\]]*\]\((?P<target>[^)]+)\)(?:\{width=(?P<width>[\d.]+%)\})?$")
 MARKDOWN_IMAGE = re.compile(r"!\[(?P<alt>[^\]]*)\]\((?P<target>[^)\s]+)\)(?P<attrs>\{[^}]*\})?")
+TYPST_LINK = re.compile(r'#link\("(?P<target>(?:[^"\\]|\\.)*)"\)')
+"""A link in pandoc's Typst output; its target is a Typst string (a label target is ``<label>``, no match)."""
+EXTERNAL_TARGET = re.compile(r"^[a-zA-Z][\w+.-]*:|^/|^#")
 MARKDOWN_ESCAPE = re.compile(r"([\\`*_{}\[\]<>#+\-!|$~^&@\"'])")
 
 WriteAsset = Callable[[str, bytes], str]
@@ -521,6 +524,23 @@ def to_typst(markdown: str, where: str, bib_args: list[str], *, with_bibliograph
     # asks for widths gets them from the template's `table-widths` (ChapterRenderer._table).
     args = ["-f", "markdown-auto_identifiers", "-t", "typst", "--wrap=none", "--columns=100000", *bib_args]
     return _convert(markdown, args, where, "typst", "// atlas-refs", bool(bib_args) and not with_bibliography, nocite)
+
+
+def rebase_links(typst: str, rel: str) -> str:
+    """Relative link targets of the document ``rel`` (relative to its folder, as on the site) made
+    relative to the book's root, where the PDF sits: ``../data/x.csv`` in ``appendices/data.qmd``
+    becomes ``data/x.csv``. URLs, absolute paths and anchors stay as they are."""
+    folder = posixpath.dirname(rel)
+
+    def rebase(match: re.Match[str]) -> str:
+        target = match["target"]
+        if EXTERNAL_TARGET.match(target):
+            return match.group(0)
+        path = re.split(r"[?#]", target, maxsplit=1)[0]
+        rebased = posixpath.normpath(posixpath.join(folder, path)) if path else path
+        return f'#link("{rebased}{target[len(path):]}")'
+
+    return TYPST_LINK.sub(rebase, typst)
 
 
 def cited_keys(html: str) -> list[str]:

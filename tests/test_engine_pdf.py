@@ -242,6 +242,21 @@ def test_cross_references_and_citations_are_internal_links(book_pdf):
     assert uris >= 10  # DOIs / URLs in the bibliography
 
 
+def test_every_relative_link_resolves_beside_the_pdf(real_book, book_pdf):
+    """A link that is not a URL opens a file of the site the PDF sits in (the data downloads)."""
+    relative = []
+    for page in book_pdf.pages:
+        for annotation in page.get("/Annots") or []:
+            uri = str(annotation.get_object().get("/A", {}).get("/URI", ""))
+            if uri and not re.match(r"^[a-zA-Z][\w+.-]*:", uri):
+                relative.append(uri.split("#")[0])
+    assert len(relative) >= 5  # one download per curated table
+    base = real_book.pdf.parent
+    missing = [uri for uri in relative if not (base / uri).resolve().is_file()
+               or not (base / uri).resolve().is_relative_to(base.resolve())]
+    assert missing == []
+
+
 def test_markup_and_typst_syntax_in_data_print_as_text(tmp_path):
     """Table cells and chart text from data can hold Typst or HTML syntax; the PDF shows it."""
     import pandas as pd
