@@ -522,7 +522,9 @@ def to_typst(markdown: str, where: str, bib_args: list[str], *, with_bibliograph
     # A wide --columns keeps pipe tables at their natural column widths (Typst `auto` columns)
     # instead of widths proportional to the dashes of the Markdown separator line; a table that
     # asks for widths gets them from the template's `table-widths` (ChapterRenderer._table).
-    args = ["-f", "markdown-auto_identifiers", "-t", "typst", "--wrap=none", "--columns=100000", *bib_args]
+    # typst-smart writes the quotes and apostrophes pandoc's reader recognised as the characters themselves
+    # (the template turns Typst's own smart quotes off: they make the apostrophe of "et al.'s" an opening quote).
+    args = ["-f", "markdown-auto_identifiers", "-t", "typst-smart", "--wrap=none", "--columns=100000", *bib_args]
     return _convert(markdown, args, where, "typst", "// atlas-refs", bool(bib_args) and not with_bibliography, nocite)
 
 

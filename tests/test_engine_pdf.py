@@ -242,6 +242,13 @@ def test_cross_references_and_citations_are_internal_links(book_pdf):
     assert uris >= 10  # DOIs / URLs in the bibliography
 
 
+def test_apostrophes_never_print_as_opening_quotes(page_texts):
+    """"Kaplan et al.'s" and "XTC-BERT*'s" keep their apostrophe (Typst's smart quotes would open a quote)."""
+    text = "\n".join(page_texts)
+    assert "al.’s" in text or "al.'s" in text
+    assert re.findall(r"[\w.*)]‘", text) == []
+
+
 def test_every_relative_link_resolves_beside_the_pdf(real_book, book_pdf):
     """A link that is not a URL opens a file of the site the PDF sits in (the data downloads)."""
     relative = []
