@@ -300,7 +300,8 @@ def _convert_one(config: BookConfig, source: Source, result: ChapterResult, numb
                                        _typst_asset(scratch.typst), root=config.root).markdown()
     with_bib = nocite is not None
     return (convert.to_html(html_md, source.rel, bib_args, with_bibliography=with_bib, nocite=nocite),
-            convert.to_typst(typst_md, source.rel, bib_args, with_bibliography=with_bib, nocite=nocite))
+            convert.rebase_links(convert.to_typst(typst_md, source.rel, bib_args, with_bibliography=with_bib,
+                                                  nocite=nocite), source.rel))
 
 
 def _convert_all(config: BookConfig, sources: list[Source], numbering: Numbering,

@@ -38,6 +38,15 @@ takes the same share of the PDF's text width as it takes of that column, so its 
 SVG_WIDTH = re.compile(r'<svg\b[^>]*?\swidth="(?P<px>[\d.]+)(?:px)?"')
 IMAGE = re.compile(r"^!\[[^\]]*\]\((?P<target>[^)]+)\)(?:\{width=(?P<width>[\d.]+%)\})?$")
 MARKDOWN_IMAGE = re.compile(r"!\[(?P<alt>[^\]]*)\]\((?P<target>[^)\s]+)\)(?P<attrs>\{[^}]*\})?")
+TYPST_LINK = re.compile(r'#link\("(?P<target>(?:[^"\\]|\\.)*)"\)')
+"""A link in pandoc's Typst output; its target is a Typst string (a label target is ``<label>``, no match)."""
+EXTERNAL_TARGET = re.compile(r"^[a-zA-Z][\w+.-]*:|^/|^#")
+CODE_SPAN_OR_MATH = re.compile(
+    r"(?P<code>`+).*?(?P=code)"
+    r"|(?<![\\$])\$(?=[^\s$])(?P<math>[^$\n]*?)(?<=\S)\$(?![$\d])(?P<space>[ \t]*\n[ \t]*(?=\S)|[ \t]+)?",
+    re.DOTALL)
+"""A code span, or inline math (pandoc's rules) with the space after it."""
+RELATION_END = re.compile(r"(?:[=<>]|\\approx|\\propto|\\sim|\\[lg]eq?)\s*$")
 MARKDOWN_ESCAPE = re.compile(r"([\\`*_{}\[\]<>#+\-!|$~^&@\"'])")
 
 WriteAsset = Callable[[str, bytes], str]
@@ -89,6 +98,18 @@ def run_pandoc(markdown: str, args: list[str], where: str) -> str:
 def escape_markdown(text: str) -> str:
     """Backslash-escape Markdown punctuation so plain text stays plain text."""
     return MARKDOWN_ESCAPE.sub(r"\\\1", text)
+
+
+def bind_relations(markdown: str) -> str:
+    """A no-break space after inline math that ends in a relation, so ``$a =$ 0.73`` never breaks
+    between the sign and its value (code blocks and code spans are left alone)."""
+
+    def bind(match: re.Match[str]) -> str:
+        if match["code"] or not match["space"] or not RELATION_END.search(match["math"]):
+            return match.group(0)
+        return f"${match['math']}$\\ "
+
+    return "".join(chunk if fenced else CODE_SPAN_OR_MATH.sub(bind, chunk) for chunk, fenced in split_fenced(markdown))
 
 
 def _fence(text: str, info: str) -> str:
@@ -254,7 +275,8 @@ class ChapterRenderer:
             mime, content = self.inline.get(match.group("expr").strip(), ("text/plain", ""))
             return content if mime == "text/markdown" else escape_markdown(content)
 
-        return "".join(chunk if fenced else INLINE_EXPR.sub(value, chunk) for chunk, fenced in split_fenced(text))
+        return bind_relations(
+            "".join(chunk if fenced else INLINE_EXPR.sub(value, chunk) for chunk, fenced in split_fenced(text)))
 
     # -- callouts --------------------------------------------------------------------------
     def _callouts(self, text: str) -> str:
@@ -450,7 +472,7 @@ class ChapterRenderer:
     def _widths_rule(self, table: str) -> str:
         """In the PDF, a Typst rule giving a pipe table the relative widths its rule line asks for.
 
-        Typst gets no widths from pandoc (see to_typst); the div around the table scopes the rule.
+        Typst gets no widths from pandoc (see to_typst); the div or content block around the table scopes the rule.
         """
         widths = None if self.html else _rule_widths(table)
         if not widths:
@@ -466,8 +488,13 @@ class ChapterRenderer:
         label = cell.label or ""
         caption = self._caption(cell, "tbl-cap", "Table", self.info.tables[label])
         body = "".join(rendered)
+        if len(rendered) == 1 and _looks_like_table(rendered[0]) and not self.html:
+            # In Typst a content block scopes the width rule instead of a div (pandoc's `#block`, a
+            # container): the table's figure stays in the page's flow, where it can float.
+            return (raw("typst", "#[") + self._widths_rule(rendered[0]) + rendered[0].rstrip()
+                    + f"\n\n: {caption} {{#{label}}}\n" + raw("typst", "]"))
         if len(rendered) == 1 and _looks_like_table(rendered[0]):
-            body = self._widths_rule(rendered[0]) + rendered[0].rstrip() + f"\n\n: {caption}\n"
+            body = rendered[0].rstrip() + f"\n\n: {caption}\n"
         else:
             body = f"\n{caption}\n\n{body}"
         return f"\n::: {{#{label} .atlas-table}}\n{body}\n:::\n\n"
@@ -519,8 +546,27 @@ def to_typst(markdown: str, where: str, bib_args: list[str], *, with_bibliograph
     # A wide --columns keeps pipe tables at their natural column widths (Typst `auto` columns)
     # instead of widths proportional to the dashes of the Markdown separator line; a table that
     # asks for widths gets them from the template's `table-widths` (ChapterRenderer._table).
-    args = ["-f", "markdown-auto_identifiers", "-t", "typst", "--wrap=none", "--columns=100000", *bib_args]
+    # typst-smart writes the quotes and apostrophes pandoc's reader recognised as the characters themselves
+    # (the template turns Typst's own smart quotes off: they make the apostrophe of "et al.'s" an opening quote).
+    args = ["-f", "markdown-auto_identifiers", "-t", "typst-smart", "--wrap=none", "--columns=100000", *bib_args]
     return _convert(markdown, args, where, "typst", "// atlas-refs", bool(bib_args) and not with_bibliography, nocite)
+
+
+def rebase_links(typst: str, rel: str) -> str:
+    """Relative link targets of the document ``rel`` (relative to its folder, as on the site) made
+    relative to the book's root, where the PDF sits: ``../data/x.csv`` in ``appendices/data.qmd``
+    becomes ``data/x.csv``. URLs, absolute paths and anchors stay as they are."""
+    folder = posixpath.dirname(rel)
+
+    def rebase(match: re.Match[str]) -> str:
+        target = match["target"]
+        if EXTERNAL_TARGET.match(target):
+            return match.group(0)
+        path = re.split(r"[?#]", target, maxsplit=1)[0]
+        rebased = posixpath.normpath(posixpath.join(folder, path)) if path else path
+        return f'#link("{rebased}{target[len(path):]}")'
+
+    return TYPST_LINK.sub(rebase, typst)
 
 
 def cited_keys(html: str) -> list[str]:

@@ -24,6 +24,8 @@ def _template_root() -> Path:
 
 TEMPLATE_ROOT = _template_root()
 TAG = re.compile(r"<[^>]+>")
+MATH_SOURCE = re.compile(r"<annotation\b[^>]*>.*?</annotation>", re.S)
+"""The TeX source pandoc keeps inside MathML, which is not text a reader sees."""
 TABLE = re.compile(r"<table(?P<attrs>[^>]*)>\s*(?:<caption>(?P<caption>.*?)</caption>)?(?P<rest>.*?)</table>", re.S)
 
 
@@ -54,7 +56,7 @@ def relative(from_url: str, to_url: str) -> str:
 
 
 def strip_tags(fragment: str) -> str:
-    return re.sub(r"\s+", " ", html.unescape(TAG.sub("", fragment))).strip()
+    return re.sub(r"\s+", " ", html.unescape(TAG.sub("", MATH_SOURCE.sub("", fragment)))).strip()
 
 
 def wrap_tables(fragment: str) -> str:

@@ -70,7 +70,7 @@ def test_describe_tables_reports_provenance() -> None:
         assert table.title and table.description
     parameters = next(c for c in described["models"].columns if c.name == "parameters")
     assert (parameters.type, parameters.unit) == ("integer", "parameters")
-    assert ">= 10⁶" in parameters.constraints
+    assert ">=\u00a010⁶" in parameters.constraints  # a no-break space: never split at a line end
     assert described["compute_optimal_models"].n_approximate == 0
     assert described["llm_benchmarks"].n_approximate == 0
     assert described["hoffmann_projections"].n_approximate == 0

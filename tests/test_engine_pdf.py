@@ -155,7 +155,7 @@ def test_every_figure_has_its_numbered_caption_next_to_a_vector_chart(book_pdf, 
         for index, caption in enumerate(captions, start=1):
             figures += 1
             assert f"Figure {number}.{index}:" in text, f"Figure {number}.{index}"
-            words = " ".join(word for word in caption.split()[:8] if not word.startswith("@"))
+            words = " ".join(re.split(r"[$@]", caption)[0].split()[:8])  # the words before any math or reference
             assert squeeze(f"Figure {number}.{index}: {words}") in flat, f"caption of Figure {number}.{index}"
         assert f"Figure {number}.{len(labels) + 1}:" not in text
     assert figures >= 5
@@ -240,6 +240,38 @@ def test_cross_references_and_citations_are_internal_links(book_pdf):
     assert all(0 <= target < len(book_pdf.pages) for target in targets)
     assert sum(target >= references for target in targets) >= 10  # citations jump to the bibliography
     assert uris >= 10  # DOIs / URLs in the bibliography
+
+
+def test_apostrophes_never_print_as_opening_quotes(page_texts):
+    """"Kaplan et al.'s" and "XTC-BERT*'s" keep their apostrophe (Typst's smart quotes would open a quote)."""
+    text = "\n".join(page_texts)
+    assert "al.’s" in text or "al.'s" in text
+    assert re.findall(r"[\w.*)]‘", text) == []
+
+
+def test_headings_unhyphenated_and_short_relations_kept_on_one_line(book_pdf, page_texts):
+    """No heading breaks inside a word ("re-duction"); a line never ends at the relation of
+    "a = 0.73" or "(>= 0", whose value would start the next line."""
+    for _depth, title, page in outline_entries(book_pdf):
+        assert " ".join(title.split()) in " ".join(page_texts[page].split()), title
+    stranded = [line for text in page_texts for line in text.splitlines()
+                if re.search(r"(?:[=<>∝≈]|[<>]=)\s*$", line)]
+    assert stranded == []
+
+
+def test_every_relative_link_resolves_beside_the_pdf(real_book, book_pdf):
+    """A link that is not a URL opens a file of the site the PDF sits in (the data downloads)."""
+    relative = []
+    for page in book_pdf.pages:
+        for annotation in page.get("/Annots") or []:
+            uri = str(annotation.get_object().get("/A", {}).get("/URI", ""))
+            if uri and not re.match(r"^[a-zA-Z][\w+.-]*:", uri):
+                relative.append(uri.split("#")[0])
+    assert len(relative) >= 5  # one download per curated table
+    base = real_book.pdf.parent
+    missing = [uri for uri in relative if not (base / uri).resolve().is_file()
+               or not (base / uri).resolve().is_relative_to(base.resolve())]
+    assert missing == []
 
 
 def test_markup_and_typst_syntax_in_data_print_as_text(tmp_path):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bookengine.convert import SITE_COLUMN_PX, chart_print_width, escape_markdown
+from bookengine.convert import SITE_COLUMN_PX, chart_print_width, escape_markdown, rebase_links
 from bookengine.crossref import Numbering
 from bookengine.errors import BuildError
 from bookengine.lint import lint_project
@@ -84,6 +84,14 @@ def test_unknown_and_duplicate_labels_are_errors():
 
 def test_escape_markdown_keeps_markup_as_text():
     assert escape_markdown("<script>*x*</script>") == "\\<script\\>\\*x\\*\\</script\\>"
+
+
+def test_pdf_links_are_relative_to_the_book_root_where_the_pdf_sits():
+    typst = ('#link("../data/x.csv")[a] #link("../index.html#key")[b] #link("notes.txt?v=2")[c] '
+             '#link("https://x.org/a")[d] #link("#top")[e] #link(<ref-x>)[f]')
+    assert rebase_links(typst, "appendices/data.qmd") == (
+        '#link("data/x.csv")[a] #link("index.html#key")[b] #link("appendices/notes.txt?v=2")[c] '
+        '#link("https://x.org/a")[d] #link("#top")[e] #link(<ref-x>)[f]')
 
 
 def test_minibook_passes_lint():

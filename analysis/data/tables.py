@@ -146,11 +146,11 @@ def _describe_column(spec: TableSpec, name: str) -> ColumnDescription:
     field = next(f for f in spec.fields if f.name == name)
     rules = []
     if field.exclusive_minimum is not None:
-        rules.append(f"> {_bound(field.exclusive_minimum)}")
+        rules.append(f">\u00a0{_bound(field.exclusive_minimum)}")
     if field.minimum is not None:
-        rules.append(f">= {_bound(field.minimum)}")
+        rules.append(f">=\u00a0{_bound(field.minimum)}")
     if field.maximum is not None:
-        rules.append(f"<= {_bound(field.maximum)}")
+        rules.append(f"<=\u00a0{_bound(field.maximum)}")
     if field.enum is not None:
         rules.append("one of " + ", ".join(field.enum))
     if field.pattern is not None:
