@@ -8,7 +8,10 @@ Cases (each in a fresh process, so its peak resident memory is its own):
 * ``report-epoch``: ``atlas report`` on the 245 Epoch runs (5 dropped), site and PDF, 1,000 resamples
   (target: under 10 s at rest);
 * ``report-100k``: ``atlas report`` on 100,000 runs at ten IsoFLOP budgets, site and PDF, 200 resamples
-  (the charts draw a sample of the runs and say so).
+  (the charts draw a sample of the runs and say so);
+* ``fit-single-budget``: 12 runs at one IsoFLOP budget, the parametric fit with 200 bootstrap refits: data that
+  barely identify the law, where about half the refits are restarted from every start (once 33 s; target: under
+  5 s at rest).
 
     python benchmarks/scale.py [--cases fit-1m,report-epoch,...] [--json]
 
@@ -32,7 +35,7 @@ import numpy as np
 LAW = {"E": 1.82, "A": 482.01, "B": 2085.43, "alpha": 0.3478, "beta": 0.3658}
 """Besiroglu et al. (2024), Table 1: the law the synthetic runs are drawn from."""
 
-CASES = ("fit-1m", "fit-200k", "report-epoch", "report-100k")
+CASES = ("fit-1m", "fit-200k", "report-epoch", "report-100k", "fit-single-budget")
 
 
 def synthetic_runs(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -57,11 +60,15 @@ def isoflop_runs(n: int, budgets: int = 10, seed: int = 0) -> tuple[np.ndarray, 
     return N, C, loss
 
 
-def run_fit(n: int, resamples: int) -> dict[str, object]:
+def run_fit(n: int, resamples: int, single_budget: bool = False) -> dict[str, object]:
     from analysis.fit import ParametricLossFit, TrainingRuns
 
-    N, D, loss = synthetic_runs(n)
-    runs = TrainingRuns.from_arrays(N=N, D=D, loss=loss)
+    if single_budget:
+        N, C, loss = isoflop_runs(n, budgets=1)
+        runs = TrainingRuns.from_arrays(N=N, C=C, loss=loss)
+    else:
+        N, D, loss = synthetic_runs(n)
+        runs = TrainingRuns.from_arrays(N=N, D=D, loss=loss)
     cpu, start = time.process_time(), time.perf_counter()
     result = ParametricLossFit(n_bootstrap=resamples, seed=0).fit(runs)
     return {"runs": n, "resamples": resamples, "wall_s": time.perf_counter() - start, "cpu_s": time.process_time() - cpu,
@@ -87,6 +94,8 @@ def case(name: str) -> dict[str, object]:
         return run_fit(1_000_000, 1000)
     if name == "fit-200k":
         return run_fit(200_000, 200)
+    if name == "fit-single-budget":
+        return run_fit(12, 200, single_budget=True)
     if name == "report-epoch":
         from analysis.data import load_chinchilla_runs
 

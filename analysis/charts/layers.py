@@ -20,6 +20,11 @@ import pandas as pd
 from analysis.charts.theme import FIT_COLOR, FRONTIER_COLOR, FRONTIER_RING_COLOR, HEIGHT, INK, MUTED_OPACITY, WIDTH
 from analysis.fit import TrendResult
 
+Box = tuple[float, float, float, float]
+"""A rectangle in pixels of the plot: ``(left, top, right, bottom)``, y growing downwards."""
+Offset = tuple[float, float, str, str]
+"""A label position relative to its point: ``(dx, dy)`` in pixels, Vega's ``align`` and ``baseline``."""
+
 LABEL_FONT_SIZE = 11
 _POINT_RADIUS = 6.0
 LEADER_DISTANCE = 14.0
@@ -68,8 +73,8 @@ def place_labels(
     height: float = HEIGHT,
     lines: Sequence[tuple[Sequence[float], Sequence[float]]] = (),
     *,
-    avoid: Sequence[tuple[float, float, float, float]] = (),
-    candidates: Sequence[tuple[float, float, str, str]] = _CANDIDATES,
+    avoid: Sequence[Box] = (),
+    candidates: Sequence[Offset] = _CANDIDATES,
     font_size: float = LABEL_FONT_SIZE,
     point_radius: float = _POINT_RADIUS,
     nearest: bool = False,
@@ -100,64 +105,125 @@ def place_labels(
     ``label_dy`` (pixels), ``label_align``, ``label_baseline`` (Vega text properties) and
     ``label_shown`` (bool).
     """
-    px = x_axis.to_unit(np.asarray(x, dtype=float)) * width
-    py = (1 - y_axis.to_unit(np.asarray(y, dtype=float))) * height
+    px, py = _to_pixels(x, y, x_axis, y_axis, width, height)
     n = len(labels)
-    r = point_radius
     extra = np.zeros(n) if rings is None else np.asarray(rings, dtype=float)
-    group = list(range(n))  # the index of the point whose label each point's name joins
-    if nearest:
-        for i in range(n):
-            group[i] = next((j for j in range(i) if group[j] == j and math.hypot(px[i] - px[j], py[i] - py[j]) < 2 * r), i)
-    texts = ["\n".join(str(labels[k]) for k in range(n) if group[k] == i and str(labels[k])) if group[i] == i else ""
-             for i in range(n)]
-    crowding = [sum(math.hypot(px[i] - px[j], py[i] - py[j]) < 60 for j in range(n)) for i in range(n)]
-    placed: list[tuple[float, float, float, float]] = list(avoid)
-    points = [(px[i] - r - extra[i], py[i] - r - extra[i], px[i] + r + extra[i], py[i] + r + extra[i]) for i in range(n)]
-    line_points = _densify([(x_axis.to_unit(np.asarray(lx, dtype=float)) * width,
-                             (1 - y_axis.to_unit(np.asarray(ly, dtype=float))) * height) for lx, ly in lines])
-    choice: dict[int, tuple[float, float, str, str]] = {i: candidates[0] for i in range(n)}
+    group = _label_groups(px, py, point_radius) if nearest else list(range(n))
+    texts = _label_texts(labels, group)
+    area = _PlotArea(width, height, px, py, point_radius,
+                     _densify([_to_pixels(lx, ly, x_axis, y_axis, width, height) for lx, ly in lines]))
+    points = [_point_box(float(px[i]), float(py[i]), point_radius, float(extra[i])) for i in range(n)]
+    placed: list[Box] = list(avoid)
+    choice: dict[int, Offset] = {i: candidates[0] for i in range(n)}
     shown: dict[int, bool] = dict.fromkeys(range(n), False)
-    for i in sorted((k for k in range(n) if group[k] == k), key=lambda k: (-crowding[k], k)):
+    for i in _placement_order(px, py, group):
         if not texts[i]:
             continue
-        lines_of_text = texts[i].split("\n")
-        text_width = 0.62 * font_size * max(len(t) for t in lines_of_text)  # average advance of DejaVu Sans
         members = [k for k in range(n) if group[k] == i]
         others = [p for j, p in enumerate(points) if j not in members]
-        found = None
-        for clear_of_lines in ((True, False) if lines_soft else (True,)):
-            for offset in candidates:
-                candidate = _pushed_out(offset, float(extra[i]))
-                box = _text_box(px[i], py[i], text_width, candidate, font_size, len(lines_of_text))
-                inside = box[0] >= 0 and box[2] <= width and box[1] >= 0 and box[3] <= height
-                if not inside:
-                    continue
-                if nearest and not _reads_as_own(box, members, px, py, candidate, r):
-                    continue
-                if any(_overlaps(box, other) for other in (*placed, *others)):
-                    continue
-                if not (clear_of_lines and _crosses(box, line_points)):
-                    found = (candidate, box)
-                    break
-            if found:
-                break
+        found = _free_position(area, members, texts[i], float(extra[i]), [*placed, *others], candidates, font_size,
+                               nearest, lines_soft)
         if found:
             choice[i], shown[i] = found[0], True
             placed.append(found[1])
+    return _label_frame(texts, [choice[i] for i in range(n)], [shown[i] for i in range(n)])
+
+
+def _label_frame(texts: Sequence[str], offsets: Sequence[Offset], shown: Sequence[bool]) -> pd.DataFrame:
+    """:func:`place_labels`' frame, a row per point: its label's text, offset (pixels) and Vega text properties."""
     return pd.DataFrame(
         [
             {
-                "label_text": texts[i],
-                "label_dx": choice[i][0],
-                "label_dy": choice[i][1],
-                "label_align": choice[i][2],
-                "label_baseline": choice[i][3],
-                "label_shown": shown[i],
+                "label_text": text,
+                "label_dx": offset[0],
+                "label_dy": offset[1],
+                "label_align": offset[2],
+                "label_baseline": offset[3],
+                "label_shown": is_shown,
             }
-            for i in range(n)
+            for text, offset, is_shown in zip(texts, offsets, shown, strict=True)
         ]
     )
+
+
+@dataclass(frozen=True)
+class _PlotArea:
+    """What a label is placed among, in pixels of the plot (origin top left): its size, the points' centres
+    ``px``, ``py`` (each ``(n,)``) of ``point_radius``, and ``line_points`` ``(m, 2)`` along the lines."""
+
+    width: float
+    height: float
+    px: np.ndarray
+    py: np.ndarray
+    point_radius: float
+    line_points: np.ndarray
+
+    def contains(self, box: Box) -> bool:
+        """Whether ``box`` (pixels ``(left, top, right, bottom)``) lies inside the plot."""
+        return box[0] >= 0 and box[2] <= self.width and box[1] >= 0 and box[3] <= self.height
+
+
+def _to_pixels(x: Sequence[float], y: Sequence[float], x_axis: Axis, y_axis: Axis, width: float,
+               height: float) -> tuple[np.ndarray, np.ndarray]:
+    """Data values -> pixel positions ``(px, py)``, each shaped like ``x`` (y grows downwards, as Vega draws)."""
+    return (x_axis.to_unit(np.asarray(x, dtype=float)) * width,
+            (1 - y_axis.to_unit(np.asarray(y, dtype=float))) * height)
+
+
+def _point_box(px: float, py: float, radius: float, ring: float) -> Box:
+    """The square (pixels) a point of ``radius`` pixels centred at ``(px, py)`` covers, with its ``ring``."""
+    return (px - radius - ring, py - radius - ring, px + radius + ring, py + radius + ring)
+
+
+def _label_groups(px: np.ndarray, py: np.ndarray, radius: float) -> list[int]:
+    """For each point, the index of the point whose label carries its name: the first earlier point that carries
+    its own and lies closer than a point's diameter (``2 radius`` pixels), else the point itself."""
+    group: list[int] = []
+    for i in range(len(px)):
+        group.append(next((j for j in range(i) if group[j] == j and math.hypot(px[i] - px[j], py[i] - py[j]) < 2 * radius),
+                          i))
+    return group
+
+
+def _label_texts(labels: Sequence[str], group: Sequence[int]) -> list[str]:
+    """The text each point's label draws: the names of its group on separate lines, "" for a point whose name
+    another point's label carries."""
+    n = len(labels)
+    return ["\n".join(str(labels[k]) for k in range(n) if group[k] == i and str(labels[k])) if group[i] == i else ""
+            for i in range(n)]
+
+
+def _placement_order(px: np.ndarray, py: np.ndarray, group: Sequence[int]) -> list[int]:
+    """The points carrying a label, most crowded first (most points within 60 pixels), ties in input order."""
+    n = len(px)
+    crowding = [sum(math.hypot(px[i] - px[j], py[i] - py[j]) < 60 for j in range(n)) for i in range(n)]
+    return sorted((k for k in range(n) if group[k] == k), key=lambda k: (-crowding[k], k))
+
+
+def _free_position(
+    area: _PlotArea, members: list[int], text: str, ring: float, taken: Sequence[Box],
+    candidates: Sequence[Offset], font_size: float, nearest: bool, lines_soft: bool,
+) -> tuple[Offset, Box] | None:
+    """The first of ``candidates`` (pushed out by the point's ``ring``, pixels) at which the label ``text`` of the
+    points ``members`` (the first carries it) lies inside the plot, clear of the ``taken`` boxes (placed labels,
+    other points, areas to avoid) and of the lines, and with ``nearest`` reads as its own point's
+    (:func:`place_labels`); with ``lines_soft``, failing that, the first that may cross a line. ``None`` if none."""
+    lines_of_text = text.split("\n")
+    text_width = 0.62 * font_size * max(len(t) for t in lines_of_text)  # average advance of DejaVu Sans
+    anchor = members[0]
+    for clear_of_lines in ((True, False) if lines_soft else (True,)):
+        for offset in candidates:
+            candidate = _pushed_out(offset, ring)
+            box = _text_box(area.px[anchor], area.py[anchor], text_width, candidate, font_size, len(lines_of_text))
+            if not area.contains(box):
+                continue
+            if nearest and not _reads_as_own(box, members, area.px, area.py, candidate, area.point_radius):
+                continue
+            if any(_overlaps(box, other) for other in taken):
+                continue
+            if not (clear_of_lines and _crosses(box, area.line_points)):
+                return candidate, box
+    return None
 
 
 def _pushed_out(candidate: tuple[float, float, str, str], by: float) -> tuple[float, float, str, str]:

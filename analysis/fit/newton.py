@@ -378,72 +378,146 @@ def newton_refine(
     phi = np.array(phi0, dtype=float, copy=True)
     n_rows = phi.shape[0]
     lower, upper = bounds if bounds is not None else default_bounds(log_loss, (0.0, 5.0))
-    weights = np.broadcast_to(weights, (n_rows, log_n.shape[0]))
-    tolerance = np.broadcast_to(STEP_TOL if tolerance is None else tolerance, (n_rows, N_PARAMETERS))
-    if initial is not None and np.array_equal(phi, np.clip(phi, lower, upper)):
+    problem = _NewtonProblem(
+        log_n, log_d, log_loss, np.broadcast_to(weights, (n_rows, log_n.shape[0])), delta, lower, upper,
+        np.broadcast_to(STEP_TOL if tolerance is None else tolerance, (n_rows, N_PARAMETERS)),
+    )
+    state = _starting_state(phi, problem, initial)
+    for _ in range(max_iter):
+        if not _newton_iteration(state, problem):
+            break
+    return NewtonOutcome(phi=state.phi, objective=state.objective, converged=state.converged, iterations=state.iterations)
+
+
+@dataclass(frozen=True)
+class _NewtonProblem:
+    """What :func:`newton_refine` solves: the runs' logs ``(n,)``, the weights ``(S, n)``, the Huber threshold
+    ``delta``, the box ``lower``, ``upper`` ``(5,)`` and the step ``tolerance`` ``(S, 5)``."""
+
+    log_n: np.ndarray
+    log_d: np.ndarray
+    log_loss: np.ndarray
+    weights: np.ndarray
+    delta: float
+    lower: np.ndarray
+    upper: np.ndarray
+    tolerance: np.ndarray
+
+    def terms(self, phi: np.ndarray, rows: np.ndarray | slice, majorise: bool = False
+              ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        """:func:`solver_terms` at ``phi`` ``(k, 5)`` with the weights of ``rows``: objective ``(k,)``, gradient
+        ``(k, 5)`` and Hessian ``(k, 5, 5)`` (of the majoriser with ``majorise``)."""
+        objective, derivatives = solver_terms(phi, self.log_n, self.log_d, self.log_loss, self.weights[rows],
+                                              self.delta, majorise=majorise)
+        assert derivatives is not None
+        return objective, derivatives
+
+
+@dataclass
+class _NewtonState:
+    """Where every row of :func:`newton_refine` stands, updated in place: ``phi`` ``(S, 5)``, its ``objective``
+    ``(S,)``, ``gradient`` ``(S, 5)`` and ``hessian`` ``(S, 5, 5)``, the damping ``(S,)`` of the exact and the
+    majoriser steps, and per row whether it is still ``active``, has ``converged``, and its ``iterations``."""
+
+    phi: np.ndarray
+    objective: np.ndarray
+    gradient: np.ndarray
+    hessian: np.ndarray
+    exact_damping: np.ndarray
+    majoriser_damping: np.ndarray
+    active: np.ndarray
+    converged: np.ndarray
+    iterations: np.ndarray
+
+
+def _starting_state(
+    phi: np.ndarray, problem: _NewtonProblem, initial: tuple[np.ndarray, tuple[np.ndarray, np.ndarray]] | None,
+) -> _NewtonState:
+    """The state at the starts ``phi`` ``(S, 5)``: clipped into the box and evaluated, unless ``initial`` gives the
+    terms at starts already inside it (then taken to be near the optimum: the exact steps start undamped)."""
+    n_rows = phi.shape[0]
+    if initial is not None and np.array_equal(phi, np.clip(phi, problem.lower, problem.upper)):
         objective = np.array(initial[0], dtype=float, copy=True)
         gradient, hessian = (np.array(part, dtype=float, copy=True) for part in initial[1])
     else:
-        phi = np.clip(phi, lower, upper)
-        objective, derivatives = solver_terms(phi, log_n, log_d, log_loss, weights, delta)
-        assert derivatives is not None
-        gradient, hessian = derivatives
-    exact_damping = np.full(n_rows, 0.0 if initial is not None else _INITIAL_DAMPING)
-    majoriser_damping = np.full(n_rows, _INITIAL_DAMPING)
-    active = np.ones(n_rows, dtype=bool)
-    converged = np.zeros(n_rows, dtype=bool)
-    iterations = np.zeros(n_rows, dtype=int)
+        phi = np.clip(phi, problem.lower, problem.upper)
+        objective, (gradient, hessian) = problem.terms(phi, slice(None))
+    return _NewtonState(
+        phi=phi, objective=objective, gradient=gradient, hessian=hessian,
+        exact_damping=np.full(n_rows, 0.0 if initial is not None else _INITIAL_DAMPING),
+        majoriser_damping=np.full(n_rows, _INITIAL_DAMPING),
+        active=np.ones(n_rows, dtype=bool), converged=np.zeros(n_rows, dtype=bool), iterations=np.zeros(n_rows, dtype=int),
+    )
 
-    def attempt(rows: np.ndarray, steps: np.ndarray) -> np.ndarray:
-        """Evaluate ``phi[rows] + steps`` (clipped) and keep it where the objective does not rise; which were kept."""
-        trial = np.clip(phi[rows] + steps, lower, upper)
-        trial_objective, trial_derivatives = solver_terms(trial, log_n, log_d, log_loss, weights[rows], delta)
-        assert trial_derivatives is not None
-        kept = np.isfinite(trial_objective) & (trial_objective <= objective[rows])
-        moved = rows[kept]
-        phi[moved], objective[moved] = trial[kept], trial_objective[kept]
-        for store, part in zip((gradient, hessian), trial_derivatives, strict=True):
-            store[moved] = part[kept]
-        return kept
 
-    for _ in range(max_iter):
-        rows = np.flatnonzero(active)
-        if rows.size == 0:
-            break
-        free = _free_parameters(phi[rows], gradient[rows], lower, upper)
-        free_gradient = np.where(free, gradient[rows], 0.0)
-        newton = _newton_steps(hessian[rows], free_gradient, free, None)  # NaN unless positive definite
-        small_step = np.all(np.abs(newton) <= tolerance[rows], axis=1)
-        decrease = -np.einsum("si,si->s", free_gradient, newton)  # twice what the quadratic model promises
-        unresolvable = decrease <= OBJECTIVE_RESOLUTION * np.abs(objective[rows])
-        done = small_step | unresolvable | (np.max(np.abs(free_gradient), axis=1) <= _GRADIENT_TOL * delta)
-        converged[rows[done]] = True
-        active[rows[done]] = False
-        rows, free, free_gradient = rows[~done], free[~done], free_gradient[~done]
-        if rows.size == 0:
-            break
-        iterations[rows] += 1
-        kept = attempt(rows, _bounded_steps(phi[rows], hessian[rows], free_gradient, free, exact_damping[rows], lower, upper))
-        # Undamped until a full step fails (near the optimum of a smooth objective it never does); damped after.
-        exact_damping[rows[kept]] = np.where(exact_damping[rows[kept]] > 0,
-                                             np.maximum(exact_damping[rows[kept]] * 0.1, _SMALLEST_DAMPING), 0.0)
-        exact_damping[rows[~kept]] = np.clip(exact_damping[rows[~kept]] * 10.0, _INITIAL_DAMPING, 1.0)
-        rows, free, free_gradient = rows[~kept], free[~kept], free_gradient[~kept]
-        if rows.size == 0:
-            continue
-        _, majoriser = solver_terms(phi[rows], log_n, log_d, log_loss, weights[rows], delta, majorise=True)
-        assert majoriser is not None
-        kept = attempt(rows, _bounded_steps(phi[rows], majoriser[1], free_gradient, free, majoriser_damping[rows],
-                                            lower, upper))
-        majoriser_damping[rows[kept]] = np.maximum(majoriser_damping[rows[kept]] * 0.1, _SMALLEST_DAMPING)
-        majoriser_damping[rows[~kept]] *= 10.0
-        stuck = rows[majoriser_damping[rows] > _STUCK_DAMPING]
-        if stuck.size:
-            free = _free_parameters(phi[stuck], gradient[stuck], lower, upper)
-            largest = np.max(np.abs(np.where(free, gradient[stuck], 0.0)), axis=1)
-            converged[stuck] = largest <= _STUCK_GRADIENT_TOL * delta
-            active[stuck] = False
-    return NewtonOutcome(phi=phi, objective=objective, converged=converged, iterations=iterations)
+def _newton_iteration(state: _NewtonState, problem: _NewtonProblem) -> bool:
+    """One iteration of :func:`newton_refine` on the active rows: retire those that have converged, try an exact
+    Newton step on the others, and where it fails a majoriser step. False when no row is left active."""
+    rows = np.flatnonzero(state.active)
+    if rows.size == 0:
+        return False
+    free = _free_parameters(state.phi[rows], state.gradient[rows], problem.lower, problem.upper)
+    free_gradient = np.where(free, state.gradient[rows], 0.0)
+    done = _has_converged(state.objective[rows], state.hessian[rows], free_gradient, free, problem.tolerance[rows],
+                          problem.delta)
+    state.converged[rows[done]] = True
+    state.active[rows[done]] = False
+    rows, free, free_gradient = rows[~done], free[~done], free_gradient[~done]
+    if rows.size == 0:
+        return False
+    state.iterations[rows] += 1
+    kept = _try_steps(state, problem, rows, _bounded_steps(state.phi[rows], state.hessian[rows], free_gradient, free,
+                                                           state.exact_damping[rows], problem.lower, problem.upper))
+    state.exact_damping[rows] = _next_exact_damping(state.exact_damping[rows], kept)
+    rows, free, free_gradient = rows[~kept], free[~kept], free_gradient[~kept]
+    if rows.size == 0:
+        return True
+    _, (_, majoriser_hessian) = problem.terms(state.phi[rows], rows, majorise=True)
+    kept = _try_steps(state, problem, rows, _bounded_steps(state.phi[rows], majoriser_hessian, free_gradient, free,
+                                                           state.majoriser_damping[rows], problem.lower, problem.upper))
+    state.majoriser_damping[rows] = np.where(kept, np.maximum(state.majoriser_damping[rows] * 0.1, _SMALLEST_DAMPING),
+                                             state.majoriser_damping[rows] * 10.0)
+    stuck = rows[state.majoriser_damping[rows] > _STUCK_DAMPING]
+    if stuck.size:
+        free = _free_parameters(state.phi[stuck], state.gradient[stuck], problem.lower, problem.upper)
+        largest = np.max(np.abs(np.where(free, state.gradient[stuck], 0.0)), axis=1)
+        state.converged[stuck] = largest <= _STUCK_GRADIENT_TOL * problem.delta
+        state.active[stuck] = False
+    return True
+
+
+def _has_converged(
+    objective: np.ndarray, hessian: np.ndarray, free_gradient: np.ndarray, free: np.ndarray, tolerance: np.ndarray,
+    delta: float,
+) -> np.ndarray:
+    """``(k,)`` mask of the rows done: the undamped Newton step on the ``free`` parameters (``(k, 5)``, the gradient
+    0 on the others) is below ``tolerance`` ``(k, 5)``, or promises less than :data:`OBJECTIVE_RESOLUTION` of the
+    ``objective`` ``(k,)`` (exact ``hessian`` ``(k, 5, 5)`` positive definite), or the projected gradient vanishes."""
+    newton = _newton_steps(hessian, free_gradient, free, None)  # NaN unless positive definite
+    small_step = np.all(np.abs(newton) <= tolerance, axis=1)
+    decrease = -np.einsum("si,si->s", free_gradient, newton)  # twice what the quadratic model promises
+    unresolvable = decrease <= OBJECTIVE_RESOLUTION * np.abs(objective)
+    return small_step | unresolvable | (np.max(np.abs(free_gradient), axis=1) <= _GRADIENT_TOL * delta)
+
+
+def _try_steps(state: _NewtonState, problem: _NewtonProblem, rows: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """Evaluate ``phi[rows] + steps`` (``(k, 5)``, clipped into the box) and move the rows where the objective does
+    not rise (state updated in place); returns which moved, ``(k,)``."""
+    trial = np.clip(state.phi[rows] + steps, problem.lower, problem.upper)
+    trial_objective, trial_derivatives = problem.terms(trial, rows)
+    kept = np.isfinite(trial_objective) & (trial_objective <= state.objective[rows])
+    moved = rows[kept]
+    state.phi[moved], state.objective[moved] = trial[kept], trial_objective[kept]
+    for store, part in zip((state.gradient, state.hessian), trial_derivatives, strict=True):
+        store[moved] = part[kept]
+    return kept
+
+
+def _next_exact_damping(damping: np.ndarray, kept: np.ndarray) -> np.ndarray:
+    """The exact steps' damping ``(k,)`` after a round whose steps were ``kept`` or not: undamped until a full step
+    fails (near the optimum of a smooth objective it never does), then tenfold up on failure, down on success."""
+    return np.where(kept, np.where(damping > 0, np.maximum(damping * 0.1, _SMALLEST_DAMPING), 0.0),
+                    np.clip(damping * 10.0, _INITIAL_DAMPING, 1.0))
 
 
 def _bounded_steps(

@@ -31,7 +31,9 @@ of the gradient and Hessian there, computed once for the whole chunk; then dampe
 until the step is below :data:`REFIT_TOL_SE` standard errors. A refit that has not converged after
 ``max_iter`` steps is refitted from the full set of starts (step 1), each allowed ten times as many; only one that fails that too is a
 failed refit, left out of the intervals and counted. The number of iterations allowed therefore
-decides how long a refit may take, not whether it is kept. Chunks hold at most
+decides how long a refit may take, not whether it is kept. The refits of a chunk that need a restart are
+restarted together, all their starts in one batched Newton run: on data that barely identify the law (runs at a
+single compute budget) most refits do, and one by one they took minutes. Chunks hold at most
 :data:`analysis.fit.bootstrap.RESAMPLE_ELEMENTS` counts and evaluations run over blocks of runs, so
 memory stays bounded at any number of runs.
 """
@@ -402,8 +404,9 @@ class ParametricLossFit:
         n = len(used)
         bounds = default_bounds(log_loss, self.exponent_bounds, fixed)
         uniform = np.full((1, n), 1.0 / n)
-        outcome, n_best, n_starts = self._global_fit(log_n, log_d, used.loss, uniform, bounds)
+        outcome, best_basins, start_counts = self._global_fit(log_n, log_d, used.loss, uniform, bounds)
         phi, objective, converged = outcome.phi[0], float(outcome.objective[0]), bool(outcome.converged[0])
+        n_best, n_starts = int(best_basins[0]), int(start_counts[0])
         messages: list[str] = []
         if not converged:
             messages.append("the optimiser did not converge: treat the estimates as unreliable")
@@ -456,30 +459,30 @@ class ParametricLossFit:
     def _global_fit(
         self, log_n: np.ndarray, log_d: np.ndarray, loss: np.ndarray, weights: np.ndarray,
         bounds: tuple[np.ndarray, np.ndarray], max_iter: int | None = None,
-    ) -> tuple[NewtonOutcome, int, int]:
-        """The best of Newton runs from the variable-projection starts, for one row of ``weights`` ``(1, n)``.
+    ) -> tuple[NewtonOutcome, np.ndarray, np.ndarray]:
+        """The best of Newton runs from the variable-projection starts, for each row of ``weights`` ``(R, n)``.
 
-        Returns the best end point as a one-row outcome, how many starts reached it and how many there were.
+        The starts of every row are refined together, in one batch (a restart of many bootstrap refits costs
+        about as many iterations as the slowest of them, not their sum). Returns the best end point of each row
+        as an ``R``-row outcome, how many of its starts reached it ``(R,)`` and how many it had ``(R,)``.
         """
         lower, upper = bounds
         grid = np.asarray(self.exponent_grid, dtype=float)
         alphas = grid if lower[3] < upper[3] else lower[3:4]
         betas = grid if lower[4] < upper[4] else lower[4:5]
-        log_loss = np.log(loss)
-        starts, grid_sse = projection_starts(log_n, log_d, loss, weights[0], alphas, betas)
-        chosen = pick_starts(grid_sse.reshape(alphas.size, betas.size), self.n_starts)
-        outcome = newton_refine(
-            to_solver(starts[chosen]), log_n, log_d, log_loss, weights, self.huber_delta, max_iter or self.max_iter, bounds
-        )
-        best = int(np.argmin(np.where(np.isfinite(outcome.objective), outcome.objective, np.inf)))
-        best_objective = float(outcome.objective[best])
-        same_basin = (
-            outcome.objective <= best_objective * (1 + _BASIN_OBJECTIVE_RTOL) + 1e-15
-        ) & (np.max(np.abs(outcome.phi - outcome.phi[best]), axis=1) < _BASIN_PARAM_ATOL)
-        pick = slice(best, best + 1)
-        best_outcome = NewtonOutcome(phi=outcome.phi[pick], objective=outcome.objective[pick],
-                                     converged=outcome.converged[pick], iterations=outcome.iterations[pick])
-        return best_outcome, int(same_basin.sum()), int(chosen.size)
+        starts, owners = [], []
+        for row, row_weights in enumerate(weights):
+            theta, grid_sse = projection_starts(log_n, log_d, loss, row_weights, alphas, betas)
+            chosen = pick_starts(grid_sse.reshape(alphas.size, betas.size), self.n_starts)
+            starts.append(theta[chosen])
+            owners.append(np.full(chosen.size, row))
+        owner = np.concatenate(owners)
+        outcome = newton_refine(to_solver(np.concatenate(starts)), log_n, log_d, np.log(loss), weights[owner],
+                                self.huber_delta, max_iter or self.max_iter, bounds)
+        best, n_best = _best_of_starts(outcome, owner, weights.shape[0])
+        picked = NewtonOutcome(phi=outcome.phi[best], objective=outcome.objective[best],
+                               converged=outcome.converged[best], iterations=outcome.iterations[best])
+        return picked, n_best, np.bincount(owner, minlength=weights.shape[0])
 
     def _bootstrap(
         self, phi: np.ndarray, log_n: np.ndarray, log_d: np.ndarray, log_loss: np.ndarray, loss: np.ndarray,
@@ -505,12 +508,14 @@ class ParametricLossFit:
                                     log_loss[drawn], weights[:, drawn], self.huber_delta, self.max_iter, bounds,
                                     tolerance, initial=initial)
             refits, converged = outcome.phi, outcome.converged.copy()
-            for row in np.flatnonzero(~converged):
-                again, _, _ = self._global_fit(log_n, log_d, loss, weights[row : row + 1], bounds,
-                                               RESTART_ITERATIONS * self.max_iter)
-                if again.converged[0]:
-                    refits[row], converged[row] = again.phi[0], True
-            return refits, converged, int((~outcome.converged).sum())
+            failing = np.flatnonzero(~converged)
+            batch = chunk_size_for(n * self.n_starts, failing.size)  # starts times runs bounded like a chunk
+            for start in range(0, failing.size, batch):
+                rows = failing[start : start + batch]
+                again, _, _ = self._global_fit(log_n, log_d, loss, weights[rows], bounds, RESTART_ITERATIONS * self.max_iter)
+                refits[rows[again.converged]] = again.phi[again.converged]
+                converged[rows] = again.converged
+            return refits, converged, int(failing.size)
 
         def refit_drawn(seed: np.random.SeedSequence) -> tuple[np.ndarray, np.ndarray, int]:
             counts = np.bincount(np.random.default_rng(seed).integers(0, n, n), minlength=n)
@@ -537,6 +542,23 @@ class ParametricLossFit:
     def _report(self, done: int) -> None:
         if self.progress is not None and (done == self.n_bootstrap or done % PROGRESS_EVERY == 0):
             self.progress(done, self.n_bootstrap)
+
+
+def _best_of_starts(outcome: NewtonOutcome, owner: np.ndarray, n_problems: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each problem, the index of its best end point in ``outcome`` (the lowest finite objective among its rows:
+    ``owner`` ``(S,)`` gives each row's problem) and how many of its rows ended in the same basin, each
+    ``(n_problems,)``."""
+    best = np.zeros(n_problems, dtype=int)
+    n_best = np.zeros(n_problems, dtype=int)
+    for problem in range(n_problems):
+        rows = np.flatnonzero(owner == problem)
+        objective = outcome.objective[rows]
+        pick = rows[int(np.argmin(np.where(np.isfinite(objective), objective, np.inf)))]
+        same_basin = (objective <= outcome.objective[pick] * (1 + _BASIN_OBJECTIVE_RTOL) + 1e-15) & (
+            np.max(np.abs(outcome.phi[rows] - outcome.phi[pick]), axis=1) < _BASIN_PARAM_ATOL
+        )
+        best[problem], n_best[problem] = pick, int(same_basin.sum())
+    return best, n_best
 
 
 def _identification_warnings(

@@ -248,56 +248,13 @@ class TrainingRuns:
         if d_col is None and c_col is None:
             raise AtlasError(_where(source) + "give the tokens column (D) or the FLOP column (C)")
         wanted = [column for column in (n_col, d_col, c_col, loss_col) if column is not None]
-        missing = [column for column in wanted if column not in frame.columns]
-        if missing:
-            available = ", ".join(repr(str(c)) for c in frame.columns)
-            names = ", ".join(repr(column) for column in missing)
-            raise AtlasError(
-                _where(source) + f"missing column{'s' if len(missing) > 1 else ''} {names} (columns present: {available})"
-            )
-        if source and frame.index.name == LINE_INDEX:
-            rows = frame.index.to_numpy()
-        elif source:
-            rows = np.arange(len(frame)) + 2
-        else:
-            rows = frame.index.to_numpy()
-
-        def fail(position: int, message: str) -> AtlasError:
-            place = f"{source}:{rows[position]}" if source else f"row {rows[position]}"
-            return AtlasError(f"{place}: {message}")
-
-        values = {}
-        for column in wanted:
-            raw_column = frame[column]
-            numeric = pd.to_numeric(raw_column, errors="coerce").to_numpy(dtype=float)
-            bad = ~np.isfinite(numeric) | (numeric <= 0)
-            if bad.any():
-                position = int(np.flatnonzero(bad)[0])
-                raw = raw_column.iloc[position]
-                raw = raw.item() if hasattr(raw, "item") else raw
-                if raw is None or (isinstance(raw, float) and np.isnan(raw)) or (isinstance(raw, str) and not raw.strip()):
-                    problem = "is empty"
-                elif not np.isfinite(numeric[position]):
-                    problem = f"value {raw!r} is not a finite number"
-                else:
-                    problem = f"value {raw!r} is not positive"
-                raise fail(position, f"column {column!r}: {problem}")
-            values[column] = numeric
+        _check_columns_present(frame, wanted, source)
+        rows = _row_numbers(frame, source)
+        fail = _failure_at(rows, source)
+        values = {column: _positive_numbers(frame[column], column, fail) for column in wanted}
         N = values[n_col]
         _check_raw_count(N, SMALLEST_MODEL, "parameters", n_col, fail)
-        if d_col is not None:
-            _check_raw_count(values[d_col], SMALLEST_TRAINING, "tokens", d_col, fail)
-        if d_col is not None and c_col is not None:
-            _check_flop(values[c_col], _derived(training_flop, N, values[d_col], (n_col, d_col), fail),
-                        (n_col, d_col, c_col), fail, flop_rtol)
-        if d_col is not None:
-            D = values[d_col]
-            C = values[c_col] if c_col is not None else _derived(training_flop, N, D, (n_col, d_col), fail)
-        else:
-            C = values[str(c_col)]  # one of the two is given (checked above)
-            D = _derived(tokens_at_budget, C, N, (str(c_col), n_col), fail)
-            _check_raw_count(D, SMALLEST_TRAINING, "tokens", f"{c_col}', '{n_col}", fail,
-                             what="D = C / (6 N) = {value:.4g} tokens", hint="check the units of these columns")
+        D, C = _tokens_and_flop(N, values, (n_col, d_col, c_col), fail, flop_rtol)
         return cls(N=N, D=D, C=C, loss=values[loss_col], rows=rows, source=source)
 
     def subset(self, mask_or_index: np.ndarray) -> TrainingRuns:
@@ -323,6 +280,78 @@ class TrainingRuns:
     def to_frame(self) -> pd.DataFrame:
         """The runs as a frame with columns ``N``, ``D``, ``C``, ``loss``."""
         return pd.DataFrame({"N": self.N, "D": self.D, "C": self.C, "loss": self.loss})
+
+
+def _check_columns_present(frame: pd.DataFrame, wanted: Sequence[str], source: str | None) -> None:
+    """Raise, naming every missing column and those present, unless ``frame`` has all the ``wanted`` columns."""
+    missing = [column for column in wanted if column not in frame.columns]
+    if missing:
+        available = ", ".join(repr(str(c)) for c in frame.columns)
+        names = ", ".join(repr(column) for column in missing)
+        raise AtlasError(
+            _where(source) + f"missing column{'s' if len(missing) > 1 else ''} {names} (columns present: {available})"
+        )
+
+
+def _row_numbers(frame: pd.DataFrame, source: str | None) -> np.ndarray:
+    """How messages number the rows of ``frame`` ``(n,)``: the file lines of a frame from :func:`read_runs_table`,
+    else as a spreadsheet shows them (header = row 1) when there is a ``source``, else the index labels."""
+    if source and frame.index.name == LINE_INDEX:
+        return frame.index.to_numpy()
+    if source:
+        return np.arange(len(frame)) + 2
+    return frame.index.to_numpy()
+
+
+def _failure_at(rows: np.ndarray, source: str | None) -> Callable[[int, str], AtlasError]:
+    """``fail(position, message)``: the error for the row at ``position``, prefixed ``source:row`` (or ``row N``)."""
+
+    def fail(position: int, message: str) -> AtlasError:
+        place = f"{source}:{rows[position]}" if source else f"row {rows[position]}"
+        return AtlasError(f"{place}: {message}")
+
+    return fail
+
+
+def _positive_numbers(raw_column: pd.Series, column: str, fail: Callable[[int, str], AtlasError]) -> np.ndarray:
+    """The column as floats ``(n,)``; raises on the first cell that is empty, not a finite number or not positive."""
+    numeric = pd.to_numeric(raw_column, errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(numeric) | (numeric <= 0)
+    if bad.any():
+        position = int(np.flatnonzero(bad)[0])
+        raw = raw_column.iloc[position]
+        raw = raw.item() if hasattr(raw, "item") else raw
+        if raw is None or (isinstance(raw, float) and np.isnan(raw)) or (isinstance(raw, str) and not raw.strip()):
+            problem = "is empty"
+        elif not np.isfinite(numeric[position]):
+            problem = f"value {raw!r} is not a finite number"
+        else:
+            problem = f"value {raw!r} is not positive"
+        raise fail(position, f"column {column!r}: {problem}")
+    return numeric
+
+
+def _tokens_and_flop(
+    N: np.ndarray, values: dict[str, np.ndarray], columns: tuple[str, str | None, str | None],
+    fail: Callable[[int, str], AtlasError], flop_rtol: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(D, C)`` (tokens, FLOP; each ``(n,)``) from the columns ``(n_col, d_col, c_col)`` given, the missing one
+    derived by ``C = 6 N D``; checks the tokens are raw counts and, with both given, that they agree within
+    ``flop_rtol``."""
+    n_col, d_col, c_col = columns
+    if d_col is not None:
+        D = values[d_col]
+        _check_raw_count(D, SMALLEST_TRAINING, "tokens", d_col, fail)
+        six_nd = _derived(training_flop, N, D, (n_col, d_col), fail)
+        if c_col is not None:
+            _check_flop(values[c_col], six_nd, (n_col, d_col, c_col), fail, flop_rtol)
+            return D, values[c_col]
+        return D, six_nd
+    C = values[str(c_col)]  # one of the two is given (checked by the caller)
+    D = _derived(tokens_at_budget, C, N, (str(c_col), n_col), fail)
+    _check_raw_count(D, SMALLEST_TRAINING, "tokens", f"{c_col}', '{n_col}", fail,
+                     what="D = C / (6 N) = {value:.4g} tokens", hint="check the units of these columns")
+    return D, C
 
 
 def _check_raw_count(
