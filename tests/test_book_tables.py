@@ -52,9 +52,9 @@ def test_columns_formatters_and_markdown_columns() -> None:
 def test_a_cell_has_the_typographic_apostrophe_of_the_running_text() -> None:
     # Pandoc makes apostrophes curly in prose, but not an escaped one: the cell writes it curly itself,
     # and leaves a quotation mark around a word as a quotation mark.
-    page = pypandoc.convert_text(markdown_table(pd.DataFrame({"t": ["Hoffmann et al.'s 'Kaplan law'"]})).data,
+    page = pypandoc.convert_text(markdown_table(pd.DataFrame({"t": ["Hoffmann et al.'s 'Kaplan law' (the authors' code)"]})).data,
                                  "html", format="markdown")
-    assert "Hoffmann et al.’s" in page and "'Kaplan law'" in page.replace("&#39;", "'")
+    assert "Hoffmann et al.’s" in page and "'Kaplan law'" in page.replace("&#39;", "'") and "authors’ code" in page
 
 
 def test_relative_widths_reach_pandoc() -> None:
