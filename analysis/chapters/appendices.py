@@ -26,7 +26,13 @@ from analysis.chapters.epoch import (
     isoflop_tolerance_dex,
 )
 from analysis.data import DATA_DIR, TableDescription, describe_tables, external_dataset, load_table
-from analysis.fit.isoflop import GRID_POINTS_PER_INTERVAL, SAME_SIZE_DEX, SPREAD_FLOOR
+from analysis.fit.isoflop import (
+    DETECTION_CONTRAST,
+    DETECTION_MIN_RUNS,
+    GRID_POINTS_PER_INTERVAL,
+    SAME_SIZE_DEX,
+    SPREAD_FLOOR,
+)
 from analysis.published import published_laws
 from analysis.tables import markdown_table
 from analysis.text import LEVEL
@@ -35,7 +41,8 @@ BUILD_PACKAGES = ("scaling-atlas", "numpy", "scipy", "pandas", "altair", "vl-con
                   "ipykernel", "pypandoc-binary", "typst")
 """The packages whose versions the reproducibility appendix lists."""
 
-__all__ = ["EXCLUDE_TOP_LOSS", "HUBER_DELTA", "ISOFLOP_MIN_RUNS", "LEVEL", "N_BOOTSTRAP", "SEED", "Interpolation",
+__all__ = ["DETECTION_CONTRAST", "DETECTION_MIN_RUNS", "EXCLUDE_TOP_LOSS", "HUBER_DELTA", "ISOFLOP_MIN_RUNS", "LEVEL",
+           "N_BOOTSTRAP", "SEED", "Interpolation",
            "Methods", "approximate_rows", "approximate_section", "build_date", "checksums_table", "columns_frame",
            "data_checksums", "data_tables", "hoffmann_parameter_sets", "interpolation", "methods", "package_versions",
            "provenance_table", "runs_section", "table_sections", "versions_table"]

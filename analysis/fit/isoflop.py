@@ -69,6 +69,9 @@ DETECTION_MIN_RUNS = 3
 """Runs that must share a compute for :func:`detect_budgets` to call them a budget (unless the estimator asks for
 fewer): two runs at one compute can be a coincidence of a grid of sizes and tokens, three rarely are."""
 
+DETECTION_CONTRAST = 2.0
+"""How many times as many runs as each flanking window a window needs to be a budget in :func:`detect_budgets`."""
+
 FLAT_PROFILE_RTOL = 1e-9
 """A budget whose losses differ by less than this fraction has no profile to read an optimum off."""
 
@@ -91,7 +94,8 @@ class BudgetError(AtlasError):
 
 
 def detect_budgets(
-    C: np.ndarray, tolerance_dex: float = 0.03, min_runs: int = 3, contrast: float = 2.0
+    C: np.ndarray, tolerance_dex: float = 0.03, min_runs: int = DETECTION_MIN_RUNS,
+    contrast: float = DETECTION_CONTRAST,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Find FLOP-budget clusters in training compute ``C`` (FLOP).
 
