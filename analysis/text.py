@@ -12,7 +12,8 @@ break across lines (a word after a count, ``68B parameters``, may).
 * powers of ten: :func:`format_power` (``1.2 × 10²¹``), :func:`format_scientific` (``1.23 × 10⁻⁴``),
   :func:`power_of_ten` (``10²¹``), :func:`latex_number`;
 * intervals: :func:`format_interval` (``81.9–83.0``), :func:`interval` (``0.3 – 0.5``),
-  :func:`count_interval`, :func:`interval_text` (``95% CI 1.4 to 5.7``), :func:`with_interval`;
+  :func:`count_interval`; in prose :func:`bootstrap_interval` (``95% bootstrap interval 48B–104B``, the book's one
+  wording), :func:`interval_text`, :func:`with_interval`;
 * prose: :func:`names_list` (``a, b and c``), :func:`times` (``3.4×``), :func:`percent`,
   :func:`group_thousands` (``1,024``).
 """
@@ -35,7 +36,7 @@ TIMES = f"{NBSP}×{NBSP}"
 """The multiplication sign of a power of ten, between no-break spaces: ``5.04`` + TIMES + ``10²³``."""
 
 LEVEL = 0.95
-"""Coverage of the intervals the book reports (their label reads ``95% CI``)."""
+"""Coverage of the intervals the book reports (their label reads ``95% bootstrap interval``)."""
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 _PLAIN_DIGITS = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
@@ -220,14 +221,29 @@ def count_interval(bounds: tuple[float, float] | None, digits: int = 3) -> str:
     return f"{count(bounds[0], digits)} – {count(bounds[1], digits)}"
 
 
+def bootstrap_interval(low: float, high: float, formatter: Callable[[float], str] | None = None, digits: int = 3,
+                       level: float = LEVEL) -> str:
+    """An interval as the prose names it: ``"95% bootstrap interval 48B–104B"``.
+
+    ``formatter`` (default :func:`format_value` to ``digits``) writes each end; the ends are joined by an en dash,
+    or by ``to`` when either is negative, so that a dash never stands next to a minus sign (``−7.3 to 14.3``).
+
+    >>> bootstrap_interval(4.8e10, 1.04e11, lambda v: format_si(v, 2)), bootstrap_interval(-7.31, 14.3, digits=2)
+    ('95% bootstrap interval 48B–104B', '95% bootstrap interval −7.3 to 14')
+    """
+    fmt = formatter or (lambda v: format_signed(v, digits))
+    joint = " to " if min(low, high) < 0 else "–"
+    return f"{level:.0%} bootstrap interval {fmt(low)}{joint}{fmt(high)}"
+
+
 def interval_text(low: float, high: float, digits: int = 2, unit: str = "", level: float = LEVEL) -> str:
-    """``"95% CI 1.4 to 5.7 GLUE points"`` (``to`` rather than a dash, so signs stay readable)."""
+    """``"95% bootstrap interval 1.4–5.7 GLUE points"`` (:func:`bootstrap_interval`)."""
     tail = f" {unit}" if unit else ""
-    return f"{level:.0%} CI {number(low, digits)} to {number(high, digits)}{tail}"
+    return bootstrap_interval(low, high, lambda v: number(v, digits), level=level) + tail
 
 
 def with_interval(value: float, low: float, high: float, digits: int = 2, unit: str = "") -> str:
-    """``"3.4 GLUE points (95% CI 1.4 to 5.7)"``."""
+    """``"3.4 GLUE points (95% bootstrap interval 1.4–5.7)"``."""
     tail = f" {unit}" if unit else ""
     return f"{number(value, digits)}{tail} ({interval_text(low, high, digits)})"
 

@@ -138,7 +138,7 @@ def test_efficiency_intervals_cover_a_known_rate_as_often_as_the_textbook_interv
 
 
 def _numbers(text: str) -> list[float]:
-    text = text.replace("95% CI", "")
+    text = text.replace("95% bootstrap interval", "")
     return [float(v.replace("−", "-")) for v in re.findall(r"−?\d+(?:\.\d+)?", text)]
 
 
@@ -149,7 +149,7 @@ def test_statements_print_the_fit_to_their_precision() -> None:
     for printed, exact in zip((value, low, high), (ch1.efficiency.params["year_slope"], *ch1.efficiency.ci["year_slope"])):
         assert abs(printed - exact) <= 0.05 * max(abs(exact), 1e-9) + 0.05
     assert low < value < high
-    assert re.fullmatch(r"\S+ GLUE points per year \(95% CI \S+ to \S+\)", ch1.efficiency_statement)
+    assert re.fullmatch(r"\S+ GLUE points per year \(95% bootstrap interval \S+(–| to )\S+\)", ch1.efficiency_statement)
 
 
 def test_compression_reference_is_bert_base_at_440_mb() -> None:
@@ -183,10 +183,12 @@ PROCESS_STATEMENTS = re.compile(r"could not be (consulted|opened|read)|not (yet 
 """How the book was made is not what it says: sources and approximations live in the data's provenance columns."""
 WEB_ONLY = re.compile(r"\b(hover|tooltips?)\b", re.I)
 """Words that ask a PDF reader to do what only the site allows."""
-RATIO_IN_WORDS = re.compile(r"\d(\.\d+)? times (larger|smaller|its|the)\b")
+RATIO_IN_WORDS = re.compile(r"\d(\.\d+)? times (larger|smaller|fewer|more|its|the)\b")
 """Ratios are written ``6.2×`` (:func:`analysis.text.times`), never ``6.2 times``."""
 UNGROUPED = re.compile(r"(?<![\w.,×^⁰-⁹/–-])(?!(?:19|20)\d\d\b)\d{4,}(?![\w.,])")
 """A count of 1,000 or more without a thousands separator (years excepted)."""
+INTERVAL_WORDING = re.compile(r"\b95% (CI|interval) [−\d]")
+"""An interval is named one way: ``95% bootstrap interval 48B–104B`` (:func:`analysis.text.bootstrap_interval`)."""
 
 
 def paragraphs(page: str) -> str:
@@ -201,13 +203,15 @@ def test_the_checkers_catch_what_they_are_for() -> None:
     assert WEB_ONLY.search("Each line's tooltip says how it was obtained")
     assert RATIO_IN_WORDS.search("which is 6.2 times larger")
     assert UNGROUPED.findall("1304 rows in 2024, 1,160 runs, 5.04 × 10²³, porian2024, 1024×") == ["1304", "1024"]
+    assert INTERVAL_WORDING.search("68B (95% CI 48B to 104B)") and INTERVAL_WORDING.search("(95% interval 51B–112B)")
+    assert not INTERVAL_WORDING.search("(95% bootstrap interval 48B–104B); the slope's 95% interval, −7.3 to 14.3")
 
 
 def test_running_text_states_sources_not_process_and_groups_thousands(real_book) -> None:
     found: dict[str, list[str]] = {}
     for page in sorted(real_book.output.rglob("*.html")):
         text = paragraphs(page.read_text(encoding="utf-8"))
-        hits = [m.group(0) for pattern in (PROCESS_STATEMENTS, RATIO_IN_WORDS, UNGROUPED) for m in pattern.finditer(text)]
+        hits = [m.group(0) for pattern in (PROCESS_STATEMENTS, RATIO_IN_WORDS, UNGROUPED, INTERVAL_WORDING) for m in pattern.finditer(text)]
         if hits:
             found[page.relative_to(real_book.output).as_posix()] = hits[:5]
     assert found == {}

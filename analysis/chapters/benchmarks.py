@@ -14,7 +14,7 @@ from analysis.charts.benchmarks import OTHER_FAMILIES
 from analysis.data import load_table
 from analysis.fit import LogLinearTrend, TrendResult
 from analysis.tables import markdown_table
-from analysis.text import LEVEL, count, format_count, format_signed, number
+from analysis.text import LEVEL, bootstrap_interval, count, format_count, format_signed, number
 
 NOT_DETERMINED = "not determined"
 """What the book prints for an effective size the data do not determine."""
@@ -167,7 +167,7 @@ class BenchmarksChapter:
 
     @property
     def slope_statement(self) -> str:
-        """The slope per tenfold parameters with its interval: ``"3.0 points (95% CI −7.3 to 14.3)"``."""
+        """The slope per tenfold parameters with its interval: ``"3.0 points (95% bootstrap interval −7.3 to 14.3)"``."""
         return fixed_with_interval(self.trend.slope, *self.slope_interval, unit="points")
 
     @property
@@ -239,8 +239,7 @@ class BenchmarksChapter:
             return (
                 f"{row['name']} ({format_count(row['parameters'])} non-embedding parameters) scores like a "
                 f"{format_count(row['effective_parameters'])}-parameter model on the trend "
-                f"({LEVEL:.0%} CI {format_count(row['effective_lower'])} to {format_count(row['effective_upper'])} "
-                "parameters)"
+                f"({bootstrap_interval(row['effective_lower'], row['effective_upper'], format_count)} parameters)"
             )
         low, high = self.slope_interval
         return (

@@ -9,7 +9,7 @@ import pandas as pd
 
 from analysis import resources
 from analysis.bibliography import author_year
-from analysis.text import LEVEL, format_signed
+from analysis.text import LEVEL, bootstrap_interval, format_signed
 
 __all__ = ["LEVEL", "N_BOOTSTRAP", "SEED", "approximate_reason", "date_at_decimal_year", "decimal_year", "fixed",
            "fixed_with_interval", "is_read_off_figure", "month_start", "provenance_columns", "source_text",
@@ -113,6 +113,6 @@ def fixed(value: float, decimals: int = 1) -> str:
 
 
 def fixed_with_interval(value: float, low: float, high: float, unit: str = "", decimals: int = 1) -> str:
-    """``"3.0 points (95% CI −7.3 to 14.3)"``: estimate and interval to the same number of decimals."""
+    """``"3.0 points (95% bootstrap interval −7.3 to 14.3)"``: estimate and interval to the same number of decimals."""
     unit_text = f" {unit}" if unit else ""
-    return f"{fixed(value, decimals)}{unit_text} ({LEVEL:.0%} CI {fixed(low, decimals)} to {fixed(high, decimals)})"
+    return f"{fixed(value, decimals)}{unit_text} ({bootstrap_interval(low, high, lambda v: fixed(v, decimals))})"

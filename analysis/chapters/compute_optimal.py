@@ -38,7 +38,7 @@ from analysis.data import load_table
 from analysis.fit.laws import PowerLaw, tokens_at_budget
 from analysis.published import published_laws
 from analysis.tables import markdown_table
-from analysis.text import LEVEL, format_interval, format_power, format_si, format_value, number, times, with_unit
+from analysis.text import LEVEL, bootstrap_interval, format_interval, format_power, format_si, format_value, number, times, with_unit
 
 REFERENCE_BUDGET = 1e21
 """Budget (FLOP) at which fitted laws are pinned: N_opt(C) = n_ref (C / REFERENCE_BUDGET) ** a."""
@@ -292,9 +292,9 @@ class ComputeOptimalChapter:
         return match.iloc[0]
 
     def n_opt_interval_text(self, model_id: str, law: str = OURS3) -> str:
-        """The bootstrap interval of a model's N_opt under a fitted law: ``"48B–104B"``."""
+        """The bootstrap interval of a model's N_opt under a fitted law: ``"95% bootstrap interval 48B–104B"``."""
         row = self.optimum(model_id, law)
-        return format_interval(row["N_opt_lo"], row["N_opt_hi"], formatter=lambda v: format_si(v, 2))
+        return bootstrap_interval(row["N_opt_lo"], row["N_opt_hi"], lambda v: format_si(v, 2))
 
     @property
     def stated_budget(self) -> float:

@@ -28,7 +28,7 @@ from analysis.fit import ComputeOptimalResult
 from analysis.fit.laws import PowerLaw
 from analysis.published import published_laws
 from analysis.tables import markdown_table
-from analysis.text import LEVEL, count, format_interval, format_power, format_signed, format_value, names_list
+from analysis.text import LEVEL, bootstrap_interval, count, format_interval, format_power, format_signed, format_value, names_list
 
 PROFILE_DATASET = "rw"
 """The dataset whose IsoFLOP profiles the chapter draws (RefinedWeb, the dataset of the paper's Figure 1)."""
@@ -219,9 +219,12 @@ class KaplanChinchillaChapter:
         """Our exponent of one setting as text: ``"0.835"``."""
         return format_value(self.a(dataset, step), digits)
 
-    def interval(self, dataset: str, step: int, digits: int = 3) -> str:
-        """Our 95% bootstrap interval of one setting's exponent: ``"0.823–0.846"``."""
+    def interval(self, dataset: str, step: int, digits: int = 3, *, named: bool = False) -> str:
+        """Our 95% bootstrap interval of one setting's exponent: ``"0.823–0.846"``; ``named``, with the words that
+        say what it is (``"95% bootstrap interval 0.823–0.846"``, :func:`analysis.text.bootstrap_interval`)."""
         row = self.row(dataset, step)
+        if named:
+            return bootstrap_interval(row["a_lo"], row["a_hi"], digits=digits)
         return format_interval(row["a_lo"], row["a_hi"], digits)
 
     def covers(self, dataset: str, step: int, value: float) -> bool:
@@ -336,10 +339,10 @@ class KaplanChinchillaChapter:
 
     def n_opt_text(self, dataset: str, step: int, digits: int = 3) -> str:
         """One setting's ``N_opt`` at the marked model's budget with its interval:
-        ``"77.0B parameters (95% interval 69.6B to 86.1B)"``."""
+        ``"77.0B parameters (95% bootstrap interval 69.6B–86.1B)"``."""
         at = self.n_opt_at_marked(dataset, step)
-        return (f"{count(at['N_opt'], digits)} parameters ({LEVEL:.0%} interval {count(at['N_opt_lo'], digits)} to "
-                f"{count(at['N_opt_hi'], digits)})")
+        interval = bootstrap_interval(at["N_opt_lo"], at["N_opt_hi"], lambda v: count(v, digits))
+        return f"{count(at['N_opt'], digits)} parameters ({interval})"
 
     def holds_marked(self, step: int) -> bool:
         """Whether the step's intervals of ``N_opt`` at the marked model's budget hold its size, on both datasets."""

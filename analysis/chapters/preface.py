@@ -17,7 +17,7 @@ from analysis.chapters.kaplan_chinchilla import KaplanChinchillaChapter, kaplan_
 from analysis.chapters.parametric_loss import HOFFMANN, HOFFMANN_ROUNDED, OURS, parametric_loss_chapter
 from analysis.chapters.pretraining import pretraining_chapter
 from analysis.tables import markdown_table
-from analysis.text import LEVEL, format_si, names_list, number, times, with_interval, with_unit
+from analysis.text import bootstrap_interval, format_si, names_list, number, times, with_interval, with_unit
 
 EQUAL_SPLIT = 0.5
 """The exponent ``a`` of an allocation that grows parameters and tokens in equal proportion."""
@@ -78,8 +78,9 @@ def key_findings() -> pd.DataFrame:
             "Were the largest models of 2020-2021 compute-optimal?",
             f"{'No' if gopher['N_opt_hi'] < gopher['N'] else 'Not clearly'}: at Gopher's budget "
             f"({with_unit(number(gopher['C'], 3), 'FLOP')} by 6ND) this book's Approach 3 fit to the Chinchilla runs puts the "
-            f"optimum at {format_si(gopher['N_opt'], 2)} parameters ({LEVEL:.0%} CI {format_si(gopher['N_opt_lo'], 2)} "
-            f"to {format_si(gopher['N_opt_hi'], 2)}), {number(gopher['size_ratio'], 2)}× smaller than Gopher's "
+            f"optimum at {format_si(gopher['N_opt'], 2)} parameters "
+            f"({bootstrap_interval(gopher['N_opt_lo'], gopher['N_opt_hi'], lambda v: format_si(v, 2))}), "
+            f"{times(gopher['size_ratio'])} smaller than Gopher's "
             f"{format_si(gopher['N'], 2)}; Hoffmann et al.'s published laws put it "
             f"{'lower still' if published_below else 'on both sides of it'}.",
         ),

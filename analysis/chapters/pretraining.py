@@ -23,7 +23,7 @@ from analysis.data import load_table
 from analysis.fit import LogLinearTrend, TrendResult, pareto_frontier
 from analysis.fit.efficiency import EfficiencyResult, EfficiencyTrend
 from analysis.tables import markdown_table
-from analysis.text import LEVEL, format_signed, format_value, names_list
+from analysis.text import LEVEL, bootstrap_interval, format_signed, format_value, names_list
 
 FIGURE_SOURCE = "desislavov2023trends"
 """The paper whose figure chapter 1 rebuilds; its approximate rows are read off that figure."""
@@ -144,7 +144,7 @@ class PretrainingChapter:
 
     @property
     def slope_statement(self) -> str:
-        """``"3.4 GLUE points (95% CI −2.1 to 6.0)"``: the trend's gain per tenfold compute."""
+        """``"3.4 GLUE points (95% bootstrap interval −2.1 to 6.0)"``: the trend's gain per tenfold compute."""
         return fixed_with_interval(self.trend.slope, *self.trend.ci["slope"], unit="GLUE points")
 
     @property
@@ -164,7 +164,7 @@ class PretrainingChapter:
         """How many times less compute the same GLUE needed one year later, with its interval."""
         low, high = self.efficiency.ci["compute_factor_per_year"]
         return (f"{fixed(self.efficiency.params['compute_factor_per_year'])}× "
-                f"({LEVEL:.0%} CI {fixed(low)}× to {fixed(high)}×)")
+                f"({bootstrap_interval(low, high, lambda v: fixed(v) + '×')})")
 
     @property
     def compute_slope_statement(self) -> str:
