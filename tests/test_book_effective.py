@@ -112,6 +112,8 @@ def test_precision_needed_is_what_more_models_of_the_same_kind_would_give(ch3) -
     # within a quarter of the slope from zero, where the original interval reached far below it.
     assert abs(low) < 0.25 * ch3.trend.slope < abs(ch3.slope_interval[0])
     assert factor > 1 and low < ch3.trend.slope < high
+    # the printed factor (two decimals), squared, gives the printed count of models (whole)
+    assert round(round(factor, 2) ** 2) == round(models)
 
 
 def test_profile_slopes_and_chart(ch3) -> None:
