@@ -25,6 +25,7 @@ from analysis.fit.likelihood import negative_log_likelihood
 from analysis.published import published_laws
 from analysis.tables import markdown_table
 from analysis.text import (
+    bootstrap_interval,
     format_interval,
     format_power,
     format_scientific,
@@ -32,6 +33,7 @@ from analysis.text import (
     format_signed,
     format_value,
     group_thousands,
+    names_list,
 )
 
 HOFFMANN_ROUNDED = "Hoffmann et al., as printed"
@@ -64,6 +66,8 @@ MARKED_MODEL = "gopher"
 """The model the chapter's figure marks, at its size and at the budget Hoffmann et al. state for it."""
 MOSTLY = 0.9
 """A share above which the prose says "almost all"."""
+RMS_DIGITS = 2
+"""Significant figures of every root mean square residual the chapter prints (tables and prose alike)."""
 
 
 def _as_printed(value: float) -> str:
@@ -156,10 +160,11 @@ class ParametricLossChapter:
         """A parameter (or ``a``, ``b``) of a set, to ``digits`` significant figures."""
         return format_value(self.comparison.loc[name, parameter_set], digits)
 
-    def interval(self, name: str, digits: int = 3) -> str:
-        """Our bootstrap interval of ``name`` (a parameter or ``a``, ``b``, ``G``): ``"0.490–0.566"``."""
+    def interval(self, name: str, digits: int = 3, *, named: bool = False) -> str:
+        """Our bootstrap interval of ``name`` (a parameter or ``a``, ``b``, ``G``): ``"0.490–0.566"``; ``named``, with
+        the words that say what it is (``"95% bootstrap interval 0.490–0.566"``)."""
         low, high = self.result.ci[name]
-        return format_interval(low, high, digits)
+        return bootstrap_interval(low, high, digits=digits) if named else format_interval(low, high, digits)
 
     def outside(self, parameter_set: str) -> list[str]:
         """The parameters (symbols) of a set that lie outside our 95% intervals."""
@@ -167,12 +172,13 @@ class ParametricLossChapter:
         outside = (rows[parameter_set] < rows["ours_lo"]) | (rows[parameter_set] > rows["ours_hi"])
         return [SYMBOLS[name] for name in rows.index[outside]]
 
-    def outside_text(self, parameter_set: str) -> str:
-        """:meth:`outside` as words: ``"E, α and β"``, or ``"none"``."""
-        symbols = self.outside(parameter_set)
-        if not symbols:
+    def outside_text(self, parameter_set: str, *, math: bool = False) -> str:
+        """:meth:`outside` as words: ``"E, α and β"``, or ``"none"``; ``math`` typesets each symbol as inline
+        math (``"$E$, $\\alpha$ and $\\beta$"``), as the running text writes them."""
+        names = [name for name in PARAMETER_NAMES if SYMBOLS[name] in self.outside(parameter_set)]
+        if not names:
             return "none"
-        return symbols[0] if len(symbols) == 1 else ", ".join(symbols[:-1]) + " and " + symbols[-1]
+        return names_list(TEX[name] if math else SYMBOLS[name] for name in names)
 
     def summary(self, parameter_set: str, column: str) -> float:
         """One number of :attr:`residual_summary`."""
@@ -197,11 +203,13 @@ class ParametricLossChapter:
                             else "about half of the" if share >= 0.4 else "a minority of the")
         return words
 
-    @property
-    def rounding_share(self) -> float:
-        """How much of the rounded parameters' median residual goes when they are not rounded:
-        ``1 - |median unrounded| / |median rounded|``."""
-        return 1 - abs(self.summary(HOFFMANN, "median_percent")) / abs(self.summary(HOFFMANN_ROUNDED, "median_percent"))
+    def median_magnitude(self, parameter_set: str, digits: int = 2) -> str:
+        """The size of a set's median residual, without its sign, in percent: ``"1.7%"``."""
+        return format_value(abs(self.summary(parameter_set, "median_percent")), digits) + "%"
+
+    def rms_text(self, parameter_set: str) -> str:
+        """A set's root mean square residual as every table and sentence prints it: ``"0.75%"``."""
+        return format_value(self.summary(parameter_set, "rms_percent"), RMS_DIGITS) + "%"
 
     @functools.cached_property
     def rounding_by_parameter(self) -> pd.DataFrame:
@@ -223,13 +231,16 @@ class ParametricLossChapter:
     @property
     def dominant_rounding(self) -> pd.Series:
         """The parameter whose rounding alone makes most of the shift: ``symbol``, ``share_of_shift``,
-        ``median_percent``, ``printed``, ``unrounded``."""
+        ``median_percent``, ``printed``, ``unrounded`` and both as their sources print them (``printed_text``,
+        ``unrounded_text``)."""
         table = self.rounding_by_parameter
         name = str(table["share_of_shift"].abs().idxmax())
         return pd.Series({"symbol": SYMBOLS[name], "share_of_shift": float(table.loc[name, "share_of_shift"]),
                           "median_percent": float(table.loc[name, "median_percent"]),
                           "printed": self.laws[HOFFMANN_ROUNDED].params[name],
-                          "unrounded": self.laws[HOFFMANN].params[name]})
+                          "unrounded": self.laws[HOFFMANN].params[name],
+                          "printed_text": _as_printed(self.laws[HOFFMANN_ROUNDED].params[name]),
+                          "unrounded_text": _as_printed(self.laws[HOFFMANN].params[name])})
 
     @property
     def exponent_verdict(self) -> str:
@@ -268,6 +279,12 @@ class ParametricLossChapter:
         """The bootstrap interval of N_opt at Gopher's stated budget: ``"58B–104B"``."""
         s = self.gopher_slice
         return format_interval(s["N_opt_lo"], s["N_opt_hi"], formatter=lambda v: format_si(v, 2))
+
+    @property
+    def gopher_interval_phrase(self) -> str:
+        """:attr:`gopher_interval_text` as the prose names it: ``"95% bootstrap interval 58B–104B"``."""
+        s = self.gopher_slice
+        return bootstrap_interval(s["N_opt_lo"], s["N_opt_hi"], lambda v: format_si(v, 2))
 
     def n_opt_text(self, parameter_set: str) -> str:
         """A set's N_opt at Gopher's stated budget: ``"40B"``."""
@@ -314,7 +331,7 @@ class ParametricLossChapter:
         Hoffmann et al. as printed and unrounded, the replication's Table 1 (± standard error as
         printed), its objective refitted here, and our Huber fit (95% bootstrap interval). Published
         parameters as their sources print them, estimates to four significant figures, intervals to three,
-        sizes to two; thousands grouped."""
+        sizes to two, but no digit before the decimal point rounded away (``1,062``, ``112B``); thousands grouped."""
         rows = []
         for name, row in self.comparison.iterrows():
             # A published parameter as its source prints it; the exponents a and b follow from them.
@@ -345,7 +362,7 @@ class ParametricLossChapter:
                      "huber": "Mean Huber loss", "likelihood": "Negative log-likelihood per run"},
             formats={"share_overpredicted": lambda v: f"{100 * v:.0f}%",
                      "median_percent": signed_percent,
-                     "rms_percent": lambda v: format_value(v, 2) + "%",
+                     "rms_percent": lambda v: format_value(v, RMS_DIGITS) + "%",
                      "huber": lambda v: format_scientific(v, 3), "likelihood": lambda v: format_signed(v, 4)},
             widths={"fit": 24, "share_overpredicted": 12, "median_percent": 12, "rms_percent": 10, "huber": 14,
                     "likelihood": 16},
