@@ -15,12 +15,13 @@ break across lines (a word after a count, ``68B parameters``, may).
   :func:`count_interval`; in prose :func:`bootstrap_interval` (``95% bootstrap interval 48B–104B``, the book's one
   wording), :func:`interval_text`, :func:`with_interval`;
 * prose: :func:`names_list` (``a, b and c``), :func:`times` (``3.4×``), :func:`percent`,
-  :func:`group_thousands` (``1,024``).
+  :func:`group_thousands` (``1,024``), :func:`curly_apostrophes` (``et al.’s`` in chart text).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable
 
 MISSING = "–"
@@ -267,6 +268,12 @@ def group_thousands(text: str) -> str:
 def times(value: float, digits: int = 2) -> str:
     """A ratio as ``"3.4×"`` (``digits`` significant figures; ``"1,024×"`` with thousands separators)."""
     return group_thousands(format_value(value, digits)) + "×"
+
+
+def curly_apostrophes(text: str) -> str:
+    """``"Kaplan et al.'s"`` -> ``"Kaplan et al.’s"``: the typographic apostrophe (U+2019) of the running text, for
+    text that no typesetter sees (chart titles, legends and notes). Quotes around words are left alone."""
+    return re.sub(r"(?<=[\w.])'(?=\w)", "’", text)
 
 
 def percent(value: float, digits: int = 2) -> str:

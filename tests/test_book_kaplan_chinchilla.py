@@ -156,7 +156,7 @@ def _marks(spec: dict) -> list[dict]:
 @pytest.fixture(scope="module")
 def specs(ch6) -> dict[str, dict]:
     figures = {
-        "staircase": charts.exponent_staircase(ch6.exponents, ch6.reference_exponents, k6.SHORT_NAMES),
+        "staircase": charts.exponent_staircase(ch6.exponents, ch6.reference_exponents, k6.SHORT_NAMES, porian.BASE_STEP),
         "profiles": charts.isoflop_profiles_figure(
             ch6.profile_runs, ch6.profiles, ch6.optima[ch6.optima["dataset"] == k6.PROFILE_DATASET], ch6.settings,
             k6.PROFILE_STEPS, dataset_name=porian.DATASETS[k6.PROFILE_DATASET]),

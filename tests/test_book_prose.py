@@ -211,7 +211,8 @@ def test_running_text_states_sources_not_process_and_groups_thousands(real_book)
     found: dict[str, list[str]] = {}
     for page in sorted(real_book.output.rglob("*.html")):
         text = paragraphs(page.read_text(encoding="utf-8"))
-        hits = [m.group(0) for pattern in (PROCESS_STATEMENTS, RATIO_IN_WORDS, UNGROUPED, INTERVAL_WORDING) for m in pattern.finditer(text)]
+        patterns = (PROCESS_STATEMENTS, RATIO_IN_WORDS, UNGROUPED, INTERVAL_WORDING)
+        hits = [m.group(0) for pattern in patterns for m in pattern.finditer(text)]
         if hits:
             found[page.relative_to(real_book.output).as_posix()] = hits[:5]
     assert found == {}

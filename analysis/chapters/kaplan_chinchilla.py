@@ -263,6 +263,15 @@ class KaplanChinchillaChapter:
         """:meth:`drop` as the book prints it, to :data:`DROP_DECIMALS` decimals (``"0.10"``), the same for every step."""
         return fixed(self.drop(dataset, step), DROP_DECIMALS)
 
+    def drops_text(self, step: int) -> str:
+        """A step's drop on every dataset (:meth:`drop_text`): ``"0.10 on both datasets"`` when they print the same,
+        else ``"0.10 on RefinedWeb and 0.08 on OpenWebText2"``."""
+        texts = {name: self.drop_text(dataset, step) for dataset, name in porian.DATASETS.items()}
+        if len(set(texts.values())) == 1:
+            every = "both datasets" if len(texts) == 2 else "every dataset"
+            return f"{next(iter(texts.values()))} on {every}"
+        return names_list(f"{text} on {name}" for name, text in texts.items())
+
     @property
     def drops(self) -> pd.DataFrame:
         """Every step's drop (:meth:`drop`): ``dataset``, ``step``, ``drop``, ``share`` (of the whole fall from

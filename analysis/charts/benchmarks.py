@@ -125,7 +125,7 @@ def residuals_ranked(points: pd.DataFrame) -> alt.LayerChart:
     pick = alt.selection_point(fields=["family_group"], bind="legend", name="family_pick_residuals")
     chart = ranked_residual_bars(
         points,
-        alt.X("residual:Q", title="Points above (+) or below (−) the trend at the model's size",
+        alt.X("residual:Q", title="Points above (+) or below (−) the trend at the model’s size",
               axis=alt.Axis(tickCount=6, labelOverlap=True)),
         _family_colour(points),
         _tooltip(),
@@ -254,5 +254,5 @@ def effective_size_by_slope(
             f"({format_si(actual_parameters)})."
         ),
     )
-    return with_source(chart, fits="this book, from the trend of the chapter's first figure", data=profile,
+    return with_source(chart, fits="this book, from the trend of the chapter’s first figure", data=profile,
                        narrow={"labels": "hide"})

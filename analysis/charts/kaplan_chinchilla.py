@@ -25,7 +25,7 @@ from analysis.charts.layers import legend_dashes
 from analysis.charts.parametric_loss import SLICE_SCHEME, STAR
 from analysis.charts.source import with_source
 from analysis.charts.theme import CATEGORICAL, GUIDE_COLOR, HEIGHT, INK, MUTED_OPACITY, NAMED_MODEL_COLOR
-from analysis.text import format_interval, format_signed, format_value
+from analysis.text import curly_apostrophes, format_interval, format_signed, format_value, names_list
 
 STEP_COLOURS = (CATEGORICAL[5], CATEGORICAL[1], CATEGORICAL[3], CATEGORICAL[4], CATEGORICAL[0])
 """Steps 1 to 5: vermilion (Kaplan et al.'s set-up) through orange, purple and sky blue to blue."""
@@ -64,7 +64,7 @@ PORIAN = "porian2024resolving"
 
 
 def _step_label(step: int, settings: Mapping[int, str]) -> str:
-    return f"{step}: {settings[step]}"
+    return curly_apostrophes(f"{step}: {settings[step]}")
 
 
 def _reference_anchor(value: float, exponents: pd.DataFrame) -> int:
@@ -79,7 +79,7 @@ def _reference_anchor(value: float, exponents: pd.DataFrame) -> int:
 
 
 def exponent_staircase(exponents: pd.DataFrame, references: pd.DataFrame,
-                       short_names: Mapping[int, Sequence[str]]) -> alt.LayerChart:
+                       short_names: Mapping[int, Sequence[str]], base_steps: Mapping[int, int]) -> alt.LayerChart:
     """The exponent ``a`` of each step, both datasets: our estimate with its interval, the published value as a
     black tick, and reference exponents as horizontal rules.
 
@@ -89,10 +89,12 @@ def exponent_staircase(exponents: pd.DataFrame, references: pd.DataFrame,
         references: one row per reference exponent: ``label``, ``a``, ``source`` (text), ``source_key`` and
             ``source_detail`` (for the source line).
         short_names: a few words per step for the axis, one string per line.
+        base_steps: the step each later step changes (``{5: 3}``: step 5 builds on step 3, not on step 4).
     """
     frame = exponents.assign(
         step_label=["|".join([str(step), *short_names[step]]) for step in exponents["step"]],
-        step_text=[f"{step}: {setting}" for step, setting in zip(exponents["step"], exponents["setting"], strict=True)],
+        step_text=[curly_apostrophes(f"{step}: {setting}")
+                   for step, setting in zip(exponents["step"], exponents["setting"], strict=True)],
         a_text=[format_value(a, 3) for a in exponents["a"]],
         interval=[format_interval(lo, hi, 3) for lo, hi in zip(exponents["a_lo"], exponents["a_hi"], strict=True)],
         published_text=[format_value(p, 3) for p in exponents["published"]],
@@ -104,7 +106,7 @@ def exponent_staircase(exponents: pd.DataFrame, references: pd.DataFrame,
     datasets = list(dict.fromkeys(frame["dataset_name"]))
     values = np.concatenate([frame[["a_lo", "a_hi", "published"]].to_numpy().ravel(), references["a"].to_numpy()])
     y_domain = [float(np.floor(values.min() * 20) / 20), float(np.ceil(values.max() * 20) / 20)]
-    x = alt.X("step_label:N", sort=order, title="Step (what changes, cumulatively)",
+    x = alt.X("step_label:N", sort=order, title="Step (what it changes from the step it builds on)",
               axis=alt.Axis(labelAngle=0, labelExpr="split(datum.label, '|')", labelLimit=120))
     y = alt.Y("a:Q", title=A_TITLE, scale=alt.Scale(domain=y_domain, zero=False))
     offset = alt.XOffset("dataset_name:N", sort=datasets, scale=alt.Scale(paddingOuter=0.6))
@@ -134,9 +136,11 @@ def exponent_staircase(exponents: pd.DataFrame, references: pd.DataFrame,
                  alt.Tooltip("published_source:N", title="Source")])
     layers: list[alt.Chart] = [*_reference_rules(references, frame), intervals, published,
                                points.add_params(highlight)]
+    branches = [f"step {step} builds on step {base}" for step, base in sorted(base_steps.items()) if base != step - 1]
+    builds_on = "each step builds on the one before" + (f", except that {names_list(branches)}" if branches else "")
     description = (
-        "Dot plot of the compute-optimal exponent a at each of five steps from Kaplan et al.'s set-up to a tuned "
-        f"one, for {' and '.join(datasets)}: dots are the exponents refitted here with 95% bootstrap intervals, "
+        "Dot plot of the compute-optimal exponent a at each of five steps from Kaplan et al.’s set-up to a tuned "
+        f"one ({builds_on}), for {' and '.join(datasets)}: dots are the exponents refitted here with 95% bootstrap intervals, "
         "black ticks the values Porian et al. report, and horizontal lines the reference exponents "
         f"{', '.join(references['label'])}."
     )
@@ -322,8 +326,8 @@ def compute_optimal_lines_figure(lines: pd.DataFrame, optima: pd.DataFrame, refe
         f"{len(panels)} log-log panels of compute-optimal parameters against training compute, one per dataset "
         f"({', '.join(dataset_names.values())}). In each, the five steps' fitted lines (solid over the runs' "
         "budgets, dashed where extrapolated, with shaded bootstrap bands) and each budget's optimum as a point; "
-        f"{' and '.join(references['law'])} as black and grey dashed lines; Hoffmann et al.'s Table 3 projections "
-        f"as green diamonds; {marked['name']} as a star at its size and budget."
+        f"{' and '.join(references['law'])} as black dashed and grey dotted lines; Hoffmann et al.’s Table 3 "
+        f"projections as green diamonds joined by a dash-dotted line; {marked['name']} as a star at its size and budget."
     )
     chart = alt.hconcat(*panels, spacing=16).resolve_scale(color="shared").properties(description=description)
     cited = pd.concat([frame[["source_key", "source_detail"]] for frame in (projections, marked.to_frame().T, references)])
@@ -357,7 +361,7 @@ def _lines_panel(lines: pd.DataFrame, optima: pd.DataFrame, exponents: pd.DataFr
     optimum_frame = optima[["step", "C", "N_opt", "N_opt_lo", "N_opt_hi"]].rename(columns={"N_opt": "N"})
     optimum_frame["law"] = [_step_label(s, settings) for s in optimum_frame["step"]]
     points = _with_text(alt.Chart(optimum_frame), counts={"size": "N", "low": "N_opt_lo", "high": "N_opt_hi"},
-                        dataset=title, source="Fitted here to the runs of Porian et al. 2024 (minimum of the budget's profile)",
+                        dataset=title, source="Fitted here to the runs of Porian et al. 2024 (minimum of the budget’s profile)",
                         ).transform_calculate(interval=INTERVAL_TEXT).mark_point(
         size=22, filled=True, stroke=INK, strokeWidth=0.3, clip=True).encode(
         x=x, y=y, color=colour, opacity=opacity,
