@@ -239,3 +239,15 @@ def test_every_approximate_row_is_listed_with_its_reason() -> None:
     electra = rows[(rows["table"] == "glue_pretraining.csv") & (rows["row"] == "electra-large")].iloc[0]
     assert not electra["read_off"] and electra["reason"] == "inference GFLOPs taken from BERT-Large"
     assert value_kind_text("approximate", electra["source_detail"]) == "approximate (inference GFLOPs taken from BERT-Large)"
+
+
+def test_dev_set_scores_are_the_rows_whose_note_says_so() -> None:
+    from analysis.chapters.pretraining import DEV_SET_SCORES
+
+    ch1 = pretraining_chapter()
+    notes = ch1.points.set_index("model_id")["note"].fillna("")
+    assert all("dev-set" in notes[model] and "test-set column" in notes[model] for model in DEV_SET_SCORES)
+    year = ch1.first_year
+    kept = ch1.points[(ch1.points["release_date"].dt.year == year) & ~ch1.points["model_id"].isin(DEV_SET_SCORES)]
+    assert ch1.mean_residual(year, test_set_only=True) == pytest.approx(kept["residual"].mean())
+    assert ch1.worst["name"] in ch1.dev_set_statement

@@ -28,6 +28,9 @@ from analysis.text import LEVEL, bootstrap_interval, format_signed, format_value
 FIGURE_SOURCE = "desislavov2023trends"
 """The paper whose figure chapter 1 rebuilds; its approximate rows are read off that figure."""
 TIME_GRID_POINTS = 40
+DEV_SET_SCORES = ("elmo",)
+"""Models whose GLUE score is a dev-set score that the source table lists among test-set scores (the row's note in
+``glue_pretraining.csv`` says so)."""
 PEER_FACTOR = 1.25
 """Models within this factor of the reference compute count as having "about the same compute"."""
 
@@ -116,9 +119,36 @@ class PretrainingChapter:
         """The release year of the oldest model on the frontier."""
         return int(self.frontier["release_date"].dt.year.min())
 
-    def mean_residual(self, year: int) -> float:
-        """Mean distance from the trend (GLUE points) of the models released in ``year``."""
-        return float(self.points.loc[self.points["release_date"].dt.year == year, "residual"].mean())
+    def mean_residual(self, year: int, *, test_set_only: bool = False) -> float:
+        """Mean distance from the trend (GLUE points) of the models released in ``year``; ``test_set_only`` leaves
+        out the dev-set scores (:data:`DEV_SET_SCORES`)."""
+        points = self.points[~self.points["model_id"].isin(DEV_SET_SCORES)] if test_set_only else self.points
+        return float(points.loc[points["release_date"].dt.year == year, "residual"].mean())
+
+    @property
+    def dev_set_statement(self) -> str:
+        """The dev-set scores among the test-set ones, and what leans on them: the largest residual below the trend
+        and the earliest year's mean residual, given without them ("" when no model of the table has one)."""
+        dev = self.points[self.points["model_id"].isin(DEV_SET_SCORES)]
+        if dev.empty:
+            return ""
+        single = len(dev) == 1
+        names = names_list(dev["name"])
+        text = (f"{names}’s GLUE {'score is a dev-set score' if single else 'scores are dev-set scores'}, which the "
+                f"source table lists among test-set scores (the row’s note in the data file says so).")
+        clauses = []
+        if self.worst["model_id"] in set(dev["model_id"]):
+            clauses.append(f"The largest residual below the trend is {self.worst['name']}’s")
+        year = self.first_year
+        if (dev["release_date"].dt.year == year).any():
+            full, without = self.mean_residual(year), self.mean_residual(year, test_set_only=True)
+            side = "below" if without < 0 else "above"
+            clauses.append(f"without {'it' if single else 'them'} the models of {year} lie {fixed(abs(without))} points "
+                           f"{side} the trend on average, not {fixed(abs(full))}")
+        if clauses:
+            sentence = ", and ".join(clauses)
+            text += " " + sentence[0].upper() + sentence[1:] + "."
+        return text
 
     @property
     def peers(self) -> pd.DataFrame:
