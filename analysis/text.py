@@ -270,6 +270,12 @@ def times(value: float, digits: int = 2) -> str:
     return group_thousands(format_value(value, digits)) + "×"
 
 
+def en_dash_ranges(text: str) -> str:
+    """``"10th-90th percentile"`` -> ``"10th–90th percentile"``: a hyphen between two numbers (ordinals included)
+    becomes the en dash of a range, for text from data files that a reader sees."""
+    return re.sub(r"(?<=\d)(st|nd|rd|th)?-(?=\d)", lambda m: (m.group(1) or "") + "–", text)
+
+
 def curly_apostrophes(text: str) -> str:
     """``"Kaplan et al.'s"`` -> ``"Kaplan et al.’s"``: the typographic apostrophe (U+2019) of the running text, for
     text that no typesetter sees (chart titles, legends and notes). Quotes around words are left alone."""

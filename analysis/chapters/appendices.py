@@ -35,7 +35,7 @@ from analysis.fit.isoflop import (
 )
 from analysis.published import published_laws
 from analysis.tables import markdown_table
-from analysis.text import LEVEL
+from analysis.text import LEVEL, en_dash_ranges
 
 BUILD_PACKAGES = ("scaling-atlas", "numpy", "scipy", "pandas", "altair", "vl-convert-python", "jinja2", "nbclient",
                   "ipykernel", "pypandoc-binary", "typst")
@@ -67,8 +67,9 @@ class Methods:
 
     @property
     def table2_interval_kind(self) -> str:
-        """What Hoffmann et al.'s Table 2 intervals are, as the data table records it."""
-        return published_laws()["hoffmann2022_approach1"].interval_kinds["a"]
+        """What Hoffmann et al.'s Table 2 intervals are, as the data table records it, with en dashes in its ranges
+        (``"10th–90th percentile, ..."``)."""
+        return en_dash_ranges(published_laws()["hoffmann2022_approach1"].interval_kinds["a"])
 
     @property
     def left_out(self) -> pd.DataFrame:

@@ -259,7 +259,7 @@ class BenchmarksChapter:
         return (
             f"Barely: {explained}, and its slope ({self.slope_statement} per tenfold) may be zero. "
             f"{row['name']} lies {fixed(row['residual'])} "
-            f"points above the trend, but how many parameters that lead is worth (its \"effective size\") is "
+            f"points above the trend, but how many parameters that lead is worth (its “effective size”) is "
             f"{NOT_DETERMINED} by these data."
         )
 

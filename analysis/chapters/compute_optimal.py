@@ -140,7 +140,7 @@ def published_power_laws() -> pd.DataFrame:
             f"Hoffmann et al. (2022), {table} ({int(used.sum())} projected sizes)", "exact (from a table)",
             f"The power law through the {int(used.sum())} projections of {table}: a = {law.exponent:.3f} "
             f"(Table 2 prints {published[f'hoffmann2022_approach{k}'].coefficients['a']:.2f}, "
-            f"10th-90th percentile {low:g} to {high:g})."))
+            f"10th–90th percentile {low:g} to {high:g})."))
     for law_id, variant, label, digits in (("hoffmann2022_approach3_unrounded", PUBLISHED, PUB3, "unrounded"),
                                            ("hoffmann2022_approach3", ROUNDED, PUB3_ROUNDED, "printed (rounded)")):
         parametric = published[law_id].law

@@ -75,7 +75,7 @@ def key_findings() -> pd.DataFrame:
         ("3", "Does non-embedding size predict benchmark score?", ch3.key_finding()),
         (
             "4",
-            "Were the largest models of 2020-2021 compute-optimal?",
+            "Were the largest models of 2020–2021 compute-optimal?",
             f"{'No' if gopher['N_opt_hi'] < gopher['N'] else 'Not clearly'}: at Gopher's budget "
             f"({with_unit(number(gopher['C'], 3), 'FLOP')} by 6ND) this book's Approach 3 fit to the Chinchilla runs puts the "
             f"optimum at {format_si(gopher['N_opt'], 2)} parameters "
