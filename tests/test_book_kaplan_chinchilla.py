@@ -121,7 +121,8 @@ def test_extrapolation_to_chinchilla_by_hand(ch6) -> None:
     assert ch6.gap_factor(0.1) == pytest.approx(10 ** (0.1 * np.log10(budget / 2.56e19)))
     holds = all(ch6.n_opt_at_marked(d, 5)["N_opt_lo"] <= 70e9 <= ch6.n_opt_at_marked(d, 5)["N_opt_hi"] for d in porian.DATASETS)
     assert ch6.holds_marked(5) == holds and not ch6.holds_marked(1)
-    assert ch6.n_opt_text("rw", 5).startswith(f"{ch6.n_opt_at_marked('rw', 5)['N_opt'] / 1e9:.1f}B parameters (95% bootstrap interval ")
+    n_opt = ch6.n_opt_at_marked("rw", 5)["N_opt"]
+    assert ch6.n_opt_text("rw", 5).startswith(f"{n_opt / 1e9:.1f}B parameters (95% bootstrap interval ")
     lines = ch6.lines
     fitted = lines[~lines["extrapolated"]]
     assert fitted["C"].min() == pytest.approx(1.25e16) and fitted["C"].max() == pytest.approx(2.56e19)
