@@ -41,6 +41,10 @@ MARKDOWN_IMAGE = re.compile(r"!\[(?P<alt>[^\]]*)\]\((?P<target>[^)\s]+)\)(?P<att
 TYPST_LINK = re.compile(r'#link\("(?P<target>(?:[^"\\]|\\.)*)"\)')
 """A link in pandoc's Typst output; its target is a Typst string (a label target is ``<label>``, no match)."""
 EXTERNAL_TARGET = re.compile(r"^[a-zA-Z][\w+.-]*:|^/|^#")
+# In pandoc's Typst (one paragraph a line, --wrap=none): a paragraph of running text ending in a colon, then,
+# after a blank line, a code block, list, display equation or block (what the colon introduces).
+INTRODUCTION = re.compile(r"^(?P<paragraph>[^\s#\-+=\]<$/`|][^\n]*:)\n\n(?=```|[-+] |\$ |#block\[|#\[|#figure\()",
+                          re.MULTILINE)
 CODE_SPAN_OR_MATH = re.compile(
     r"(?P<code>`+).*?(?P=code)"
     r"|(?<![\\$])\$(?=[^\s$])(?P<math>[^$\n]*?)(?<=\S)\$(?![$\d])(?P<space>[ \t]*\n[ \t]*(?=\S)|[ \t]+)?",
@@ -549,7 +553,14 @@ def to_typst(markdown: str, where: str, bib_args: list[str], *, with_bibliograph
     # typst-smart writes the quotes and apostrophes pandoc's reader recognised as the characters themselves
     # (the template turns Typst's own smart quotes off: they make the apostrophe of "et al.'s" an opening quote).
     args = ["-f", "markdown-auto_identifiers", "-t", "typst-smart", "--wrap=none", "--columns=100000", *bib_args]
-    return _convert(markdown, args, where, "typst", "// atlas-refs", bool(bib_args) and not with_bibliography, nocite)
+    return keep_introductions(
+        _convert(markdown, args, where, "typst", "// atlas-refs", bool(bib_args) and not with_bibliography, nocite))
+
+
+def keep_introductions(typst: str) -> str:
+    """A paragraph ending in a colon made sticky: a page never ends between it and the code block, list,
+    equation or table it introduces ("To rebuild the book from a fresh clone:" stays with the commands)."""
+    return INTRODUCTION.sub(lambda match: f"#block(sticky: true)[{match['paragraph']}]\n\n", typst)
 
 
 def rebase_links(typst: str, rel: str) -> str:

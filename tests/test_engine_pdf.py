@@ -120,7 +120,7 @@ def test_outline_and_contents_list_every_chapter_and_appendix(book_pdf, page_tex
         match = re.search(words + r"[\s.]*?(\d+)\s*$", contents, re.MULTILINE)
         assert match, f"{title!r} is not in the contents"
         assert match.group(1) == labels[page], title
-        # Chapters run on (no page left mostly empty at a chapter's end): the heading is on its page.
+        # The heading is on the page its bookmark opens.
         assert squeeze(title) in squeeze(page_texts[page]), f"{title!r} is not on page {labels[page]}"
     pages = [page for _, page in top]
     assert pages == sorted(pages) and labels[pages[0]] == "1"
@@ -141,6 +141,28 @@ def test_running_heads_and_page_numbers(book_pdf, page_texts):
     assert checked >= 5
     for page in starts:  # a chapter's first page has its number centred at the foot instead
         assert page_texts[page].rstrip().endswith(labels[page])
+
+
+def test_chapters_start_on_a_new_page_after_their_own_figures_and_tables(book_pdf, page_texts):
+    """Every chapter, appendix and the references open a page (no running head above the title), and
+    every figure or table caption lies between its chapter's first page and the next one's: floats never
+    drift into the next chapter or the bibliography."""
+    top = [(title, page) for depth, title, page in outline_entries(book_pdf) if depth == 0]
+    starts = [page for _, page in top]
+    for title, page in top:
+        opening = squeeze(page_texts[page]).removeprefix("appendices")
+        assert opening.startswith(squeeze(title)), f"{title!r} does not open page {book_pdf.page_labels[page]}"
+    chapter_of_page = [None] * len(page_texts)
+    for (title, first), following in zip(top, starts[1:] + [len(page_texts)]):
+        number = title.split()[0]
+        for page in range(first, following):
+            chapter_of_page[page] = number
+    captions = 0
+    for page, text in enumerate(page_texts):
+        for kind, number in re.findall(r"\b(Figure|Table) ([0-9]+|[A-Z])\.\d+:", text):
+            captions += 1
+            assert chapter_of_page[page] == number, f"{kind} {number}.x on page {book_pdf.page_labels[page]}"
+    assert captions >= 20
 
 
 def test_every_figure_has_its_numbered_caption_next_to_a_vector_chart(book_pdf, page_texts):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bookengine.convert import SITE_COLUMN_PX, chart_print_width, escape_markdown, rebase_links
+from bookengine.convert import SITE_COLUMN_PX, chart_print_width, escape_markdown, rebase_links, to_typst
 from bookengine.crossref import Numbering
 from bookengine.errors import BuildError
 from bookengine.lint import lint_project
@@ -92,6 +92,15 @@ def test_pdf_links_are_relative_to_the_book_root_where_the_pdf_sits():
     assert rebase_links(typst, "appendices/data.qmd") == (
         '#link("data/x.csv")[a] #link("index.html#key")[b] #link("appendices/notes.txt?v=2")[c] '
         '#link("https://x.org/a")[d] #link("#top")[e] #link(<ref-x>)[f]')
+
+
+def test_pdf_keeps_a_paragraph_ending_in_a_colon_with_what_it_introduces():
+    markdown = ("To rebuild the book ([see](x.html)):\n\n```sh\nmake site\n```\n\nThree kinds:\n\n- one\n- two\n\n"
+                "A ratio:\n\n$$x = 1$$\n\nNo colon.\n\n```sh\nmake\n```\n")
+    typst = to_typst(markdown, "test", [], with_bibliography=False)
+    assert typst.count("#block(sticky: true)[") == 3
+    assert '#block(sticky: true)[To rebuild the book (#link("x.html")[see]):]\n\n```sh' in typst
+    assert "#block(sticky: true)[Three kinds:]\n\n- one" in typst
 
 
 def test_minibook_passes_lint():
