@@ -177,6 +177,10 @@ def _condition_holds(conditions: dict[str, str], names: frozenset[str]) -> bool:
     return holds
 
 
+HEADING_FIRST = re.compile(r"\s*#{1,6}\s")
+"""Markdown whose first block is an ATX heading."""
+
+
 def raw(fmt: str, text: str) -> str:
     return "\n" + _fence(text, "{=" + fmt + "}") + "\n"
 
@@ -378,6 +382,10 @@ class ChapterRenderer:
             else:
                 parts.extend(self._uncaptioned(output) for output in rendered)
         body = "".join(parts)
+        if self.html and HEADING_FIRST.match(body):
+            # pandoc turns a div that opens with a heading into a <section> and moves the heading's id
+            # onto it, where the page's contents cannot find it: raw tags keep the id on the heading.
+            return raw("html", '<div class="cell">') + body + raw("html", "</div>") + "\n"
         if self.html:
             return f"\n::: {{.cell}}\n{body}\n:::\n\n"
         return f"\n{body}\n"

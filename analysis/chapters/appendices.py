@@ -186,7 +186,7 @@ def approximate_section() -> Markdown:
     table, key, source and where in the source its values are."""
     rows = approximate_rows()
     header = (
-        f"## Approximate rows\n\nThe curated tables hold {len(rows):,} approximate rows, "
+        f"## Approximate rows {{#sec-approximate-rows}}\n\nThe curated tables hold {len(rows):,} approximate rows, "
         f"{int(rows['read_off'].sum()):,} of them read off a figure. For each of the others, the last column says "
         "where its values come from, and so why they are approximate.\n\n"
     )
@@ -283,7 +283,7 @@ def runs_section() -> Markdown:
     """The data appendix's section on the external training runs."""
     runs = external_dataset()
     header = (
-        f"## {runs.title}\n\n{runs.description} Every value is approximate: it was recovered from the positions of "
+        f"## {runs.title} {{#sec-external-runs}}\n\n{runs.description} Every value is approximate: it was recovered from the positions of "
         f"the markers in a published figure. {runs.licence_note}\n\n"
         f"[Download {runs.mirror_name} from its source]({runs.url}) · {runs.rows} rows, all approximate · "
         f"SHA-256 `{runs.sha256}` · sources: {_citation_group(runs.citations)}\n\n"
