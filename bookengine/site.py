@@ -26,6 +26,16 @@ TEMPLATE_ROOT = _template_root()
 TAG = re.compile(r"<[^>]+>")
 MATH_SOURCE = re.compile(r"<annotation\b[^>]*>.*?</annotation>", re.S)
 """The TeX source pandoc keeps inside MathML, which is not text a reader sees."""
+INLINE_MATH = re.compile(
+    r"(?P<before>[(\[“‘]*)(?P<math><math display=\"inline\"[^>]*>.*?</math>)(?P<after>\xa0[^\s<]*|[,.;:!?)\]’”]+)?", re.S)
+"""Inline MathML with the opening bracket before it and the punctuation, or the no-break space and word, after it."""
+TRAILING_OPERATOR = re.compile(r"<mo>(?P<op>[^<]*)</mo>(?P<close>(?:</mrow>)*<annotation)")
+"""The operator that ends a formula (``a =``), as pandoc writes it in MathML."""
+CELL = re.compile(r"<(?P<tag>td|th)(?P<attrs>[^>]*)>(?P<content>.*?)</(?P=tag)>", re.S)
+LONG_CELL_CHARS = 32
+"""A table cell with more characters than this holds prose (a phone gives it a column of its own width to wrap in)."""
+LONG_WORD_CHARS = 24
+"""A cell with a word longer than this (a SHA-256, a path) may break that word anywhere."""
 TABLE = re.compile(r"<table(?P<attrs>[^>]*)>\s*(?:<caption>(?P<caption>.*?)</caption>)?(?P<rest>.*?)</table>", re.S)
 
 
@@ -72,9 +82,37 @@ def wrap_tables(fragment: str) -> str:
         shown = f'<div class="table-caption" aria-hidden="true">{caption}</div>' if caption else ""
         hidden = f'<caption class="visually-hidden">{caption}</caption>' if caption else ""
         return (f'<div class="table-block">{shown}<div class="table-scroll" tabindex="0" role="region" '
-                f'aria-label="{label}"><table{match["attrs"]}>{hidden}{match["rest"]}</table></div></div>')
+                f'aria-label="{label}"><table{match["attrs"]}>{hidden}{CELL.sub(_mark_cell, match["rest"])}</table></div></div>')
 
     return TABLE.sub(wrap, fragment)
+
+
+def _mark_cell(match: re.Match[str]) -> str:
+    """A table cell classed by its text: ``long`` (prose, wraps in a column of its own width on a phone)
+    and ``long-word`` (a word that may break anywhere, such as a checksum)."""
+    text = strip_tags(match["content"])
+    classes = [name for name, applies in (("long", len(text) > LONG_CELL_CHARS),
+                                          ("long-word", max(map(len, text.split()), default=0) > LONG_WORD_CHARS))
+               if applies]
+    if not classes:
+        return match.group(0)
+    return f'<{match["tag"]} class="{" ".join(classes)}"{match["attrs"]}>{match["content"]}</{match["tag"]}>'
+
+
+def bind_inline_math(fragment: str) -> str:
+    """Keep inline math on one line with the bracket before it and the punctuation after it, and with the
+    value after a formula that ends in a relation (``$a =$ 0.73``, bound by a no-break space): such a
+    formula's operator loses its space on the right, so one no-break space separates it from the value."""
+
+    def bind(match: re.Match[str]) -> str:
+        before, math, after = match["before"], match["math"], match["after"] or ""
+        if not before and not after:
+            return math
+        if after.startswith("\xa0"):
+            math = TRAILING_OPERATOR.sub(r'<mo rspace="0">\g<op></mo>\g<close>', math, count=1)
+        return f'<span class="math-bound">{before}{math}{after}</span>'
+
+    return INLINE_MATH.sub(bind, fragment)
 
 
 def headings(fragment: str) -> tuple[str, str, list[tuple[str, str, str]]]:
