@@ -130,6 +130,16 @@ def test_log_ticks_and_labels() -> None:
     assert axes.power_label_expr("FLOP").endswith("+ '\u00a0FLOP'")
 
 
+@pytest.mark.parametrize(("ticks", "labels"), [([1e12, 1e13, 1e14, 1e15], ["10¹²", "10¹³", "10¹⁴", "10¹⁵"]),
+                                               ([1e9, 1e10, 1e11], ["1B", "10B", "100B"])])
+def test_count_axis_labels_every_tick_in_one_format(ticks, labels) -> None:
+    frame = pd.DataFrame({"n": ticks})
+    chart = alt.Chart(frame).mark_point().encode(
+        y=alt.Y("n:Q", scale=alt.Scale(type="log"), axis=alt.Axis(values=ticks, labelExpr=axes.count_label_expr(ticks))))
+    drawn = [html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", chart_svg(chart.to_dict()))]
+    assert [t for t in drawn if t != "n"] == labels
+
+
 def test_place_labels_avoids_overlap() -> None:
     x = np.array([10.0, 10.5, 11.0, 50.0])
     y = np.array([80.0, 80.1, 80.2, 70.0])

@@ -58,10 +58,11 @@ def si_label_expr(suffix: str = "") -> str:
     return f"({expr}) + '{suffix}'" if suffix else expr
 
 
-def count_label_expr() -> str:
-    """Vega expression labelling a count ``datum.value`` as ``analysis.text.format_count`` writes it:
-    ``300M``, ``1.5T`` below 10¹⁵, a power of ten (``10¹⁵``, not ``1000T``) from there."""
-    return f"abs(datum.value) >= 1e15 ? {power_expr('datum.value')} : {si_label_expr()}"
+def count_label_expr(ticks: Sequence[float]) -> str:
+    """Vega expression labelling the count ticks ``ticks`` in one format, as ``analysis.text.format_count``
+    writes counts: ``300M``, ``1.5T`` while every tick is below 10¹⁵, else every tick a power of ten
+    (``10¹²``, ``10¹⁵``: never ``1T`` beside ``10¹⁵`` on one axis)."""
+    return power_label_expr() if max(abs(t) for t in ticks) >= 1e15 else si_label_expr()
 
 
 def superscript_expr(integer: str) -> str:

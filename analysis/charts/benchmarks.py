@@ -222,7 +222,8 @@ def effective_size_by_slope(
     x_scale = alt.Scale(domain=[0, x_high], nice=False)
     x = alt.X("slope:Q", title=x_title, scale=x_scale)
     y_scale = alt.Scale(type="log", domain=[y_low, y_high], nice=False)
-    y_axis = alt.Axis(values=auto_log_ticks([y_low, y_high]), labelExpr=count_label_expr())
+    y_ticks = auto_log_ticks([y_low, y_high])
+    y_axis = alt.Axis(values=y_ticks, labelExpr=count_label_expr(y_ticks))
     y_title = f"Effective size of {model_name} (log scale)"
     band, band_label = _slope_band_layers((low, high), level, slope_estimate, x_high, x_scale, x_title)
     curve = alt.Chart(profile).mark_line(color=CATEGORICAL[0], strokeWidth=2.2).encode(
