@@ -138,7 +138,7 @@ def residuals_ranked(points: pd.DataFrame) -> alt.LayerChart:
             f"{order[0]} is furthest above and {order[-1]} furthest below."
         ),
     )
-    return with_source(chart, points, fits="this book")
+    return with_source(chart, points, fits="this book", narrow={"legend_columns": 1})
 
 
 def _slope_band_layers(interval: tuple[float, float], level: float, slope_estimate: float, x_high: float,

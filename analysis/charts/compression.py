@@ -167,7 +167,10 @@ def compression_summary(points: pd.DataFrame) -> alt.HConcatChart:
     ordered = points.sort_values(["compression_ratio", "glue"], ascending=[False, False])
     methods = list(dict.fromkeys(points["method_family"]))
     pick = alt.selection_point(fields=["method_family"], bind="legend", name="method_pick_summary")
-    y = alt.Y("tag:N", sort=ordered["tag"].tolist(), title=None, axis=alt.Axis(labelLimit=280))
+    # A row's size leads its label ("8 MB · BinaryBERT (TWN)"), so rows that differ only in size stay
+    # distinct where a phone cuts the label short.
+    ordered = ordered.assign(row=[" · ".join(reversed(tag.rsplit(", ", 1))) for tag in ordered["tag"]])
+    y = alt.Y("row:N", sort=ordered["row"].tolist(), title=None, axis=alt.Axis(labelLimit=280))
     tooltip = [alt.Tooltip("tag:N", title="Model"), *_tooltip()[2:]]
     base = alt.Chart(ordered).encode(
         y=y,
@@ -200,7 +203,7 @@ def compression_summary(points: pd.DataFrame) -> alt.HConcatChart:
                 scale=alt.Scale(type="log"),
                 axis=alt.Axis(labelExpr="format(datum.value, '~g')", values=_summary_ticks(ordered["glue_per_mb"])),
             ),
-            y=alt.Y("tag:N", sort=ordered["tag"].tolist(), title=None, axis=None),
+            y=alt.Y("row:N", sort=ordered["row"].tolist(), title=None, axis=None),
         )
         .properties(width=SUMMARY_WIDTHS[1], height=alt.Step(18))
     )
@@ -211,4 +214,4 @@ def compression_summary(points: pd.DataFrame) -> alt.HConcatChart:
             "per megabyte."
         )
     )
-    return with_source(chart, points, fits="this book", narrow={"legend_columns": 1})
+    return with_source(chart, points, fits="this book", narrow={"legend_columns": 1, "row_label_limit": 190})

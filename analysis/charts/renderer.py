@@ -502,14 +502,14 @@ def _is_label_layer(view: dict[str, Any]) -> bool:
     return (kind == "text" and isinstance(text, dict) and "field" in text) or leader
 
 
-def _with_own_axes(panel: Any) -> Any:
+def _with_own_axes(panel: Any, label_limit: int) -> Any:
     """A panel stacked under another shows its own axes: an axis hidden because the panel beside it
     showed the same labels (``axis: null``) is drawn again."""
     if isinstance(panel, list):
-        return [_with_own_axes(item) for item in panel]
+        return [_with_own_axes(item, label_limit) for item in panel]
     if not isinstance(panel, dict):
         return panel
-    result = {key: _with_own_axes(value) if key in _VIEW_KEYS else value for key, value in panel.items()}
+    result = {key: _with_own_axes(value, label_limit) if key in _VIEW_KEYS else value for key, value in panel.items()}
     encoding = result.get("encoding")
     if isinstance(encoding, dict):
         result["encoding"] = {channel: {k: v for k, v in value.items() if not (k == "axis" and v is None)}
@@ -517,7 +517,7 @@ def _with_own_axes(panel: Any) -> Any:
                               for channel, value in encoding.items()}
         for channel in ("x", "y"):
             if isinstance(result["encoding"].get(channel), dict):
-                _narrow_axis(channel, result["encoding"][channel])
+                _narrow_axis(channel, result["encoding"][channel], label_limit)
     return result
 
 
@@ -527,14 +527,14 @@ NARROW_TITLE_CHARS = 26
 """An x-axis title longer than this is broken into lines in the narrow variant."""
 
 
-def _narrow_axis(channel: str, encoding: dict[str, Any]) -> None:
+def _narrow_axis(channel: str, encoding: dict[str, Any], label_limit: int = NARROW_LABEL_LIMIT) -> None:
     """A long x-axis title is broken into lines, labels of a nominal x axis at their spaces, and row
-    labels of a nominal y axis limited to :data:`NARROW_LABEL_LIMIT`, so none crowds a phone's plot."""
+    labels of a nominal y axis limited to ``label_limit`` pixels, so none crowds a phone's plot."""
     if encoding.get("axis", {}) is None:
         return
     if channel == "y" and encoding.get("type") == "nominal":
         axis = dict(encoding.get("axis") or {})
-        axis["labelLimit"] = min(int(axis.get("labelLimit", NARROW_LABEL_LIMIT)), NARROW_LABEL_LIMIT)
+        axis["labelLimit"] = min(int(axis.get("labelLimit", label_limit)), label_limit)
         encoding["axis"] = axis
         return
     if channel != "x":
@@ -563,6 +563,11 @@ def _from_right(node: dict[str, Any], width: float) -> None:
             encoding["x"] = {**x, "value": {"expr": f"width - {width - x['value']:g}"}}
 
 
+def _row_label_limit(hints: dict[str, Any]) -> int:
+    """Widest row label (px) of a nominal y axis on a phone: the chart's hint, else :data:`NARROW_LABEL_LIMIT`."""
+    return int(hints.get("row_label_limit", NARROW_LABEL_LIMIT))
+
+
 def _narrow_node(node: Any, hints: dict[str, Any]) -> Any:
     """The narrow form of a spec fragment: stacked panels, legends below, label layers per ``hints``."""
     if isinstance(node, list):
@@ -573,7 +578,7 @@ def _narrow_node(node: Any, hints: dict[str, Any]) -> Any:
         node = {**copy.deepcopy(hints["replace"][node["name"]]), "name": node["name"]}
     result = {key: _narrow_node(value, hints) for key, value in node.items() if key != "datasets"}
     if isinstance(result.get("hconcat"), list) and hints.get("stack", True):
-        result["vconcat"] = [_with_own_axes(panel) for panel in result.pop("hconcat")]
+        result["vconcat"] = [_with_own_axes(panel, _row_label_limit(hints)) for panel in result.pop("hconcat")]
     if result.get("bounds") == "flush":  # flush bounds leave no room for the legends that move below the plots
         result["bounds"] = "full"
         result.pop("spacing", None)
@@ -589,7 +594,7 @@ def _narrow_node(node: Any, hints: dict[str, Any]) -> Any:
         if channel in _LEGEND_CHANNELS and isinstance(encoding, dict):
             _narrow_legend(channel, encoding, int(hints.get("legend_columns", 2)))
         if isinstance(encoding, dict):
-            _narrow_axis(channel, encoding)
+            _narrow_axis(channel, encoding, _row_label_limit(hints))
     if hints.get("labels") == "hide" and isinstance(result.get("layer"), list) and _has_points(result["layer"]):
         for layer in result["layer"]:
             if isinstance(layer, dict) and _is_label_layer(layer):

@@ -36,6 +36,7 @@ NARROW_HINTS = {
     "labels": "'hide' drops text marks that label points (their names stay in the tooltips); 'keep' (default)",
     "legend_columns": "columns of symbol legends below the plot (default 2)",
     "height": "plot height in pixels of every panel of the phone layout (default: as on wide screens)",
+    "row_label_limit": "widest row label in pixels of a nominal y axis (default 130; longer ones end in '…')",
     "stack": "False keeps side-by-side panels side by side (default True: stacked)",
     "replace": "{view name: chart}: views drawn otherwise on a phone (e.g. a table's rows on two lines), the chart "
                "reading the figure's parameters, its data carried inline",
