@@ -52,6 +52,20 @@ def test_no_broken_internal_link_including_data_and_pdf(site):
     assert sum("#" in link for _, link in links) > 50  # cross-references and citations were checked too
 
 
+def test_every_heading_has_an_id_and_sections_are_in_the_contents(site):
+    for path in site.rglob("*.html"):
+        html = path.read_text(encoding="utf-8")
+        body = html.split("<main", 1)[1].split("</main>", 1)[0]
+        heads = re.findall(r"<h([23])([^>]*)>", body)
+        assert all(re.search(r'\bid="[^"]+"', attrs) for _, attrs in heads), path.name
+        toc = re.search(r'<ol class="sections">.*?</ol>', html, re.S)
+        contents = set(re.findall(r'href="#([^"]+)"', toc.group(0))) if toc else set()
+        sections = [re.search(r'\bid="([^"]+)"', attrs).group(1) for level, attrs in heads if level == "2"]
+        assert set(sections) <= contents, (path.name, set(sections) - contents)
+    data = (site / "appendices" / "data.html").read_text(encoding="utf-8")
+    assert 'href="#sec-approximate-rows"' in data and 'href="#sec-external-runs"' in data
+
+
 def test_every_chapter_links_its_data_files(site):
     from bookengine.qmd import parse_text
 
@@ -122,6 +136,11 @@ def test_pages_fit_a_phone_and_the_menu_opens(site, base, browser):
         assert width <= PHONE["width"], f"{name} is {width} px wide on a {PHONE['width']} px phone"
         assert not page.locator("#sidebar").is_visible()
         assert set(page.eval_on_selector_all(".atlas-chart", FITTED_VARIANTS)) <= {"narrow"}, name
+    # a table's short cells keep to one line: Table 4.3's rows stay one line high and the table scrolls
+    page.goto(base + chapter_pages()[3] + "#tbl-exponents")
+    rows = page.eval_on_selector_all("#tbl-exponents tbody tr", "rows => rows.map(r => r.getBoundingClientRect().height)")
+    assert rows and max(rows) < 40, rows
+    assert page.evaluate("(b => b.scrollWidth > b.clientWidth)(document.querySelector('#tbl-exponents .table-scroll'))")
     # a link to a figure leaves it below the sticky top bar
     page.goto(base + chapter_pages()[1] + "#fig-compression-summary")
     page.wait_for_function(CHARTS_FITTED, timeout=15000)
