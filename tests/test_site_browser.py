@@ -56,7 +56,7 @@ def test_every_heading_has_an_id_and_sections_are_in_the_contents(site):
     for path in site.rglob("*.html"):
         html = path.read_text(encoding="utf-8")
         body = html.split("<main", 1)[1].split("</main>", 1)[0]
-        heads = re.findall(r"<h([23])([^>]*)>", body)
+        heads = [(level, attrs) for level, attrs in re.findall(r"<h([23])([^>]*)>", body) if "unlisted" not in attrs]
         assert all(re.search(r'\bid="[^"]+"', attrs) for _, attrs in heads), path.name
         toc = re.search(r'<ol class="sections">.*?</ol>', html, re.S)
         contents = set(re.findall(r'href="#([^"]+)"', toc.group(0))) if toc else set()
@@ -136,10 +136,10 @@ def test_pages_fit_a_phone_and_the_menu_opens(site, base, browser):
         assert width <= PHONE["width"], f"{name} is {width} px wide on a {PHONE['width']} px phone"
         assert not page.locator("#sidebar").is_visible()
         assert set(page.eval_on_selector_all(".atlas-chart", FITTED_VARIANTS)) <= {"narrow"}, name
-    # a table's short cells keep to one line: Table 4.3's rows stay one line high and the table scrolls
+    # a table keeps short cells on one line and wraps its prose column: Table 4.3's rows are two lines at most
     page.goto(base + chapter_pages()[3] + "#tbl-exponents")
     rows = page.eval_on_selector_all("#tbl-exponents tbody tr", "rows => rows.map(r => r.getBoundingClientRect().height)")
-    assert rows and max(rows) < 40, rows
+    assert rows and max(rows) < 60, rows
     assert page.evaluate("(b => b.scrollWidth > b.clientWidth)(document.querySelector('#tbl-exponents .table-scroll'))")
     # a link to a figure leaves it below the sticky top bar
     page.goto(base + chapter_pages()[1] + "#fig-compression-summary")

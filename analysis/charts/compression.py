@@ -150,7 +150,7 @@ def size_vs_score(points: pd.DataFrame, baseline_size_mb: float, baseline_name: 
     return with_source(chart, points, fits="this book", narrow={"labels": "hide"})
 
 
-SUMMARY_WIDTHS = (190, 150)
+SUMMARY_WIDTHS = (180, 150)
 """Plot widths (px) of the two dot plots: beside the row names and the legend they fit a 690 px column
 (a 1024 px screen beside the sidebar)."""
 
