@@ -402,7 +402,8 @@ def _write_site(config: BookConfig, sources: list[Source], converted: Converted,
         document = documents.get(rel)
         data_files = [str(f) for f in (document.meta.get("data-files") or [])] if document else []
         _copy_data_files(config, rel, data_files, site_dir)
-        pages.append(site.Page(rel=rel, url=url, number=number, title=title or rel, body=site.bind_inline_math(site.wrap_tables(fragment)),
+        body = site.bind_inline_math(site.wrap_tables(fragment))
+        pages.append(site.Page(rel=rel, url=url, number=number, title=title or rel, body=body,
                                sections=sections, data_files=data_files, appendix=rel in appendices))
         entries.extend(search.page_entries(url, f"{number} {title}".strip(), fragment))
         targets.update(previews.page_previews(url, fragment))

@@ -283,8 +283,8 @@ def runs_section() -> Markdown:
     """The data appendix's section on the external training runs."""
     runs = external_dataset()
     header = (
-        f"## {runs.title} {{#sec-external-runs}}\n\n{runs.description} Every value is approximate: it was recovered from the positions of "
-        f"the markers in a published figure. {runs.licence_note}\n\n"
+        f"## {runs.title} {{#sec-external-runs}}\n\n{runs.description} Every value is approximate: it was recovered from "
+        f"the positions of the markers in a published figure. {runs.licence_note}\n\n"
         f"[Download {runs.mirror_name} from its source]({runs.url}) · {runs.rows} rows, all approximate · "
         f"SHA-256 `{runs.sha256}` · sources: {_citation_group(runs.citations)}\n\n"
     )
