@@ -161,6 +161,10 @@ def _charts_fitted(page) -> None:
                                timeout=20000)
 
 
+KEY_LABELLED = {"fig-pretraining-scatter", "fig-pretraining-efficiency", "fig-compression-scatter",
+                "fig-benchmarks-scatter", "fig-compute-optimal"}
+"""Figures that keep the labels of their key points on a phone (frontier, named or featured models)."""
+
 CHART_GEOMETRY = """() => Array.from(document.querySelectorAll('.atlas-chart')).map(chart => {
   const svg = chart.querySelector('svg'), box = svg.getBoundingClientRect();
   const scale = box.width / parseFloat(svg.getAttribute('width'));
@@ -173,7 +177,15 @@ CHART_GEOMETRY = """() => Array.from(document.querySelectorAll('.atlas-chart')).
   const crowded = Array.from(svg.querySelectorAll('.role-legend')).map(rect).filter(legend => axes.some(axis =>
     Math.min(legend.right, axis.right) - Math.max(legend.left, axis.left) > 2 &&
     Math.min(legend.bottom, axis.bottom) - Math.max(legend.top, axis.top) > 2)).length;
+  // the key labels a phone keeps (a halo under a name is the same box twice: counted once)
+  const named = new Map(Array.from(svg.querySelectorAll('g.mark-text[class*="atlas_phone_labels"] text')).map(t => {
+    const r = rect(t); return [`${t.textContent}@${Math.round(r.left)},${Math.round(r.top)}`, r]; }));
+  const boxes = [...named.values()];
+  const overlapping = boxes.flatMap((a, i) => boxes.slice(i + 1).filter(b =>
+    Math.min(a.right, b.right) - Math.max(a.left, b.left) > 1 && Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 1));
+  const figure = chart.closest("[id^='fig-']");
   return {variant: chart.getAttribute('data-fitted'), left: box.left, right: box.right, scale, crowded,
+          figure: figure ? figure.id : '', keyLabels: [...named.keys()], overlappingLabels: overlapping.length,
           column: chart.parentElement.getBoundingClientRect().right,
           legendLeft: Math.min(...legends.map(l => l.left), box.left), legendRight: Math.max(...legends.map(l => l.right), 0),
           smallest: Math.min(...fonts), labels, sources: Array.from(svg.querySelectorAll('.role-title')).map(t => t.textContent),
@@ -183,7 +195,7 @@ CHART_GEOMETRY = """() => Array.from(document.querySelectorAll('.atlas-chart')).
 
 def test_on_a_phone_every_chart_fits_with_its_legend_and_no_page_scrolls_sideways(real_book, base, browser) -> None:
     page, log = open_page(browser, base, viewport=PHONE, is_mobile=True, has_touch=True)
-    too_small = set()
+    too_small, labelled = set(), set()
     try:
         for name in [*chapter_pages(), "appendices/data.html"]:
             page.goto(base + name)
@@ -194,6 +206,10 @@ def test_on_a_phone_every_chart_fits_with_its_legend_and_no_page_scrolls_sideway
                 assert chart["left"] >= 0 and chart["right"] <= PHONE["width"], (where, chart)
                 assert chart["legendLeft"] >= 0 and chart["legendRight"] <= PHONE["width"], (where, chart)
                 assert chart["crowded"] == 0, where  # no legend lies over an axis or the grid of a plot
+                # the figures whose text names points keep those points' labels on a phone, clear of each other
+                assert chart["keyLabels"] or chart["figure"] not in KEY_LABELLED, (where, chart["figure"])
+                assert chart["overlappingLabels"] == 0, (where, chart["keyLabels"])
+                labelled.update([chart["figure"]] if chart["keyLabels"] else [])
                 if chart["smallest"] < 10.5:  # text stays legible: drawn at its size, not scaled down
                     too_small.add(where)
                 assert any(text.startswith("Data:") or "Fits:" in text for text in chart["sources"]), where
@@ -206,6 +222,7 @@ def test_on_a_phone_every_chart_fits_with_its_legend_and_no_page_scrolls_sideway
         log.close()
     assert log.errors == [] and log.foreign == []
     assert too_small == set()
+    assert labelled == KEY_LABELLED
 
 
 def test_on_a_desktop_no_chart_is_clipped_or_shrunk(real_book, base, browser) -> None:

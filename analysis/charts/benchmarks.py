@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.charts.axes import auto_log_ticks, count_label_expr, si_label_expr
-from analysis.charts.layers import Axis, label_layer, place_labels, ranked_residual_bars, trend_band, trend_layers
+from analysis.charts.layers import Axis, label_layer, phone_label_rows, place_labels, ranked_residual_bars, trend_band, trend_layers
 from analysis.charts.source import with_source
 from analysis.charts.theme import CATEGORICAL, FIT_COLOR, HEIGHT, INK, MUTED_OPACITY, OTHER_COLOR, WIDTH
 from analysis.fit import TrendResult
@@ -96,6 +96,10 @@ def score_vs_parameters(points: pd.DataFrame, trend: TrendResult, level: float =
         tooltip=_tooltip(),
     ).add_params(pick, zoom)
     labels = label_layer(base, _tooltip(), opacity)
+    phone = phone_label_rows(points, points["featured"].to_numpy(dtype=bool), points["parameters"], points["score"],
+                             points["name"], x_axis, Axis((y_low, y_high)), height=HEIGHT + 40,
+                             lines=[(curve["parameters"], curve["fit"])], nearest=True)
+    phone_labels = label_layer(alt.Chart(phone).encode(x=x, y=y), _tooltip(), opacity)
     fit_tooltip = [
         alt.Tooltip("parameters_text:N", title="Non-embedding parameters"),
         alt.Tooltip("fit:Q", title="Trend score", format=".1f"),
@@ -114,8 +118,9 @@ def score_vs_parameters(points: pd.DataFrame, trend: TrendResult, level: float =
             f"log-linear trend line and its {level:.0%} band."
         ),
     )
-    # one legend column on a phone: "Memory³-2B-SFT (this paper)" is cut in two
-    return with_source(chart, points, fits="this book", narrow={"labels": "hide", "legend_columns": 1})
+    # one legend column on a phone: "Memory³-2B-SFT (this paper)" is cut in two; only the paper's own model keeps its name
+    return with_source(chart, points, fits="this book",
+                       narrow={"labels": "hide", "phone_labels": phone_labels, "legend_columns": 1})
 
 
 def residuals_ranked(points: pd.DataFrame) -> alt.LayerChart:

@@ -22,6 +22,7 @@ from analysis.charts.layers import (
     Axis,
     frontier_layer,
     label_layer,
+    phone_label_rows,
     place_labels,
     radial_candidates,
     step_polyline,
@@ -117,6 +118,12 @@ def size_vs_score(points: pd.DataFrame, baseline_size_mb: float, baseline_name: 
         tooltip=_tooltip(),
     ).add_params(pick, zoom)
     labels = label_layer(base, _tooltip(), opacity)
+    phone = phone_label_rows(labelled, labelled["on_frontier"], labelled["size_mb"], labelled["glue"],
+                             labelled["label"].fillna(""), Axis((low, high), log=True), Axis((y_low, y_high)),
+                             lines=[step_polyline(frontier_points["size_mb"], frontier_points["glue"])],
+                             candidates=LABEL_POSITIONS, nearest=True,
+                             rings=labelled["on_frontier"].to_numpy() * FRONTIER_RING_WIDTH)
+    phone_labels = label_layer(alt.Chart(phone).encode(x=x, y=y), _tooltip(), opacity)
     frontier = frontier_layer(
         data[data["on_frontier"]].sort_values("size_mb"),
         x,
@@ -147,7 +154,8 @@ def size_vs_score(points: pd.DataFrame, baseline_size_mb: float, baseline_name: 
             f"Pareto frontier and a dotted vertical line the uncompressed reference size ({baseline_size_mb:,.0f} MB)."
         ),
     )
-    return with_source(chart, points, fits="this book", narrow={"labels": "hide"})
+    # on a phone only the Pareto-optimal points keep their labels
+    return with_source(chart, points, fits="this book", narrow={"labels": "hide", "phone_labels": phone_labels})
 
 
 SUMMARY_WIDTHS = (180, 150)

@@ -34,7 +34,7 @@ from analysis.charts import axes
 from analysis.charts.layers import Axis, place_labels
 from analysis.charts.parametric_loss import STAR
 from analysis.charts.source import with_source
-from analysis.charts.theme import CATEGORICAL, GUIDE_COLOR, HEIGHT, INK, MUTED_OPACITY, NAMED_MODEL_COLOR
+from analysis.charts.theme import CATEGORICAL, GUIDE_COLOR, HEIGHT, INK, MUTED_OPACITY, NAMED_MODEL_COLOR, PHONE_WIDTH
 from analysis.fit.laws import FLOP_PER_PARAMETER_TOKEN, PowerLaw
 from analysis.text import format_si, number, power_of_ten, with_unit
 
@@ -208,10 +208,8 @@ def _law_line_layer(lines_frame: pd.DataFrame, x: alt.X, y: alt.Y, colour: alt.C
     )
 
 
-def _model_layers(models: pd.DataFrame, obstacles: list, c_range: tuple[float, float], n_range: tuple[float, float],
-                  x: alt.X, y: alt.Y) -> list[alt.Chart]:
-    """Stars at the models' size and budget (white-edged, drawn last), their names placed clear of the
-    lines, and leader lines that cross none."""
+def _model_frame(models: pd.DataFrame) -> tuple[pd.DataFrame, list[alt.Tooltip]]:
+    """The named models with their tooltip's texts (size, tokens, budgets), and that tooltip."""
     stated = models["stated_C"] if "stated_C" in models else pd.Series(np.nan, index=models.index)
     model_frame = models.assign(
         label=models["label"] if "label" in models else models["name"],
@@ -229,23 +227,43 @@ def _model_layers(models: pd.DataFrame, obstacles: list, c_range: tuple[float, f
         alt.Tooltip("source:N", title="Source"),
         alt.Tooltip("value_kind:N", title="Value kind"),
     ]
-    model_frame = pd.concat([model_frame.reset_index(drop=True),
-                             model_label_positions(model_frame, obstacles, c_range, n_range)], axis=1)
-    model_base = alt.Chart(model_frame).encode(x=x, y=y, tooltip=model_tooltip)
-    leaders = model_base.transform_filter("datum.leader").mark_rule(color=GUIDE_COLOR, strokeWidth=0.8).encode(
-        x2="leader_C:Q", y2="leader_N:Q")
+    return model_frame.reset_index(drop=True), model_tooltip
+
+
+def _model_layers(models: pd.DataFrame, obstacles: list, c_range: tuple[float, float], n_range: tuple[float, float],
+                  x: alt.X, y: alt.Y) -> list[alt.Chart]:
+    """Stars at the models' size and budget (white-edged, drawn last), their names placed clear of the
+    lines, and leader lines that cross none."""
+    model_frame, model_tooltip = _model_frame(models)
+    leaders, halo, names = _model_name_layers(
+        pd.concat([model_frame, model_label_positions(model_frame, obstacles, c_range, n_range)], axis=1),
+        model_tooltip, c_range, n_range, x, y)
+    star = alt.Chart(model_frame).encode(x=x, y=y, tooltip=model_tooltip).mark_point(
+        shape=STAR, size=280, filled=True, color=NAMED_MODEL_COLOR, opacity=1, stroke="white", strokeWidth=1.2)
+    return [leaders, star, halo, names]
+
+
+def phone_model_names(models: pd.DataFrame, obstacles: list, c_range: tuple[float, float],
+                      n_range: tuple[float, float], x: alt.X, y: alt.Y) -> alt.LayerChart:
+    """The models' names and leaders of :func:`_model_layers`, placed for a phone's plot
+    (:data:`~analysis.charts.theme.PHONE_WIDTH` wide): every star keeps its name there."""
+    model_frame, model_tooltip = _model_frame(models)
+    placed = model_label_positions(model_frame, obstacles, c_range, n_range, width=PHONE_WIDTH)
+    return alt.layer(*_model_name_layers(pd.concat([model_frame, placed], axis=1), model_tooltip, c_range, n_range, x, y))
+
+
+def _model_name_layers(model_frame: pd.DataFrame, model_tooltip: list[alt.Tooltip], c_range: tuple[float, float],
+                       n_range: tuple[float, float], x: alt.X, y: alt.Y) -> tuple[alt.Chart, alt.Chart, alt.Chart]:
+    """Leader lines, white halos and the names of :func:`model_label_positions`' frame ``model_frame``."""
+    leaders = alt.Chart(model_frame).encode(x=x, y=y, tooltip=model_tooltip).transform_filter("datum.leader").mark_rule(
+        color=GUIDE_COLOR, strokeWidth=0.8).encode(x2="leader_C:Q", y2="leader_N:Q")
     label_base = alt.Chart(model_frame).encode(
         x=alt.X("label_C:Q", scale=alt.Scale(type="log", domain=list(c_range))),
         y=alt.Y("label_N:Q", scale=alt.Scale(type="log", domain=list(n_range))), text="label:N", tooltip=model_tooltip)
     label = {"fontSize": MODEL_LABEL_SIZE, "align": alt.ExprRef("datum.label_align"),
              "baseline": alt.ExprRef("datum.label_baseline")}
-    return [
-        leaders,
-        model_base.mark_point(shape=STAR, size=280, filled=True, color=NAMED_MODEL_COLOR, opacity=1,
-                              stroke="white", strokeWidth=1.2),
-        label_base.mark_text(**label, stroke="white", strokeWidth=4, strokeJoin="round"),
-        label_base.mark_text(**label),
-    ]
+    return (leaders, label_base.mark_text(**label, stroke="white", strokeWidth=4, strokeJoin="round"),
+            label_base.mark_text(**label))
 
 
 def _budget_layers(laws: pd.DataFrame, x: alt.X, y: alt.Y, colour: alt.Color) -> list[alt.Chart]:
@@ -270,6 +288,26 @@ def _budget_layers(laws: pd.DataFrame, x: alt.X, y: alt.Y, colour: alt.Color) ->
         )
     )
     return [rule, markers]
+
+
+def _size_axes(c_range: tuple[float, float], n_range: tuple[float, float]) -> tuple[alt.X, alt.Y]:
+    """The log axes of :func:`optimal_size_chart`: training compute (FLOP) and parameters."""
+    x = alt.X("C:Q", title="Training compute (FLOP)", scale=alt.Scale(type="log", domain=list(c_range)),
+              axis=axes.flop_axis(c_range, label_every=2))
+    y = alt.Y("N:Q", title="Parameters", scale=alt.Scale(type="log", domain=list(n_range)),
+              axis=axes.count_axis(n_range))
+    return x, y
+
+
+def _name_obstacles(lines_frame: pd.DataFrame, n_range: tuple[float, float],
+                    initial_budget: float | None) -> list[tuple[Sequence[float], Sequence[float]]]:
+    """What the models' names keep clear of: the law lines of :func:`law_lines`' ``lines_frame`` and the
+    selected budget's rule, as ``(C, N)`` vertex sequences."""
+    obstacles: list[tuple[Sequence[float], Sequence[float]]] = [
+        (group["C"], group["N"]) for _, group in lines_frame.groupby("law")]
+    if initial_budget is not None:
+        obstacles.append(([initial_budget, initial_budget], list(n_range)))
+    return obstacles
 
 
 def optimal_size_chart(
@@ -301,10 +339,7 @@ def optimal_size_chart(
     dash = _dash(alt.Legend(orient="none", legendX=CHART_WIDTH + 14, legendY=100, symbolType="stroke",
                             symbolSize=500, symbolStrokeWidth=2, symbolStrokeColor=INK))
     family = family or alt.selection_point(fields=["approach"], bind="legend", name="family")
-    x = alt.X("C:Q", title="Training compute (FLOP)", scale=alt.Scale(type="log", domain=list(c_range)),
-              axis=axes.flop_axis(c_range, label_every=2))
-    y = alt.Y("N:Q", title="Parameters", scale=alt.Scale(type="log", domain=list(n_range)),
-              axis=axes.count_axis(n_range))
+    x, y = _size_axes(c_range, n_range)
     lines_frame = law_lines(laws, c_range)
     layers: list[alt.Chart] = []
     if len(bands):
@@ -313,11 +348,9 @@ def optimal_size_chart(
     lines = _law_line_layer(lines_frame, x, y, colour, family, dash,
                             _line_tooltip("N_label:N", "Compute-optimal size"))
     layers.append(lines.add_params(family, alt.selection_interval(bind="scales", name="zoom_compute_optimal")))
-    obstacles = [(group["C"], group["N"]) for _, group in lines_frame.groupby("law")]
     if initial_budget is not None:
         layers += _budget_layers(laws, x, y, colour)
-        obstacles.append(([initial_budget, initial_budget], list(n_range)))
-    layers += _model_layers(models, obstacles, c_range, n_range, x, y)
+    layers += _model_layers(models, _name_obstacles(lines_frame, n_range, initial_budget), c_range, n_range, x, y)
     description = (
         "Log-log chart of compute-optimal model size (parameters) against training compute (FLOP). "
         f"Lines: {', '.join(laws['law'])}. Shaded bands: bootstrap intervals of the laws fitted here. "
@@ -531,8 +564,10 @@ def compute_optimal_figure(
                                 f"{middle.description[1:]} Below that, {bottom.description[0].lower()}"
                                 f"{bottom.description[1:]}")
     )
+    phone_names = phone_model_names(models, _name_obstacles(law_lines(laws, c_range), n_range, initial_budget),
+                                    c_range, n_range, *_size_axes(c_range, n_range))
     law_sources = [re.sub(r"\s*\([^()]*\)$", "", str(text)) for text in laws["source"]]  # without the trailing detail
     rows = pd.concat([laws, models], ignore_index=True)
     return with_source(chart, models, sources=list(dict.fromkeys(law_sources)), fits="this book", data=rows,
-                       narrow={"labels": "hide", "legend_columns": 1,
+                       narrow={"labels": "hide", "phone_labels": phone_names, "legend_columns": 1,
                                "replace": {READOUT_VIEW: budget_readout_phone(laws, initial_budget)}})

@@ -17,7 +17,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from analysis.charts.theme import FIT_COLOR, FRONTIER_COLOR, FRONTIER_RING_COLOR, HEIGHT, INK, MUTED_OPACITY, WIDTH
+from analysis.charts.theme import FIT_COLOR, FRONTIER_COLOR, FRONTIER_RING_COLOR, HEIGHT, INK, MUTED_OPACITY, PHONE_WIDTH, WIDTH
 from analysis.fit import TrendResult
 
 Box = tuple[float, float, float, float]
@@ -127,6 +127,32 @@ def place_labels(
             choice[i], shown[i] = found[0], True
             placed.append(found[1])
     return _label_frame(texts, [choice[i] for i in range(n)], [shown[i] for i in range(n)])
+
+
+def phone_label_rows(
+    points: pd.DataFrame,
+    key: Sequence[bool],
+    x: Sequence[float],
+    y: Sequence[float],
+    labels: Sequence[str],
+    x_axis: Axis,
+    y_axis: Axis,
+    height: float = HEIGHT,
+    **placement: object,
+) -> pd.DataFrame:
+    """The rows of ``points`` that carry a phone's label, with :func:`place_labels`' columns for it.
+
+    Only the points where ``key`` is true are named; the labels are placed for a phone's plot
+    (:data:`~analysis.charts.theme.PHONE_WIDTH` by ``height`` pixels) clear of every point of ``x``,
+    ``y`` (aligned with ``points``), not only the named ones. ``placement`` takes :func:`place_labels`'
+    other arguments (``lines``, ``candidates``, ``nearest``, ``rings``, ...). A key point whose label
+    finds no free place at that size is left out (its name stays in its tooltip).
+    """
+    names = [str(label) if is_key else "" for label, is_key in zip(labels, key, strict=True)]
+    placed = place_labels(x, y, names, x_axis, y_axis, PHONE_WIDTH, height, **placement)  # type: ignore[arg-type]
+    rows = points.reset_index(drop=True).drop(columns=[c for c in placed.columns if c in points.columns])
+    frame = pd.concat([rows, placed], axis=1)
+    return frame[frame["label_shown"]].reset_index(drop=True)
 
 
 def _label_frame(texts: Sequence[str], offsets: Sequence[Offset], shown: Sequence[bool]) -> pd.DataFrame:

@@ -15,6 +15,8 @@ Inputs are frames prepared by :mod:`analysis.chapters.pretraining` (one row per 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import altair as alt
 import pandas as pd
 
@@ -24,6 +26,7 @@ from analysis.charts.layers import (
     Axis,
     frontier_layer,
     label_layer,
+    phone_label_rows,
     place_labels,
     radial_candidates,
     ranked_residual_bars,
@@ -115,6 +118,12 @@ def glue_vs_compute(points: pd.DataFrame, trend: TrendResult, level: float = 0.9
         tooltip=_model_tooltip(),
     ).add_params(family, zoom)
     labels = label_layer(base, _model_tooltip(), opacity)
+    y_axis = Axis((y_low, y_high))
+    phone = phone_label_rows(points, points["on_frontier"], points["gflops"], points["glue"], points["name"], x_axis,
+                             y_axis, lines=lines, candidates=LABEL_POSITIONS, nearest=True,
+                             rings=points["on_frontier"].to_numpy() * FRONTIER_RING_WIDTH)
+    phone_labels = label_layer(alt.Chart(phone).encode(x=x, y=alt.Y("glue:Q", scale=y_scale)), _model_tooltip(),
+                               opacity)
     frontier = frontier_layer(
         data[data["on_frontier"]].sort_values("gflops"),
         x,
@@ -145,7 +154,8 @@ def glue_vs_compute(points: pd.DataFrame, trend: TrendResult, level: float = 0.9
             ),
         )
     )
-    return with_source(chart, points, fits="this book", narrow={"labels": "hide"})
+    # on a phone only the Pareto-optimal models keep their names
+    return with_source(chart, points, fits="this book", narrow={"labels": "hide", "phone_labels": phone_labels})
 
 
 def residuals_by_model(points: pd.DataFrame) -> alt.LayerChart:
@@ -167,12 +177,19 @@ def residuals_by_model(points: pd.DataFrame) -> alt.LayerChart:
     return with_source(chart, points, fits="this book")
 
 
+NAMED_IN_TEXT = ("ELMo", "GPT-1", "BERT-Base", "MobileBERT", "SqueezeBERT", "ELECTRA-Large")
+"""The models chapter 1's text names around Figure 1.3 (its oldest and its compact and best models of 2020): the
+names the figure keeps on a phone."""
+
+
 def efficiency_over_time(
-    adjusted: pd.DataFrame, band: pd.DataFrame, reference_gflops: float, level: float = 0.95
+    adjusted: pd.DataFrame, band: pd.DataFrame, reference_gflops: float, level: float = 0.95,
+    key_models: Sequence[str] = NAMED_IN_TEXT,
 ) -> alt.LayerChart:
     """GLUE at a fixed compute (each model moved along the fitted compute slope to
     ``reference_gflops``) against release date, labelled by name, with the fitted time trend
-    ``band`` (``release_date``, ``fit``, ``lower``, ``upper``: a straight line in time)."""
+    ``band`` (``release_date``, ``fit``, ``lower``, ``upper``: a straight line in time). On a phone
+    only the ``key_models`` (names) keep their labels."""
     first, last = adjusted["release_date"].min(), adjusted["release_date"].max()
     pad = (last - first) * 0.08 + pd.Timedelta(days=30)
     date_domain = (first - pad, last + 2.5 * pad)  # room for names right of the newest models
@@ -212,6 +229,10 @@ def efficiency_over_time(
         .encode(x=x, y=y, tooltip=tooltip)
     )
     labels = label_layer(alt.Chart(data).encode(x=x, y=y), tooltip)
+    phone = phone_label_rows(adjusted, adjusted["name"].isin(key_models).to_numpy(), days, adjusted["glue_adjusted"],
+                             adjusted["name"], date_axis, Axis((y_low, y_high)), height=height, lines=[band_line],
+                             candidates=LABEL_POSITIONS, nearest=True)
+    phone_labels = label_layer(alt.Chart(phone).encode(x=x, y=y), tooltip)
     curve_tooltip = [
         alt.Tooltip("release_date:T", title="Date", format="%b %Y"),
         alt.Tooltip("fit:Q", title="Trend GLUE", format=".1f"),
@@ -227,4 +248,4 @@ def efficiency_over_time(
             f"{len(adjusted)} models, labelled by name, with a fitted linear time trend and its {level:.0%} bootstrap band."
         ),
     )
-    return with_source(chart, adjusted, fits="this book", narrow={"labels": "hide"})
+    return with_source(chart, adjusted, fits="this book", narrow={"labels": "hide", "phone_labels": phone_labels})

@@ -153,8 +153,10 @@ _LOADER_JS = """(function () {
     spec.datasets = wide.datasets;
     var limits = base === narrow ? (narrow.usermeta && narrow.usermeta.atlas && narrow.usermeta.atlas.widths) || []
       : views(wide, []).map(function (view) { return view.width; });
-    var hidden = (narrow.usermeta && narrow.usermeta.atlas && narrow.usermeta.atlas.labels) || [];
+    var atlasMeta = (narrow.usermeta && narrow.usermeta.atlas) || {};
+    var hidden = atlasMeta.labels || [], phone = atlasMeta.phone_labels || [];
     if (base === narrow && hidden.length && column() < %(labels_from)s) dropLayers(spec, hidden);
+    if (base === narrow && phone.length && column() >= %(labels_from)s) dropLayers(spec, phone);
     var rows = Array.isArray(spec.vconcat) ? spec.vconcat : [spec], index = 0;
     rows.forEach(function (row, number) {
       var found = views(row, []), delta = (deltas[number] || 0) / Math.max(Array.isArray(row.hconcat) ? found.length : 1, 1);
@@ -596,19 +598,32 @@ def _narrow_node(node: Any, hints: dict[str, Any]) -> Any:
         if isinstance(encoding, dict):
             _narrow_axis(channel, encoding, _row_label_limit(hints))
     if hints.get("labels") == "hide" and isinstance(result.get("layer"), list) and _has_points(result["layer"]):
+        labelled = False
         for layer in result["layer"]:
             if isinstance(layer, dict) and _is_label_layer(layer):
                 layer.setdefault("name", f"atlas_label_{len(hints.get('_labels', [])) + 1}")
                 hints.setdefault("_labels", []).append(layer["name"])
+                labelled = True
+        if labelled and "phone_labels" in hints and not hints.get("_phone_labels"):
+            # its axes' titles wrapped as the other layers' are (Vega-Lite would join two different titles)
+            phone = _narrow_node(copy.deepcopy(hints["phone_labels"]), {"row_label_limit": _row_label_limit(hints)})
+            result["layer"].append({**phone, "name": PHONE_LABELS_LAYER})
+            hints["_phone_labels"] = [PHONE_LABELS_LAYER]
     return result
 
 
+PHONE_LABELS_LAYER = "atlas_phone_labels"
+"""Name of the layer of a chart's key labels placed for a phone (hint ``phone_labels``) in its narrow variant."""
+_DRAWINGS = ("replace", "phone_labels")
+"""Hints holding phone drawings: once drawn into the narrow spec, its metadata need not carry them again."""
+
+
 def _without_replacements(meta: dict[str, Any]) -> dict[str, Any]:
-    """What :func:`with_source` attached, less the phone drawings of views (once drawn, the spec holds them)."""
+    """What :func:`with_source` attached, less the phone drawings (once drawn, the spec holds them)."""
     narrow = meta.get("narrow")
-    if not isinstance(narrow, dict) or "replace" not in narrow:
+    if not isinstance(narrow, dict) or not any(key in narrow for key in _DRAWINGS):
         return meta
-    return {**meta, "narrow": {key: value for key, value in narrow.items() if key != "replace"}}
+    return {**meta, "narrow": {key: value for key, value in narrow.items() if key not in _DRAWINGS}}
 
 
 def narrow_spec(spec: dict[str, Any]) -> dict[str, Any]:
@@ -620,7 +635,10 @@ def narrow_spec(spec: dict[str, Any]) -> dict[str, Any]:
     column, up to their wide width (listed in ``usermeta.atlas.widths``, in :func:`_views` order).
     Hints from :func:`analysis.charts.source.with_source` (``narrow=``) adjust it; with
     ``labels: "hide"`` the name labels (listed in ``usermeta.atlas.labels``) are left out by the
-    loader where the column is narrower than :data:`LABELS_FROM` pixels; ``replace`` swaps named
+    loader where the column is narrower than :data:`LABELS_FROM` pixels, and ``phone_labels`` (the
+    labels of the few points that matter, placed for a phone's plot) is drawn there instead, in the
+    first view whose labels it hides (a layer :data:`PHONE_LABELS_LAYER`, left out from
+    :data:`LABELS_FROM` pixels, where the other labels are back); ``replace`` swaps named
     views for their phone drawing. A concat laid out by its plots alone (``bounds: "flush"``, the
     room of axes and legends left to its spacing) is laid out by its full bounds, since its
     legends now lie below the plots.
@@ -628,6 +646,7 @@ def narrow_spec(spec: dict[str, Any]) -> dict[str, Any]:
     hints = dict(chart_meta(spec).get("narrow") or {})
     narrow = _narrow_node(spec, hints)
     labels = hints.pop("_labels", [])
+    phone_labels = hints.pop("_phone_labels", [])
     if isinstance(narrow.get("width"), (int, float)) and isinstance(narrow.get("layer"), list):
         _from_right(narrow, float(narrow["width"]))  # a single view: its `width` signal is the plot's
     widths = []
@@ -640,7 +659,8 @@ def narrow_spec(spec: dict[str, Any]) -> dict[str, Any]:
     config["legend"] = {**config.get("legend", {}), "orient": "bottom",
                         "layout": {"bottom": {"direction": "vertical", "anchor": "start"}}}
     usermeta = dict(narrow.get("usermeta") or {})
-    usermeta["atlas"] = {**_without_replacements(chart_meta(spec)), "widths": widths, "labels": labels}
+    usermeta["atlas"] = {**_without_replacements(chart_meta(spec)), "widths": widths, "labels": labels,
+                        "phone_labels": phone_labels}
     usermeta["atlas"].pop("csv", None)
     narrow["usermeta"] = usermeta
     return with_source_title(narrow, NARROW_SOURCE_WIDTH)
@@ -669,7 +689,7 @@ def chart_html(spec: dict[str, Any], cwd: Path | None = None) -> str:
     """The HTML fragment that draws ``spec`` interactively with the site's local Vega bundle:
     the chart's box, its download buttons, the wide and narrow specs and the loader."""
     wide = with_source_title(spec)
-    if "replace" in (chart_meta(wide).get("narrow") or {}):  # the narrow spec below holds the phone drawings
+    if any(key in (chart_meta(wide).get("narrow") or {}) for key in _DRAWINGS):  # the narrow spec holds them
         wide = {**wide, "usermeta": {**wide["usermeta"], "atlas": _without_replacements(chart_meta(wide))}}
     spec_json = _json_for_script(wide)
     digest = hashlib.sha256(spec_json.encode("utf-8")).hexdigest()[:12]

@@ -34,6 +34,8 @@ USERMETA_KEY = "atlas"
 """Key under the spec's ``usermeta`` holding ``source``, ``csv`` and ``narrow``."""
 NARROW_HINTS = {
     "labels": "'hide' drops text marks that label points (their names stay in the tooltips); 'keep' (default)",
+    "phone_labels": "with labels 'hide': a chart of the labels of the few points that matter, placed for a phone's "
+                    "plot (:data:`analysis.charts.theme.PHONE_WIDTH`), drawn on phones instead of the hidden labels",
     "legend_columns": "columns of symbol legends below the plot (default 2)",
     "height": "plot height in pixels of every panel of the phone layout (default: as on wide screens)",
     "row_label_limit": "widest row label in pixels of a nominal y axis (default 130; longer ones end in '…')",
@@ -169,6 +171,8 @@ def with_source(chart: ChartT, rows: pd.DataFrame | None = None, *, cites: Seque
         meta["narrow"] = dict(narrow)
         if "replace" in narrow:
             meta["narrow"]["replace"] = {name: _standalone(view) for name, view in narrow["replace"].items()}
+        if "phone_labels" in narrow:
+            meta["narrow"]["phone_labels"] = _standalone(narrow["phone_labels"])
     existing = getattr(chart, "usermeta", None)
     usermeta = dict(existing) if isinstance(existing, dict) else {}
     usermeta[USERMETA_KEY] = meta

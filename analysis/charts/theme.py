@@ -63,6 +63,9 @@ MUTED_OPACITY: Final = 0.15
 
 WIDTH: Final = 560
 HEIGHT: Final = 340
+PHONE_WIDTH: Final = 280
+"""Plot width (px) a phone's key labels are placed for: a 360 px screen's plot beside its y axis. A wider
+phone's plot only spreads the points apart, so labels clear of each other and of the edges here stay clear."""
 
 
 def atlas_theme() -> dict[str, Any]:
