@@ -83,6 +83,24 @@ def test_html_escapes_data_and_description() -> None:
     assert '"svg"' in page and "actions: false" in page
 
 
+def test_titles_and_descriptions_get_typographic_apostrophes_but_expressions_and_data_do_not() -> None:
+    frame = pd.DataFrame({"x": [1.0], "y": [2.0], "note": ["the paper's value"]})
+    chart = (
+        alt.Chart(frame).mark_text().transform_calculate(tag="datum.note + ' ' + 'it\\'s'")
+        .encode(x=alt.X("x:Q", title="Kaplan et al.'s budget"), y="y:Q", text="note:N",
+                tooltip=[alt.Tooltip("note:N", title="The slice's note")])
+        .properties(description="Each slice's runs", title="Hoffmann et al.'s fit")
+    )
+    spec = chart.to_dict()
+    page = renderer.chart_html(spec)
+    assert html.unescape(re.search(r'aria-label="([^"]*)"', page).group(1)) == "Each slice’s runs"
+    shown = renderer.typographic(spec)
+    assert shown["encoding"]["x"]["title"] == "Kaplan et al.’s budget"
+    assert shown["encoding"]["tooltip"][0]["title"] == "The slice’s note" and shown["title"] == "Hoffmann et al.’s fit"
+    assert shown["transform"] == spec["transform"] and shown["datasets"] == spec["datasets"]  # expressions, data alone
+    assert "Kaplan et al.’s budget" in renderer.chart_svg(spec)
+
+
 def test_bundle_path_is_relative_to_project_root(tmp_path: Path) -> None:
     (tmp_path / "_quarto.yml").write_text("project:\n  type: book\n")
     chapter_dir = tmp_path / "chapters"

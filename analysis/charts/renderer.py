@@ -52,6 +52,8 @@ from typing import Any
 import altair as alt
 import vl_convert
 
+from analysis.text import curly_apostrophes
+
 RENDERER_NAME = "atlas"
 MARKDOWN_MIME = "text/markdown"
 CHART_FILES_DIR = Path(".atlas-charts")
@@ -666,6 +668,24 @@ def narrow_spec(spec: dict[str, Any]) -> dict[str, Any]:
     return with_source_title(narrow, NARROW_SOURCE_WIDTH)
 
 
+_READER_TEXT_KEYS = frozenset({"title", "description", "text"})
+"""Keys whose literal strings a reader sees or hears: chart, axis, legend and tooltip titles, descriptions, and a
+title's ``text``. A mark's ``text`` (a field, a value or an expression) is an object, never a bare string."""
+
+
+def typographic(node: Any, reader_text: bool = False) -> Any:
+    """Copy of a spec whose titles and descriptions have the typographic apostrophe (``Kaplan et al.’s``):
+    literal strings under :data:`_READER_TEXT_KEYS` only, never the data, field names or expressions."""
+    if isinstance(node, str):
+        return curly_apostrophes(node) if reader_text else node
+    if isinstance(node, list):
+        return [typographic(item, reader_text) for item in node]
+    if not isinstance(node, dict):
+        return node
+    return {key: value if key in ("data", "datasets", "usermeta") else typographic(value, key in _READER_TEXT_KEYS)
+            for key, value in node.items()}
+
+
 def static_spec(spec: dict[str, Any]) -> dict[str, Any]:
     """The print variant of a Vega-Lite spec: controls dropped, type sized and set for the page.
 
@@ -674,7 +694,7 @@ def static_spec(spec: dict[str, Any]) -> dict[str, Any]:
     titles lose the hints that ask for a click. Every font of the config becomes
     :data:`PRINT_FONT`. The source line, if any, is drawn under the chart.
     """
-    static = _without_click_hints(_without_bindings(with_source_title(spec, font_size=SOURCE_FONT_SIZE + 1)))
+    static = _without_click_hints(_without_bindings(with_source_title(typographic(spec), font_size=SOURCE_FONT_SIZE + 1)))
     config = _merge_config(static.get("config", {}), PRINT_CONFIG)
     static["config"] = _print_fonts({**config, "font": PRINT_FONT})
     return static
@@ -687,7 +707,9 @@ def chart_svg(spec: dict[str, Any]) -> str:
 
 def chart_html(spec: dict[str, Any], cwd: Path | None = None) -> str:
     """The HTML fragment that draws ``spec`` interactively with the site's local Vega bundle:
-    the chart's box, its download buttons, the wide and narrow specs and the loader."""
+    the chart's box, its download buttons, the wide and narrow specs and the loader (titles and
+    descriptions with typographic apostrophes, :func:`typographic`)."""
+    spec = typographic(spec)
     wide = with_source_title(spec)
     if any(key in (chart_meta(wide).get("narrow") or {}) for key in _DRAWINGS):  # the narrow spec holds them
         wide = {**wide, "usermeta": {**wide["usermeta"], "atlas": _without_replacements(chart_meta(wide))}}
