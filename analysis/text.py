@@ -46,6 +46,10 @@ _COUNT_LIMIT = 1e15
 """From here on counts are written as powers of ten: no suffix is larger than T."""
 
 
+C_MIN = "C\u2098\u1d62\u2099"
+"""Kaplan et al.'s minimum compute C_min as chart text and tooltips write it (Unicode subscripts: Cₘᵢₙ)."""
+
+
 def superscript(exponent: int) -> str:
     """An integer exponent in superscript digits: ``-4 -> "⁻⁴"``."""
     return str(exponent).translate(_SUPERSCRIPT)

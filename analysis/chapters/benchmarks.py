@@ -22,7 +22,7 @@ BILLION = 1e9
 """The figure's axis is in billions of non-embedding parameters."""
 FEATURED_MODEL = "memory3-2b-sft"
 """The model the source figure is about (Memory³-2B-SFT)."""
-FEATURED_SUFFIX = " (this paper)"
+FEATURED_SUFFIX = " (Yang et al.)"
 """Appended to the featured model's name for its own colour group."""
 SEVEN_BILLION_CLUSTER = (6e9, 8e9)
 """Non-embedding sizes (parameters) around the common 7-billion release size, a cluster the chapter discusses."""

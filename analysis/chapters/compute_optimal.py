@@ -38,7 +38,18 @@ from analysis.data import load_table
 from analysis.fit.laws import PowerLaw, tokens_at_budget
 from analysis.published import published_laws
 from analysis.tables import markdown_table
-from analysis.text import LEVEL, bootstrap_interval, format_interval, format_power, format_si, format_value, number, times, with_unit
+from analysis.text import (
+    C_MIN,
+    LEVEL,
+    bootstrap_interval,
+    format_interval,
+    format_power,
+    format_si,
+    format_value,
+    number,
+    times,
+    with_unit,
+)
 
 REFERENCE_BUDGET = 1e21
 """Budget (FLOP) at which fitted laws are pinned: N_opt(C) = n_ref (C / REFERENCE_BUDGET) ** a."""
@@ -153,9 +164,10 @@ def published_power_laws() -> pd.DataFrame:
     kaplan = kaplan_law()
     rows.append(_row(
         KAPLAN, PUBLISHED, KAPLAN, kaplan,
-        f"Kaplan et al. (2020), Table 6 (N = {format_si(kaplan.n_ref, 2)} C_min^{kaplan.exponent:g}, C_min in PF-days)",
+        f"Kaplan et al. (2020), Table 6 (N = {format_si(kaplan.n_ref, 2)} × {C_MIN} to the power {kaplan.exponent:g}, "
+        f"{C_MIN} in PF-days)",
         "exact (from a table)",
-        f"C_min = C/{KAPLAN_COMPUTE_PER_MINIMUM:g}, the compute of training at the critical batch size (Kaplan et al., "
+        f"{C_MIN} = C/{KAPLAN_COMPUTE_PER_MINIMUM:g}, the compute of training at the critical batch size (Kaplan et al., "
         f"Section 5.1): {format_si(kaplan.at(1e21), 3)} parameters at {with_unit(format_power(1e21, 1), 'FLOP')}, as Hoffmann et al. "
         "(Appendix D.4) use it. N counts non-embedding parameters."))
     return pd.DataFrame(rows)

@@ -28,7 +28,17 @@ from analysis.fit import ComputeOptimalResult
 from analysis.fit.laws import PowerLaw
 from analysis.published import published_laws
 from analysis.tables import markdown_table
-from analysis.text import LEVEL, bootstrap_interval, count, format_interval, format_power, format_signed, format_value, names_list
+from analysis.text import (
+    C_MIN,
+    LEVEL,
+    bootstrap_interval,
+    count,
+    format_interval,
+    format_power,
+    format_signed,
+    format_value,
+    names_list,
+)
 
 PROFILE_DATASET = "rw"
 """The dataset whose IsoFLOP profiles the chapter draws (RefinedWeb, the dataset of the paper's Figure 1)."""
@@ -90,11 +100,11 @@ def reference_laws() -> pd.DataFrame:
          "source": source_text(porian_law.source, porian_law.source_detail), "source_key": porian_law.source,
          "source_detail": porian_law.source_detail, "value_kind": "exact",
          "note": "Non-embedding parameters against the FLOP count, as Porian et al. draw Kaplan et al.'s law."},
-        {"law_id": KAPLAN_TABLE6, "law": f"Kaplan et al., a = {format_value(read_as_chapter_4.exponent, 2)} in C_min (Table 6)",
+        {"law_id": KAPLAN_TABLE6, "law": f"Kaplan et al., a = {format_value(read_as_chapter_4.exponent, 2)} in {C_MIN} (Table 6)",
          "a": read_as_chapter_4.exponent, "c_ref": read_as_chapter_4.c_ref, "n_ref": read_as_chapter_4.n_ref,
          "source": source_text(table6.source, table6.source_detail), "source_key": table6.source,
          "source_detail": table6.source_detail, "value_kind": "exact",
-         "note": f"Non-embedding parameters against C_min, read as C / {format_value(KAPLAN_COMPUTE_PER_MINIMUM, 1)} "
+         "note": f"Non-embedding parameters against {C_MIN}, read as C / {format_value(KAPLAN_COMPUTE_PER_MINIMUM, 1)} "
                  "(training at the critical batch size), as chapter 4 draws it."},
     ])
 
@@ -105,7 +115,7 @@ def reference_exponents() -> pd.DataFrame:
     et al. quote it, and Hoffmann et al.'s Approach 1."""
     laws = published_laws()
     described = ((KAPLAN_PORIAN, "Kaplan et al., as Porian et al. compare"),
-                 (KAPLAN_QUOTED, "Kaplan et al., as Hoffmann et al. quote (C_min)"),
+                 (KAPLAN_QUOTED, f"Kaplan et al., as Hoffmann et al. quote ({C_MIN})"),
                  (HOFFMANN, "Hoffmann et al., Approach 1"))
     rows = []
     for law_id, label in described:
@@ -382,9 +392,15 @@ class KaplanChinchillaChapter:
 
     @property
     def excluded_text(self) -> str:
-        """The budgets left out, as text: ``"RefinedWeb step 2 at 1.25e16 FLOP and ..."`` (``"none"`` without any)."""
-        rows = self.excluded_budgets.itertuples()
-        return names_list(f"{r.dataset_name} step {r.step} at {format_power(r.C, 3, 'FLOP')}" for r in rows) or "none"
+        """The budgets left out, as text: ``"step 2 at 1.25e16 FLOP on both datasets"`` or ``"RefinedWeb step 2 at
+        ..."`` (``"none"`` without any)."""
+        budgets = self.excluded_budgets
+        datasets = budgets.groupby(["step", "C"], sort=False)["dataset_name"].agg(list)
+        every = len(porian.DATASETS)
+        return names_list(
+            f"step {step} at {format_power(C, 3, 'FLOP')} on both datasets" if len(names) == every
+            else f"{names_list(names)} step {step} at {format_power(C, 3, 'FLOP')}"
+            for (step, C), names in datasets.items()) or "none"
 
     def whole_fall(self, dataset: str) -> float:
         """How much the exponent falls from the first step to the last on one dataset (along :data:`porian.PATH_STEPS`)."""

@@ -60,7 +60,7 @@ def key_findings() -> pd.DataFrame:
     rows = [
         (
             "1",
-            "How fast did the GLUE reached at fixed inference compute improve?",
+            "How fast did the GLUE score reachable at fixed inference compute improve?",
             f"By {ch1.efficiency_statement}; the same GLUE needed {ch1.compute_factor_statement} "
             f"less inference compute per year ({ch1.efficiency.n_points} models, {ch1.n_approximate} of them with "
             "approximate values).",

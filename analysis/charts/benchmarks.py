@@ -118,7 +118,7 @@ def score_vs_parameters(points: pd.DataFrame, trend: TrendResult, level: float =
             f"log-linear trend line and its {level:.0%} band."
         ),
     )
-    # one legend column on a phone: "Memory³-2B-SFT (this paper)" is cut in two; only the paper's own model keeps its name
+    # one legend column on a phone: "Memory³-2B-SFT (Yang et al.)" is cut in two; only the paper's own model keeps its name
     return with_source(chart, points, fits="this book",
                        narrow={"labels": "hide", "phone_labels": phone_labels, "legend_columns": 1})
 
