@@ -175,9 +175,9 @@ def specs(ch6) -> dict[str, dict]:
 
 
 EXPECTED_MARKS = {
-    "staircase": ["rule", "text", "text", "rule", "tick", "point"],
+    "staircase": ["rule", "text", "text", "text", "text", "rule", "tick", "point"],  # labels over white halos
     "profiles": ["line", "point", "rule", "point"] * 2,
-    "lines": ["area", "line", "point", "line", "line", "line", "point", "point", "text"] * 2,
+    "lines": ["area", "line", "point", "line", "line", "line", "point", "point", "text", "text"] * 2,
 }
 
 

@@ -164,9 +164,12 @@ def _reference_rules(references: pd.DataFrame, exponents: pd.DataFrame) -> list[
     layers = [alt.Chart(frame).mark_rule(color=GUIDE_COLOR, strokeWidth=1.2).encode(
         y=alt.Y("a:Q"), strokeDash=dash, tooltip=tooltip)]
     for side, position in (("left", alt.value(4)), ("right", alt.value(STAIRCASE_WIDTH - 4))):
-        layers.append(alt.Chart(frame[frame["side"] == side]).mark_text(
-            align=side, baseline="bottom", dy=-3, fontSize=11, color=INK).encode(
-            x=position, y=alt.Y("a:Q"), text="label:N", tooltip=tooltip))
+        label = alt.Chart(frame[frame["side"] == side]).encode(x=position, y=alt.Y("a:Q"), text="label:N",
+                                                               tooltip=tooltip)
+        text = {"align": side, "baseline": "bottom", "dy": -3, "fontSize": 11}
+        # a white halo keeps a label legible where a narrow plot brings it over a step's interval
+        layers += [label.mark_text(**text, stroke="white", strokeWidth=4, strokeJoin="round"),
+                   label.mark_text(**text, color=INK)]
     return layers
 
 
@@ -415,6 +418,8 @@ def _marked_layers(marked: pd.Series, x: alt.X, y: alt.Y) -> list[alt.Chart]:
                alt.Tooltip("source:N", title="Source")]
     base = _with_text(alt.Chart(frame), counts={"size": "N", "tokens": "D"}).encode(
         x=x, y=y, tooltip=tooltip)
+    name = {"align": "center", "baseline": "top", "dy": 10, "fontSize": 12}
     return [base.mark_point(shape=STAR, size=200, filled=True, color=NAMED_MODEL_COLOR, opacity=1),
-            base.mark_text(align="center", baseline="top", dy=10, fontSize=12, color=NAMED_MODEL_COLOR).encode(
-                text="name:N")]
+            # a white halo keeps the name legible where the lines run through it
+            base.mark_text(**name, stroke="white", strokeWidth=4, strokeJoin="round").encode(text="name:N"),
+            base.mark_text(**name, color=NAMED_MODEL_COLOR).encode(text="name:N")]
