@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 from IPython.display import Markdown
 
-from analysis.text import MINUS, TIMES, superscript
+from analysis.text import MINUS, TIMES, curly_apostrophes, superscript
 
 Formatter = Callable[[Any], str]
 
@@ -27,17 +27,11 @@ _BLANKS = re.compile(r"[^\S\u00a0\u202f]+")
 """Runs of white space, line breaks included, but not the no-break spaces inside a number (``5.04 × 10²³``)."""
 
 
-_APOSTROPHE = re.compile(r"(?<=[\w.)])'(?=\w)|(?<=s)'(?=[\s.,;:)]|$)")
-"""A straight apostrophe inside a word (``paper's``, ``et al.'s``): escaped, pandoc would keep it straight."""
-APOSTROPHE = "\u2019"
-"""The typographic apostrophe pandoc's smart punctuation writes in running text."""
-
-
 def escape_markdown(text: str) -> str:
     """Escape ``text`` so pandoc Markdown shows it literally inside a table cell; an apostrophe inside a word or
     after a plural's s (the authors’ code) becomes the typographic one (’) the running text around the table has."""
     text = _BLANKS.sub(" ", str(text)).strip()  # a pipe-table row is one line
-    text = _APOSTROPHE.sub(APOSTROPHE, text)
+    text = curly_apostrophes(text)  # escaped, pandoc would keep a straight one straight
     return "".join(f"\\{char}" if char in _MARKDOWN_SPECIAL else char for char in text)
 
 

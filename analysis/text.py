@@ -280,10 +280,15 @@ def en_dash_ranges(text: str) -> str:
     return re.sub(r"(?<=\d)(st|nd|rd|th)?-(?=\d)", lambda m: (m.group(1) or "") + "–", text)
 
 
+_APOSTROPHE = re.compile(r"(?<=[\w.)])'(?=\w)|(?<=s)'(?=[\s.,;:)]|$)")
+"""A straight apostrophe inside a word (``paper's``, ``et al.'s``, ``(1-bit)'s``) or after a plural's s (``authors'``)."""
+
+
 def curly_apostrophes(text: str) -> str:
     """``"Kaplan et al.'s"`` -> ``"Kaplan et al.’s"``: the typographic apostrophe (U+2019) of the running text, for
-    text that no typesetter sees (chart titles, legends and notes). Quotes around words are left alone."""
-    return re.sub(r"(?<=[\w.])'(?=\w)", "’", text)
+    text no typesetter sees (chart titles, legends and notes; escaped table cells). Quotes around words are left
+    alone."""
+    return _APOSTROPHE.sub("’", text)
 
 
 def percent(value: float, digits: int = 2) -> str:
