@@ -75,9 +75,9 @@ def _as_printed(value: float) -> str:
     return group_thousands(f"{value:g}")
 
 
-def _estimate(value: float) -> str:
-    """An estimate to four significant figures, thousands grouped: ``0.4517``, ``2,143``."""
-    return group_thousands(format_value(value, 4))
+def _estimate(value: float, digits: int = 4) -> str:
+    """An estimate to ``digits`` significant figures, thousands grouped: ``0.4517``, ``2,143``."""
+    return group_thousands(format_value(value, digits))
 
 
 def signed_percent(value: float, digits: int = 2) -> str:
@@ -339,7 +339,7 @@ class ParametricLossChapter:
             replicated = as_published(row[BESIROGLU])
             if np.isfinite(row["besiroglu_se"]):
                 replicated += f" ± {_as_printed(row['besiroglu_se'])}"
-            interval = format_interval(row["ours_lo"], row["ours_hi"], formatter=lambda v: group_thousands(format_value(v, 3)))
+            interval = format_interval(row["ours_lo"], row["ours_hi"], formatter=lambda v: _estimate(v, 3))
             rows.append({
                 "Parameter": str(name),
                 HOFFMANN_ROUNDED: as_published(row[HOFFMANN_ROUNDED]),
